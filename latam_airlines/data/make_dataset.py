@@ -46,10 +46,7 @@ def is_high_season(when: pd.Series) -> pd.Series:
     """Dec 15–Mar 3, Jul 15–Jul 31 or Sep 11–Sep 30 (inclusive), by calendar date."""
     month_day = when.dt.month * 100 + when.dt.day
     return (
-        (month_day >= 1215)
-        | (month_day <= 303)
-        | month_day.between(715, 731)
-        | month_day.between(911, 930)
+        (month_day >= 1215) | (month_day <= 303) | month_day.between(715, 731) | month_day.between(911, 930)
     )
 
 
@@ -122,5 +119,3 @@ def make_dataset(raw: pd.DataFrame) -> pd.DataFrame:
     interim = interim[RAW_COLUMNS + ["dif_min", "atraso_15", "temporada_alta", "periodo_dia"]]
     interim.attrs["source"] = file
     return interim
-
-

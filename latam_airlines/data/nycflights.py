@@ -37,7 +37,9 @@ def flights_to_scl(flights: pd.DataFrame, airlines: pd.DataFrame, airports: pd.D
         )
     )
     operated_at = scheduled + pd.to_timedelta(operated["dep_delay"].to_numpy(), unit="min")
-    airline_names = dict(zip(airlines["carrier"], airlines["name"].str.replace(r"\s+Inc\.?$", "", regex=True)))
+    airline_names = dict(
+        zip(airlines["carrier"], airlines["name"].str.replace(r"\s+Inc\.?$", "", regex=True))
+    )
     airport_names = dict(zip(airports["faa"], airports["name"]))
     flight_numbers = operated["flight"].astype(str).to_numpy()
     origin = operated["origin"].to_numpy()

@@ -1,1 +1,6 @@
-"""models"""
+"""Train / evaluate / tune / predict; the saved model artifact."""
+
+from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel, load_model
+from latam_airlines.models.train_model import train
+
+__all__ = ["REQUIRED_FIELDS", "DelayModel", "load_model", "train"]

@@ -1,0 +1,113 @@
+"""The saved model artifact: one joblib file with the fitted pipeline and what serving needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from latam_airlines.errors import InputError
+from latam_airlines.io import atomic_path
+
+# Fields every request must carry (the challenge API's minimal flight record).
+REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
+ARTIFACT_FORMAT = 1
+
+
+class DelayModel:
+    """A fitted delay classifier plus everything needed to serve it.
+
+    `predict_proba` / `predict` accept a processed feature table or a list/frame of flight
+    records carrying at least REQUIRED_FIELDS; optional fields absent from the input are
+    filled with `defaults` (so the minimal record always works).
+    """
+
+    def __init__(
+        self,
+        pipeline: Any,
+        features: Sequence[str],
+        categorical: Sequence[str],
+        known_values: Mapping[str, Sequence[Any]],
+        defaults: Mapping[str, Any],
+        threshold: float = 0.5,
+        metrics: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.features = list(features)
+        self.categorical = list(categorical)
+        self.known_values = {field: list(values) for field, values in known_values.items()}
+        self.defaults = dict(defaults)
+        self.threshold = float(threshold)
+        self.metrics = dict(metrics or {})
+        self.metadata = dict(metadata or {})
+
+    # ----------------------------------------------------------------- inputs
+    def prepare(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+        """The pipeline's input frame: `features` columns, absent optional ones defaulted."""
+        frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
+        frame = frame.rename(columns={"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"})
+        missing = [field for field in REQUIRED_FIELDS if field not in frame.columns]
+        if missing:
+            raise InputError(f"flights lack required field(s) {', '.join(missing)}", column=missing[0])
+        prepared = pd.DataFrame(index=frame.index)
+        for column in self.features:
+            if column in frame.columns:
+                prepared[column] = frame[column]
+            else:
+                prepared[column] = self.defaults.get(column, np.nan)
+        for column in self.categorical:
+            prepared[column] = prepared[column].astype("string").astype(object)
+        return prepared
+
+    def unknown_values(
+        self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int, str, Any]]:
+        """(row position, field, value) for every categorical value the model never saw."""
+        frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
+        found = []
+        for field, known in self.known_values.items():
+            if field not in frame.columns:
+                continue
+            known_set = set(map(str, known))
+            for position, value in enumerate(frame[field].tolist()):
+                if value is not None and str(value) not in known_set:
+                    found.append((position, field, value))
+        return sorted(found)
+
+    # ----------------------------------------------------------------- predictions
+    def predict_proba(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Probability that each flight departs more than 15 minutes late (1-D array)."""
+        return self.pipeline.predict_proba(self.prepare(flights))[:, 1]
+
+    def predict(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[int]:
+        """1 (delayed) / 0 per flight, at the stored decision threshold."""
+        return (self.predict_proba(flights) >= self.threshold).astype(int).tolist()
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the artifact atomically (one joblib file)."""
+        target = Path(path)
+        with atomic_path(target) as temporary:
+            joblib.dump({"format": ARTIFACT_FORMAT, "model": self}, temporary, compress=3)
+        return target
+
+
+def load_model(path: str | Path) -> DelayModel:
+    """Load an artifact written by `DelayModel.save`; InputError if missing or not one."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no model artifact here (train one with `latam train`)", file=str(path))
+    try:
+        payload = joblib.load(path)
+    except Exception as error:  # a truncated or foreign file raises many types
+        raise InputError(
+            f"not a readable model artifact ({type(error).__name__}: {error})", file=str(path)
+        ) from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("model"), DelayModel):
+        raise InputError("not a latam_airlines model artifact", file=str(path))
+    return payload["model"]

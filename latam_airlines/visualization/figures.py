@@ -1,0 +1,25 @@
+"""Shared figure plumbing: a headless backend, one seaborn style, atomic PNG saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; no display on servers or in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from latam_airlines.io import atomic_path  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook")
+
+
+def save_figure(figure: plt.Figure, path: str | Path, dpi: int = 110) -> Path:
+    """Save `figure` as PNG at `path` (folders created, written atomically) and close it."""
+    target = Path(path)
+    with atomic_path(target) as temporary:
+        figure.savefig(temporary, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(figure)
+    return target
