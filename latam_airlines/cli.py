@@ -56,7 +56,7 @@ def _global_options(
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
 
 
-# --------------------------------------------------------------------------- data / features
+# ---------------------------------------------------- data / features
 @data_app.command("make")
 def data_make(
     input: Optional[Path] = typer.Option(
@@ -129,11 +129,11 @@ def features_build(
     typer.echo(f"wrote {len(processed):,} rows x {processed.shape[1]} columns to {output}")
 
 
-# --------------------------------------------------------------------------- models (train, evaluate, compare, tune, predict)
+# ---------------------------------------------------- models (train, evaluate, compare, tune, predict)
 
-# --------------------------------------------------------------------------- api (serve, stress)
+# ---------------------------------------------------- api (serve, stress)
 
-# --------------------------------------------------------------------------- anomalies
+# ---------------------------------------------------- anomalies
 
 
 def main(argv: list[str] | None = None) -> int:
