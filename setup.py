@@ -1,5 +1,7 @@
 """Install with `pip install -e .` (library + `latam` CLI); extras: test, dev."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 RUNTIME = [
@@ -51,7 +53,7 @@ setup(
         "Predict flight departure delays at SCL, serve the model as a fast REST API, "
         "stress-test it, and find anomalous delay days per airport."
     ),
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["latam_airlines", "latam_airlines.*"]),
