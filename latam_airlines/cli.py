@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 
 from latam_airlines.config import load_params, resolve
@@ -71,6 +70,7 @@ def data_make(
 ) -> None:
     """Validate a raw flight file and write the typed interim table (Parquet).
 
+    \b
     Examples:
       latam data make
       latam data make --source scl --input ../shared/data/scl/raw_sample_2017.csv
@@ -108,6 +108,7 @@ def features_build(
 ) -> None:
     """Build the processed feature table from the interim table.
 
+    \b
     Examples:
       latam features build
       latam features build --input data/interim/flights.parquet --output data/processed/features.csv
@@ -136,6 +137,11 @@ def features_build(
 # ---------------------------------------------------- anomalies
 
 
+def _is_usage_error(error: Exception) -> bool:
+    # Click's errors (typer may vendor its own click) know how to show themselves.
+    return callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `latam` script; returns the exit code."""
     try:
@@ -143,15 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"latam: error: {error}", file=sys.stderr)
         return 2
-    except click.exceptions.UsageError as error:
-        error.show()
-        return 2
-    except click.exceptions.Exit as error:
+    except typer.Exit as error:
         return error.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("latam: aborted", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user
+        if _is_usage_error(error):
+            error.show()
+            return error.exit_code
         if _state["verbose"]:
             log.exception("unexpected failure")
         print(

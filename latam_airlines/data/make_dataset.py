@@ -105,7 +105,7 @@ def make_dataset(raw: pd.DataFrame) -> pd.DataFrame:
     interim["MES"] = frame["MES"].astype("int16") if "MES" in frame else operated.dt.month.astype("int16")
     interim["AÑO"] = frame["AÑO"].astype("int16") if "AÑO" in frame else operated.dt.year.astype("int16")
     if "DIANOM" not in frame:
-        interim["DIANOM"] = np.asarray(DAY_NAMES, dtype=object)[operated.dt.dayofweek.to_numpy()]
+        interim["DIANOM"] = np.asarray(DAY_NAMES, dtype=object)[operated.dt.day_of_week.to_numpy()]
     for code, name in (("Ori-I", "SIGLAORI"), ("Des-I", "SIGLADES")):
         if name not in frame:
             interim[name] = frame[code]

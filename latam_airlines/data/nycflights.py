@@ -62,7 +62,7 @@ def flights_to_scl(flights: pd.DataFrame, airlines: pd.DataFrame, airports: pd.D
             "DIA": operated_at.dt.day.to_numpy(),
             "MES": operated_at.dt.month.to_numpy(),
             "AÑO": operated_at.dt.year.to_numpy(),
-            "DIANOM": np.asarray(DAY_NAMES, dtype=object)[operated_at.dt.dayofweek.to_numpy()],
+            "DIANOM": np.asarray(DAY_NAMES, dtype=object)[operated_at.dt.day_of_week.to_numpy()],
             "TIPOVUELO": "N",
             "OPERA": pd.Series(carrier).map(airline_names).fillna(pd.Series(carrier)).to_numpy(),
             "SIGLAORI": pd.Series(origin).map(airport_names).fillna(pd.Series(origin)).to_numpy(),

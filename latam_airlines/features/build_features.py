@@ -47,7 +47,7 @@ def build_features(interim: pd.DataFrame) -> pd.DataFrame:
             "Emp_change": _changed(interim["Emp-I"], interim["Emp-O"]),
             "temporada_alta": interim["temporada_alta"].astype("int8"),
             "periodo_dia": interim["periodo_dia"].astype("category"),
-            "DIANOM": pd.Categorical.from_codes(scheduled.dt.dayofweek.to_numpy(), DAY_NAMES),
+            "DIANOM": pd.Categorical.from_codes(scheduled.dt.day_of_week.to_numpy(), DAY_NAMES),
             "MESNOM": pd.Categorical.from_codes(scheduled.dt.month.to_numpy() - 1, MONTH_ABBREVIATIONS),
             "Des_I": interim["Des-I"].astype("category"),
             "TIPOVUELO": interim["TIPOVUELO"].astype("category"),
