@@ -48,12 +48,12 @@ def flights_to_scl(flights: pd.DataFrame, airlines: pd.DataFrame, airports: pd.D
 
     raw = pd.DataFrame(
         {
-            "Fecha-I": scheduled.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+            "Fecha-I": scheduled.to_numpy(),  # already datetimes: no text round trip
             "Vlo-I": flight_numbers,
             "Ori-I": origin,
             "Des-I": destination,
             "Emp-I": carrier,
-            "Fecha-O": operated_at.dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+            "Fecha-O": operated_at.to_numpy(),
             "Vlo-O": flight_numbers,
             "Ori-O": origin,
             "Des-O": destination,
