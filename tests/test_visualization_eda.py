@@ -1,0 +1,120 @@
+"""EDA figures on the real SCL sample: titled and labelled, and plotting the right numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from latam_airlines.errors import InputError
+from latam_airlines.visualization import eda
+
+
+def _bar_values(figure: Figure, by: str) -> dict[str, float]:
+    """Tick label -> bar length (horizontal bars for unordered dimensions, vertical otherwise)."""
+    axes = figure.axes[0]
+    if eda.DIMENSIONS[by].ordered:
+        labels, lengths = axes.get_xticklabels(), [bar.get_height() for bar in axes.patches]
+    else:
+        labels, lengths = axes.get_yticklabels(), [bar.get_width() for bar in axes.patches]
+    return dict(zip([label.get_text() for label in labels], lengths, strict=True))
+
+
+@pytest.mark.parametrize("by", list(eda.DIMENSIONS))
+def test_delay_rate_figure_is_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
+    figure = eda.plot_delay_rate(scl_interim, by)
+    axes = figure.axes[0]
+    assert "Delay rate" in axes.get_title() and by.replace("_", " ") in axes.get_title()
+    assert axes.get_xlabel() and axes.get_ylabel()
+    assert len(axes.patches) >= 2
+
+
+@pytest.mark.parametrize("by", eda.FLIGHT_COUNT_FIGURES)
+def test_flight_count_figure_is_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
+    axes = eda.plot_flight_counts(scl_interim, by, top=25).axes[0]
+    assert axes.get_title().startswith("Flights by") and axes.get_xlabel() and axes.get_ylabel()
+
+
+def test_airline_delay_rates_match_the_data(scl_interim: pd.DataFrame) -> None:
+    plotted = _bar_values(eda.plot_delay_rate(scl_interim, "airline", min_flights=30), "airline")
+    direct = scl_interim.groupby("OPERA", observed=True)["atraso_15"].agg(["mean", "size"])
+    for airline in ("Grupo LATAM", "Sky Airline", "Copa Air", "Latin American Wings"):
+        assert plotted[airline] == pytest.approx(direct.loc[airline, "mean"])
+    # Groups under the minimum are hidden, every other one is drawn.
+    assert set(plotted) == set(direct.index[direct["size"] >= 30])
+    # Sorted: highest rate first.
+    assert list(plotted.values()) == sorted(plotted.values(), reverse=True)
+
+
+def test_flight_type_and_season_rates_match_the_data(scl_interim: pd.DataFrame) -> None:
+    by_type = _bar_values(eda.plot_delay_rate(scl_interim, "flight_type"), "flight_type")
+    international = scl_interim.loc[scl_interim["TIPOVUELO"] == "I", "atraso_15"].mean()
+    national = scl_interim.loc[scl_interim["TIPOVUELO"] == "N", "atraso_15"].mean()
+    assert by_type["I (international)"] == pytest.approx(international)
+    assert by_type["N (national)"] == pytest.approx(national)
+    by_season = _bar_values(eda.plot_delay_rate(scl_interim, "season"), "season")
+    high = scl_interim.loc[scl_interim["temporada_alta"] == 1, "atraso_15"].mean()
+    assert by_season["alta (high)"] == pytest.approx(high)
+
+
+def test_month_rates_use_the_scheduled_month_in_calendar_order(scl_interim: pd.DataFrame) -> None:
+    plotted = _bar_values(eda.plot_delay_rate(scl_interim, "month"), "month")
+    assert list(plotted) == [
+        "Ene",
+        "Feb",
+        "Mar",
+        "Abr",
+        "May",
+        "Jun",
+        "Jul",
+        "Ago",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dic",
+    ]
+    july = scl_interim.loc[scl_interim["Fecha-I"].dt.month == 7, "atraso_15"].mean()
+    assert plotted["Jul"] == pytest.approx(july)
+
+
+def test_flight_counts_add_up_and_match_the_data(scl_interim: pd.DataFrame) -> None:
+    table = eda.flight_counts(scl_interim, "destination")
+    assert table["flights"].sum() == len(scl_interim)
+    assert table.loc["Buenos Aires", "flights"] == int((scl_interim["SIGLADES"] == "Buenos Aires").sum())
+    assert table["flights"].is_monotonic_decreasing
+    plotted = _bar_values(eda.plot_flight_counts(scl_interim, "day_of_week"), "day_of_week")
+    mondays = int((scl_interim["Fecha-I"].dt.day_of_week == 0).sum())
+    assert plotted["Lunes"] == mondays
+
+
+def test_wilson_interval_matches_a_hand_computed_case() -> None:
+    # 10 delayed of 100, z = 1.96: the textbook interval is [0.0552, 0.1744].
+    low, high = eda.wilson_interval(np.array([10]), np.array([100]))
+    assert low[0] == pytest.approx(0.0552, abs=1e-4)
+    assert high[0] == pytest.approx(0.1744, abs=1e-4)
+    low, high = eda.wilson_interval(np.array([0]), np.array([5]))
+    assert low[0] == pytest.approx(0.0, abs=1e-12) and 0 < high[0] < 1
+
+
+def test_delay_rates_table_bounds_every_rate(scl_interim: pd.DataFrame) -> None:
+    table = eda.delay_rates(scl_interim, "destination", min_flights=50)
+    assert (table["flights"] >= 50).all()
+    assert ((table["ci_low"] <= table["delay_rate"]) & (table["delay_rate"] <= table["ci_high"])).all()
+    assert table.attrs["hidden_groups"] == scl_interim["SIGLADES"].nunique() - len(table)
+
+
+def test_save_eda_figures_writes_pngs(scl_interim: pd.DataFrame, tmp_path) -> None:
+    written = eda.save_eda_figures(scl_interim, tmp_path / "eda")
+    names = {path.name for path in written}
+    assert {"delay_rate_by_airline.png", "delay_rate_by_flight_type.png", "flights_by_month.png"} <= names
+    for path in written:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list((tmp_path / "eda").glob(".*.tmp"))
+
+
+def test_bad_input_names_the_problem(scl_interim: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="unknown dimension 'airport'"):
+        eda.plot_delay_rate(scl_interim, "airport")
+    with pytest.raises(InputError, match="SIGLADES"):
+        eda.plot_flight_counts(scl_interim.drop(columns=["SIGLADES"]), "destination")
