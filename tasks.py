@@ -60,4 +60,4 @@ def anomalies(c, input="data/interim/flights.parquet", year="latest", output="re
 @task
 def benchmark(c):
     """Run every benchmark script under benchmarks/ (prints their figures)."""
-    c.run("for script in benchmarks/*.py; do echo \"== $script\"; python \"$script\" || exit 1; done", pty=True)
+    c.run('for script in benchmarks/*.py; do echo "== $script"; python "$script" || exit 1; done', pty=True)

@@ -132,7 +132,125 @@ def features_build(
 
 # ---------------------------------------------------- models (train, evaluate, compare, tune, predict)
 
+
 # ---------------------------------------------------- api (serve, stress)
+def _model_path(model: Optional[Path]) -> Path:
+    """--model, else $LATAM_MODEL_PATH, else params train.model_path."""
+    import os
+
+    from latam_airlines.api.app import MODEL_PATH_ENV
+
+    if model is not None:
+        return model
+    return Path(os.environ.get(MODEL_PATH_ENV) or resolve(params()["train"]["model_path"]))
+
+
+@app.command("serve")
+def serve(
+    model: Optional[Path] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model artifact (default: $LATAM_MODEL_PATH, else params train.model_path).",
+    ),
+    host: Optional[str] = typer.Option(None, "--host", help="Interface (default: params serve.host)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default: params serve.port)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Worker processes (default: $LATAM_WORKERS, else params serve.workers)."
+    ),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request (slower)."),
+) -> None:
+    """Serve the model as a REST API (POST /predict, GET /health, GET /model, docs at /docs).
+
+    Examples:
+      latam serve
+      latam serve --model models/model.joblib --host 127.0.0.1 --port 8000 --workers 1
+      LATAM_MODEL_PATH=models/model.joblib latam serve --port 8080
+    """
+    import os
+
+    from latam_airlines.api.server import WORKERS_ENV
+    from latam_airlines.api.server import serve as run_server
+
+    settings = params()["serve"]
+    model_path = _model_path(model)
+    workers = workers or int(os.environ.get(WORKERS_ENV) or settings["workers"])
+    host = host or settings["host"]
+    port = port or int(settings["port"])
+    typer.echo(
+        f"serving {model_path} on http://{host}:{port} with {workers} worker(s); docs at /docs", err=True
+    )
+    run_server(
+        model_path, host=host, port=port, workers=workers,
+        max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
+        access_log=access_log,
+    )  # fmt: skip
+
+
+@app.command("stress")
+def stress(
+    url: Optional[str] = typer.Option(
+        None, "--url", help="Running API on 127.0.0.1 (default: start `latam serve` on a free port)."
+    ),
+    duration: Optional[float] = typer.Option(
+        None, "--duration", "-d", help="Seconds (default: params stress.duration)."
+    ),
+    connections: Optional[int] = typer.Option(
+        None, "--connections", "-c", help="Open connections (default: params stress.connections)."
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", "-t", help="wrk threads (default: params stress.threads)."
+    ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", help="Flights per request (default: params stress.batch_size)."
+    ),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Model to serve when --url is not given."
+    ),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", help="Server workers when --url is not given."
+    ),
+    output: Optional[Path] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Folder for summary.json and latency.png (default: params stress.output).",
+    ),
+) -> None:
+    """Load POST /predict with wrk for a bounded time; write summary.json and latency.png.
+
+    Needs wrk on PATH (apt-get install wrk); without it, exits 2 saying so.
+
+    Examples:
+      latam stress
+      latam stress --url http://127.0.0.1:8000 --duration 45 --connections 64
+      latam stress --duration 10 --batch-size 100 --output reports/stress/batch100
+    """
+    import contextlib
+
+    from latam_airlines.api import stress as load
+
+    settings = params()
+    options = load.STRESS_DEFAULTS | settings.get("stress", {})
+    load.wrk_path()  # exit 2 with the install hint before starting anything
+    with contextlib.ExitStack() as stack:
+        if url is None:
+            url = stack.enter_context(
+                load.local_server(_model_path(model), workers=workers or int(settings["serve"]["workers"]))
+            )
+        result = load.stress(
+            url,
+            duration=duration or float(options["duration"]),
+            connections=connections or int(options["connections"]),
+            threads=threads or int(options["threads"]),
+            batch_size=batch_size or int(options["batch_size"]),
+            seed=int(settings["seed"]),
+            timeout_s=float(options["timeout_s"]),
+        )
+    summary_path, plot_path = load.write_report(result, output or resolve(options["output"]))
+    typer.echo(result.summary_line())
+    typer.echo(f"wrote {summary_path} and {plot_path}")
+
 
 # ---------------------------------------------------- anomalies
 

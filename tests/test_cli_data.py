@@ -21,7 +21,9 @@ def test_make_and_build_on_the_real_sample(scl_raw_path, tmp_path, capsys):
     code, out, _ = run(["-q", "data", "make", "--source", "scl", "--input", str(scl_raw_path),
                         "--output", str(interim)], capsys)  # fmt: skip
     assert code == 0 and "13,641 flights" in out
-    code, out, _ = run(["-q", "features", "build", "--input", str(interim), "--output", str(processed)], capsys)
+    code, out, _ = run(
+        ["-q", "features", "build", "--input", str(interim), "--output", str(processed)], capsys
+    )
     assert code == 0
     table = pd.read_csv(processed)
     assert len(table) == 13_641 and "atraso_15" in table.columns

@@ -14,7 +14,12 @@ def test_sample_delay_rate_matches_the_challenge(scl_interim):
 
 
 def test_interim_is_typed_and_complete(scl_interim):
-    assert list(scl_interim.columns) == RAW_COLUMNS + ["dif_min", "atraso_15", "temporada_alta", "periodo_dia"]
+    assert list(scl_interim.columns) == RAW_COLUMNS + [
+        "dif_min",
+        "atraso_15",
+        "temporada_alta",
+        "periodo_dia",
+    ]
     assert pd.api.types.is_datetime64_any_dtype(scl_interim["Fecha-I"])
     assert pd.api.types.is_datetime64_any_dtype(scl_interim["Fecha-O"])
     assert isinstance(scl_interim["OPERA"].dtype, pd.CategoricalDtype)
@@ -78,7 +83,14 @@ def test_boundary_rows_of_the_sample_are_classified_by_scheduled_time(scl_interi
     assert (scl_interim.loc[at == "19:00", "periodo_dia"] == "noche").all()
     assert (at == "12:00").any() and (at == "19:00").any()
     day = scheduled.dt.strftime("%m-%d")
-    for month_day, season in [("12-15", 1), ("12-14", 0), ("03-03", 1), ("03-04", 0), ("09-11", 1), ("10-01", 0)]:
+    for month_day, season in [
+        ("12-15", 1),
+        ("12-14", 0),
+        ("03-03", 1),
+        ("03-04", 0),
+        ("09-11", 1),
+        ("10-01", 0),
+    ]:
         rows = scl_interim.loc[day == month_day, "temporada_alta"]
         assert len(rows) > 0, month_day
         assert (rows == season).all(), month_day
