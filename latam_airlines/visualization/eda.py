@@ -305,15 +305,21 @@ def plot_delay_minutes(interim: pd.DataFrame, clip: tuple[float, float] = (-30, 
 
 
 def save_eda_figures(
-    interim: pd.DataFrame, output_dir: str | Path, min_flights: int = 30, top: int = 25
+    interim: pd.DataFrame,
+    output_dir: str | Path,
+    min_flights: int = 30,
+    top: int = 25,
+    top_rates: int = 50,
 ) -> list[Path]:
     """Write every EDA figure as PNG into `output_dir` (via `save_figure`); returns the paths:
-    `delay_minutes.png`, `flights_by_<dimension>.png` and `delay_rate_by_<dimension>.png`."""
+    `delay_minutes.png`, `flights_by_<dimension>.png` (largest `top` groups) and
+    `delay_rate_by_<dimension>.png` (up to `top_rates` groups of at least `min_flights` flights:
+    enough to show both ends of the SCL destinations, bounded for sources with many airports)."""
     output = Path(output_dir)
     written = [save_figure(plot_delay_minutes(interim), output / "delay_minutes.png")]
     for by in FLIGHT_COUNT_FIGURES:
         written.append(save_figure(plot_flight_counts(interim, by, top=top), output / f"flights_by_{by}.png"))
     for by in DELAY_RATE_FIGURES:
-        figure = plot_delay_rate(interim, by, min_flights=min_flights, top=top)
+        figure = plot_delay_rate(interim, by, min_flights=min_flights, top=top_rates)
         written.append(save_figure(figure, output / f"delay_rate_by_{by}.png"))
     return written
