@@ -1,0 +1,167 @@
+"""The FastAPI app: POST /predict, GET /health, GET /model, OpenAPI docs at /docs.
+
+/predict reads the raw body and parses it with orjson, validates with plain checks and answers
+with pre-serialised bytes: each of these was measured faster than FastAPI's pydantic body
+parsing and JSONResponse (reports/stress_test.md), while /docs still shows the full schema.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from latam_airlines.api.predictor import CachedPredictor
+from latam_airlines.api.schemas import ErrorResponse, Health, ModelInfo, PredictRequest, PredictResponse
+from latam_airlines.api.validation import FlightValidator, RequestInvalid, problem
+from latam_airlines.models import DelayModel, load_model
+
+# Environment read by `app_from_env` (what `latam serve` and the container set).
+MODEL_PATH_ENV = "LATAM_MODEL_PATH"
+MAX_BATCH_ENV = "LATAM_MAX_BATCH"
+CACHE_SIZE_ENV = "LATAM_CACHE_SIZE"
+DEFAULT_MAX_BATCH = 10_000
+DEFAULT_CACHE_SIZE = 100_000
+# Bytes allowed per flight in a body: generous for the richest record, bounds memory per request.
+BODY_BYTES_PER_FLIGHT = 1_024
+
+JSON = "application/json"
+_HEALTH_BODY = orjson.dumps({"status": "ok"})
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(
+        orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY, default=str),
+        status_code=status_code,
+        media_type=JSON,
+    )
+
+
+def bad_request(problems: list[dict[str, Any]]) -> Response:
+    """The 400 answer: every problem with its flight index, field and bad value."""
+    return json_response({"detail": problems}, status_code=400)
+
+
+def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
+    metadata = model.metadata
+    return {
+        "version": metadata.get("version"),
+        "model": metadata.get("model"),
+        "trained_at": metadata.get("trained_at"),
+        "data_fingerprint": metadata.get("data_fingerprint"),
+        "rows": metadata.get("rows"),
+        "threshold": model.threshold,
+        "metrics": model.metrics,
+        "features": model.features,
+        "known_values": model.known_values,
+        "max_batch": max_batch,
+        "library_versions": metadata.get("library_versions", {}),
+    }
+
+
+def create_app(
+    model: DelayModel, max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE
+) -> FastAPI:
+    """The API serving `model`; batches hold at most `max_batch` flights."""
+    validator = FlightValidator(model.known_values, max_batch=max_batch)
+    predictor = CachedPredictor(model, cache_size=cache_size)
+    predictor.warm()  # the minimal records' answers are ready before the first request
+    max_body_bytes = max_batch * BODY_BYTES_PER_FLIGHT
+    info_body = orjson.dumps(model_info(model, max_batch), option=orjson.OPT_SERIALIZE_NUMPY, default=str)
+
+    app = FastAPI(
+        title="LATAM flight-delay API",
+        version=str(model.metadata.get("version", "unknown")),
+        description=(
+            "Probability that a flight departing SCL leaves more than 15 minutes late. "
+            f"POST up to {max_batch} flights per request to /predict; invalid requests get 400 "
+            "with the flight index, field and bad value."
+        ),
+    )
+    app.state.model = model
+    app.state.predictor = predictor
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, error: RequestValidationError) -> Response:
+        # Keep 400 (never FastAPI's 422) should any declared parameter fail to parse.
+        problems = [
+            problem(None, ".".join(map(str, item.get("loc", ()))), item.get("input"), item.get("msg", ""))
+            for item in error.errors()
+        ]
+        return bad_request(problems)
+
+    @app.get("/health", response_model=Health, summary="Liveness")
+    async def health() -> Response:
+        return Response(_HEALTH_BODY, media_type=JSON)
+
+    @app.get("/model", response_model=ModelInfo, summary="The model being served")
+    async def model_endpoint() -> Response:
+        return Response(info_body, media_type=JSON)
+
+    @app.post(
+        "/predict",
+        summary="Delay labels and probabilities for a batch of flights",
+        response_model=PredictResponse,
+        responses={400: {"model": ErrorResponse, "description": "Invalid request"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": {"$ref": "#/components/schemas/PredictRequest"}}},
+            }
+        },
+    )
+    async def predict(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_body_bytes:
+            return bad_request(
+                [problem(None, "body", int(declared), f"body larger than {max_body_bytes} bytes")]
+            )
+        body = await request.body()
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            snippet = body[:80].decode("utf-8", errors="replace")
+            return bad_request([problem(None, "body", snippet, f"the body is not valid JSON ({error})")])
+        try:
+            flights = validator.flights(payload)
+        except RequestInvalid as invalid:
+            return bad_request(invalid.problems)
+        labels, probabilities = predictor.predict(flights)
+        return Response(orjson.dumps({"predict": labels, "probability": probabilities}), media_type=JSON)
+
+    # /predict reads its body itself; register the schema so /docs documents it.
+    _register_schema(app, PredictRequest)
+    return app
+
+
+def _register_schema(app: FastAPI, model: type) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        definitions = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(definitions.pop("$defs", {}))
+        components[model.__name__] = definitions
+        return schema
+
+    app.openapi = openapi
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory: the model at $LATAM_MODEL_PATH (default params train.model_path)."""
+    from latam_airlines.config import load_params, resolve
+
+    settings = load_params()
+    path = os.environ.get(MODEL_PATH_ENV) or resolve(settings["train"]["model_path"])
+    serve = settings.get("serve", {})
+    max_batch = int(os.environ.get(MAX_BATCH_ENV) or serve.get("max_batch", DEFAULT_MAX_BATCH))
+    cache_size = int(os.environ.get(CACHE_SIZE_ENV) or serve.get("cache_size", DEFAULT_CACHE_SIZE))
+    return create_app(load_model(Path(path)), max_batch=max_batch, cache_size=cache_size)

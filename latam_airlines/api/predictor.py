@@ -1,0 +1,82 @@
+"""Predictions for validated flight records, with a cache keyed by the record's fields.
+
+The model is a pure function of a record, and the minimal record (OPERA, TIPOVUELO, MES) has a
+few hundred combinations, so nearly every request is a dictionary lookup. Records the cache
+has not seen are predicted together in one vectorised call to the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from latam_airlines.models import REQUIRED_FIELDS, DelayModel
+
+RecordKey = tuple[tuple[str, Any], ...]
+
+
+def record_key(record: Mapping[str, Any]) -> RecordKey:
+    """A hashable key holding every field of the record (the order fields came in is irrelevant)."""
+    return tuple(sorted(record.items()))
+
+
+class CachedPredictor:
+    """(label, probability) per record; probabilities cached up to `cache_size` records."""
+
+    def __init__(self, model: DelayModel, cache_size: int = 100_000) -> None:
+        self.model = model
+        self.threshold = model.threshold
+        self.cache_size = cache_size
+        self._cache: dict[RecordKey, tuple[int, float]] = {}
+
+    def warm(self) -> int:
+        """Predict every combination of the required fields' known values; returns how many."""
+        if self.cache_size <= 0:
+            return 0
+        choices = []
+        for field in REQUIRED_FIELDS:
+            known = self.model.known_values.get(field)
+            if not known:
+                return 0  # the artifact does not say; the cache fills as requests come
+            values = [int(value) for value in known] if field == "MES" else [str(v) for v in known]
+            choices.append(values)
+        records = [dict(zip(REQUIRED_FIELDS, combo)) for combo in itertools.product(*choices)]
+        records = records[: self.cache_size]
+        self.predict(records)
+        return len(records)
+
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
+        """Labels (at the model's threshold) and delay probabilities, in the records' order."""
+        if self.cache_size <= 0:
+            probabilities = [float(p) for p in self.model.predict_proba(records)]
+            return [int(p >= self.threshold) for p in probabilities], probabilities
+        cache = self._cache
+        keys = [record_key(record) for record in records]
+        missing: dict[RecordKey, Mapping[str, Any]] = {}
+        for key, record in zip(keys, records):
+            if key not in cache:
+                missing[key] = record
+        if missing:
+            self._fill(missing)
+        answers = [cache.get(key) for key in keys]
+        if any(answer is None for answer in answers):  # the cache was full: predict the rest
+            return self._predict_uncached(records, answers)
+        return [answer[0] for answer in answers], [answer[1] for answer in answers]
+
+    def _fill(self, missing: Mapping[RecordKey, Mapping[str, Any]]) -> None:
+        probabilities = self.model.predict_proba(list(missing.values()))
+        room = self.cache_size - len(self._cache)
+        for key, probability in itertools.islice(zip(missing, probabilities), max(room, 0)):
+            value = float(probability)
+            self._cache[key] = (int(value >= self.threshold), value)
+
+    def _predict_uncached(
+        self, records: Sequence[Mapping[str, Any]], answers: list[tuple[int, float] | None]
+    ) -> tuple[list[int], list[float]]:
+        pending = [index for index, answer in enumerate(answers) if answer is None]
+        probabilities = self.model.predict_proba([records[index] for index in pending])
+        for index, probability in zip(pending, probabilities):
+            value = float(probability)
+            answers[index] = (int(value >= self.threshold), value)
+        return [answer[0] for answer in answers], [answer[1] for answer in answers]
