@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS, PERIODS
 from latam_airlines.errors import InputError
@@ -30,6 +30,7 @@ FLIGHT_TYPE_LABELS = {"N": "N (national)", "I": "I (international)"}
 _BAR_COLOR = "#3b75af"
 _MANY_GROUPS = 14  # above this, vertical-bar annotations are rotated to stay readable
 # Annotations sit on a faint white box so the overall-rate line does not cross the digits.
+_THOUSANDS = StrMethodFormatter("{x:,.0f}")
 _LABEL_BOX = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.6}
 
 
@@ -198,6 +199,7 @@ def plot_flight_counts(interim: pd.DataFrame, by: str, top: int | None = None) -
         axes.invert_yaxis()  # largest group on top
         axes.set_xlabel("Flights")
         axes.set_ylabel(dimension.label)
+        axes.xaxis.set_major_formatter(_THOUSANDS)
         axes.bar_label(bars, annotations, padding=3, fontsize=8)
         axes.margins(x=0.18)
     else:
@@ -205,6 +207,7 @@ def plot_flight_counts(interim: pd.DataFrame, by: str, top: int | None = None) -
         axes.set_xticks(positions, shown.index)
         axes.set_xlabel(dimension.label)
         axes.set_ylabel("Flights")
+        axes.yaxis.set_major_formatter(_THOUSANDS)
         many = len(shown) > _MANY_GROUPS
         labels = [f"{n:,}" for n in shown["flights"]] if many else annotations
         axes.bar_label(bars, labels, padding=3, fontsize=7 if many else 8, rotation=90 if many else 0)
