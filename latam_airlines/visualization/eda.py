@@ -300,6 +300,7 @@ def plot_delay_minutes(interim: pd.DataFrame, clip: tuple[float, float] = (-30, 
     )
     axes.set_xlabel(f"Departure delay in minutes (dif_min, clipped to [{low:g}, {high:g}])")
     axes.set_ylabel("Flights")
+    axes.yaxis.set_major_formatter(_THOUSANDS)
     axes.set_title(
         f"Distribution of departure delay: {len(interim):,} flights, median {interim['dif_min'].median():.0f} min"
     )
