@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # figures are files; no display on servers or in CI
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # figures are files on servers and in CI; notebooks keep inline display
 
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
