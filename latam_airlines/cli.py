@@ -177,13 +177,10 @@ def serve(
     workers = workers or int(os.environ.get(WORKERS_ENV) or settings["workers"])
     host = host or settings["host"]
     port = port or int(settings["port"])
-    typer.echo(
-        f"serving {model_path} on http://{host}:{port} with {workers} worker(s); docs at /docs", err=True
-    )
     run_server(
         model_path, host=host, port=port, workers=workers,
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
-        access_log=access_log,
+        access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
     )  # fmt: skip
 
 

