@@ -38,6 +38,7 @@ from latam_airlines.api import app_from_env
 from latam_airlines.api import stress as load
 from latam_airlines.api.schemas import PredictRequest
 from latam_airlines.api.validation import FlightValidator
+from latam_airlines.models import load_model
 
 VARIANT_ENV = "LATAM_BENCH_VARIANT"
 HERE = Path(__file__).resolve().parent
@@ -56,9 +57,22 @@ def make_app():
 
         return app
     model, predictor = app.state.model, app.state.predictor
+    if variant == "router":
+        return app  # served with LATAM_FAST_PATH=0: /predict through FastAPI's router
     bench = FastAPI()
+
+    @bench.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @bench.get("/model")
+    async def model_info() -> dict:
+        return {"known_values": model.known_values}
+
     if variant == "naive":
         # The challenge's way: pydantic body, sync handler (thread pool), model per request, dict response.
+        model = load_model(os.environ["LATAM_MODEL_PATH"])  # as trained (estimator threads untouched)
+
         @bench.post("/predict")
         def naive(request: PredictRequest) -> dict:
             flights = [flight.model_dump(by_alias=True, exclude_none=True) for flight in request.flights]
@@ -106,6 +120,7 @@ def uvicorn_server(
     ] + ([] if access_log else ["--no-access-log"])  # fmt: skip
     environment = os.environ | {
         VARIANT_ENV: variant, "LATAM_MODEL_PATH": str(model), "LATAM_CACHE_SIZE": str(cache_size),
+        "LATAM_FAST_PATH": "0" if variant == "router" else "1",
     }  # fmt: skip
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=log)
@@ -232,6 +247,7 @@ def ablation(model: Path, seconds: float, seed: int) -> None:
     runs = [
         ("production (orjson, plain checks, cache, uvloop+httptools, 1 worker)", {}),
         ("no-op endpoint, same app/server", {"path": "/noop"}),
+        ("/predict through FastAPI's router (no ASGI fast path)", {"variant": "router"}),
         ("naive: pydantic body, sync def, model per request", {"variant": "naive"}),
         ("cache off (model per request)", {"cache_size": 0}),
         ("pydantic request model instead of plain checks", {"variant": "pydantic"}),

@@ -34,9 +34,10 @@ def api_model(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFra
     return load_model(shared_model_path(tmp_path_factory, scl_features))
 
 
-@pytest.fixture(scope="module")
-def client(api_model: DelayModel) -> TestClient:
-    return TestClient(create_app(api_model, max_batch=50))
+@pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "router"])
+def client(api_model: DelayModel, request: pytest.FixtureRequest) -> TestClient:
+    # Every case runs against the raw ASGI fast path and against FastAPI's router.
+    return TestClient(create_app(api_model, max_batch=50, fast_path=request.param))
 
 
 def flights(model: DelayModel, count: int, seed: int = 0) -> list[dict]:
@@ -224,3 +225,14 @@ def test_docs_and_schema_describe_every_accepted_field(client: TestClient) -> No
     assert documented == set(FIELD_RULES)
     assert set(Flight.model_json_schema(by_alias=True)["required"]) == {"OPERA", "TIPOVUELO", "MES"}
     assert "400" in schema["paths"]["/predict"]["post"]["responses"]
+
+
+def test_chunked_body_over_the_limit_is_400(client: TestClient) -> None:
+    def chunks():
+        yield b'{"flights": ['
+        for _ in range(60):
+            yield b" " * 1_024
+
+    answer = client.post("/predict", content=chunks(), headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["detail"][0]["field"] == "body"

@@ -1,8 +1,8 @@
 """The FastAPI app: POST /predict, GET /health, GET /model, OpenAPI docs at /docs.
 
-/predict reads the raw body and parses it with orjson, validates with plain checks and answers
-with pre-serialised bytes: each of these was measured faster than FastAPI's pydantic body
-parsing and JSONResponse (reports/stress_test.md), while /docs still shows the full schema.
+POST /predict is answered by a raw ASGI fast path (`service.py`): orjson parsing, plain checks,
+cached probabilities and pre-serialised bytes, each measured faster than FastAPI's pydantic
+body, router and JSONResponse (reports/stress_test.md); /docs still shows the full schema.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from fastapi.responses import Response
 
 from latam_airlines.api.predictor import CachedPredictor, single_threaded
 from latam_airlines.api.schemas import ErrorResponse, Health, ModelInfo, PredictRequest, PredictResponse
-from latam_airlines.api.validation import FlightValidator, RequestInvalid, problem
+from latam_airlines.api.service import PredictFastPath, PredictService
+from latam_airlines.api.validation import FlightValidator, problem
 from latam_airlines.models import DelayModel, load_model
 
 # Environment read by `app_from_env` (what `latam serve` and the container set).
 MODEL_PATH_ENV = "LATAM_MODEL_PATH"
 MAX_BATCH_ENV = "LATAM_MAX_BATCH"
 CACHE_SIZE_ENV = "LATAM_CACHE_SIZE"
+FAST_PATH_ENV = "LATAM_FAST_PATH"  # 0 serves /predict through FastAPI's router (for measurements)
 DEFAULT_MAX_BATCH = 10_000
 DEFAULT_CACHE_SIZE = 100_000
 # Bytes allowed per flight in a body: generous for the richest record, bounds memory per request.
@@ -65,13 +67,18 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
 
 
 def create_app(
-    model: DelayModel, max_batch: int = DEFAULT_MAX_BATCH, cache_size: int = DEFAULT_CACHE_SIZE
+    model: DelayModel,
+    max_batch: int = DEFAULT_MAX_BATCH,
+    cache_size: int = DEFAULT_CACHE_SIZE,
+    fast_path: bool = True,
 ) -> FastAPI:
-    """The API serving `model`; batches hold at most `max_batch` flights."""
+    """The API serving `model`; batches hold at most `max_batch` flights.
+
+    fast_path: answer POST /predict in a raw ASGI middleware, ahead of FastAPI's routing."""
     validator = FlightValidator(model.known_values, max_batch=max_batch)
     predictor = CachedPredictor(single_threaded(model), cache_size=cache_size)
     predictor.warm()  # the minimal records' answers are ready before the first request
-    max_body_bytes = max_batch * BODY_BYTES_PER_FLIGHT
+    service = PredictService(validator, predictor, max_body_bytes=max_batch * BODY_BYTES_PER_FLIGHT)
     info_body = orjson.dumps(model_info(model, max_batch), option=orjson.OPT_SERIALIZE_NUMPY, default=str)
 
     app = FastAPI(
@@ -85,6 +92,7 @@ def create_app(
     )
     app.state.model = model
     app.state.predictor = predictor
+    app.state.service = service
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, error: RequestValidationError) -> Response:
@@ -116,26 +124,18 @@ def create_app(
         },
     )
     async def predict(request: Request) -> Response:
+        # Reached only with fast_path=False: the same service behind FastAPI's routing.
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body_bytes:
-            return bad_request(
-                [problem(None, "body", int(declared), f"body larger than {max_body_bytes} bytes")]
-            )
-        body = await request.body()
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError as error:
-            snippet = body[:80].decode("utf-8", errors="replace")
-            return bad_request([problem(None, "body", snippet, f"the body is not valid JSON ({error})")])
-        try:
-            flights = validator.flights(payload)
-        except RequestInvalid as invalid:
-            return bad_request(invalid.problems)
-        labels, probabilities = predictor.predict(flights)
-        return Response(orjson.dumps({"predict": labels, "probability": probabilities}), media_type=JSON)
+        if declared and declared.isdigit() and int(declared) > service.max_body_bytes:
+            status, body = service.too_large(int(declared))
+        else:
+            status, body = service.answer(await request.body())
+        return Response(body, status_code=status, media_type=JSON)
 
     # /predict reads its body itself; register the schema so /docs documents it.
     _register_schema(app, PredictRequest)
+    if fast_path:
+        app.add_middleware(PredictFastPath, service=service)
     return app
 
 
@@ -164,4 +164,5 @@ def app_from_env() -> FastAPI:
     serve = settings.get("serve", {})
     max_batch = int(os.environ.get(MAX_BATCH_ENV) or serve.get("max_batch", DEFAULT_MAX_BATCH))
     cache_size = int(os.environ.get(CACHE_SIZE_ENV) or serve.get("cache_size", DEFAULT_CACHE_SIZE))
-    return create_app(load_model(Path(path)), max_batch=max_batch, cache_size=cache_size)
+    fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
+    return create_app(load_model(Path(path)), max_batch=max_batch, cache_size=cache_size, fast_path=fast_path)
