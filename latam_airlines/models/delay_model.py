@@ -18,6 +18,13 @@ REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
 ARTIFACT_FORMAT = 1
 
 
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists and other non-scalars are values, not missing
+        return False
+
+
 class DelayModel:
     """A fitted delay classifier plus everything needed to serve it.
 
@@ -47,21 +54,33 @@ class DelayModel:
         self.metadata = dict(metadata or {})
 
     # ----------------------------------------------------------------- inputs
+    @property
+    def year(self) -> int | None:
+        """Year assumed for records without one (DIANOM from MES/DIA), from training."""
+        return self.metadata.get("year")
+
     def prepare(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-        """The pipeline's input frame: `features` columns, absent optional ones defaulted."""
+        """The pipeline's input frame: the `features` columns in canonical form.
+
+        Raw/API spellings are mapped (`Des-I` -> Des_I; `Fecha-I` -> MES, DIA, HORA, MIN,
+        DIANOM, temporada_alta, periodo_dia, as build_features derives them); an absent
+        optional field stays NaN unless `defaults` names a value for it, and rows lacking
+        the full model's fields are scored by the minimal model (see models/tiered.py).
+        """
+        from latam_airlines.features.engineered import canonical_flights
+
         frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
         frame = frame.rename(columns={"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"})
         missing = [field for field in REQUIRED_FIELDS if field not in frame.columns]
         if missing:
             raise InputError(f"flights lack required field(s) {', '.join(missing)}", column=missing[0])
-        prepared = pd.DataFrame(index=frame.index)
-        for column in self.features:
-            if column in frame.columns:
-                prepared[column] = frame[column]
-            else:
-                prepared[column] = self.defaults.get(column, np.nan)
-        for column in self.categorical:
-            prepared[column] = prepared[column].astype("string").astype(object)
+        canonical = canonical_flights(frame, year=self.year)
+        extra = [column for column in self.features if column not in canonical.columns]
+        for column in extra:  # a feature outside the canonical fields: as given, else NaN
+            canonical[column] = frame[column] if column in frame.columns else np.nan
+        prepared = canonical[self.features]
+        if self.defaults:
+            prepared = prepared.fillna({k: v for k, v in self.defaults.items() if k in prepared.columns})
         return prepared
 
     def unknown_values(
@@ -69,13 +88,14 @@ class DelayModel:
     ) -> list[tuple[int, str, Any]]:
         """(row position, field, value) for every categorical value the model never saw."""
         frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
+        frame = frame.rename(columns={"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"})
         found = []
         for field, known in self.known_values.items():
             if field not in frame.columns:
                 continue
             known_set = set(map(str, known))
             for position, value in enumerate(frame[field].tolist()):
-                if value is not None and str(value) not in known_set:
+                if not _is_missing(value) and str(value) not in known_set:
                     found.append((position, field, value))
         return sorted(found)
 

@@ -1,0 +1,362 @@
+"""Model inputs: flight records -> canonical fields -> numeric feature matrix.
+
+Two steps, both shared by training, `latam predict` and the API:
+- `canonical_flights` maps a processed table, a raw-format file or API records to the
+  canonical input fields (the processed table's names), deriving calendar fields from
+  `Fecha-I` with the same rules as `make_dataset`/`build_features`.
+- `FlightFeatures` (a scikit-learn transformer) turns those fields into numbers: category
+  codes (or one-hot), history features (smoothed delay rate of the destination, airline,
+  route, scheduled slot, ... learnt from the training rows only, out-of-fold while fitting so a
+  row never sees its own label) and schedule-congestion counts (how many flights the training
+  schedule holds in the same weekday-hour: schedules are known ahead, so no leakage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import KFold
+
+from latam_airlines.data.schema import DAY_NAMES, PERIODS
+
+# Canonical input fields, as the processed table names them.
+CATEGORICAL_FIELDS: list[str] = ["OPERA", "TIPOVUELO", "DIANOM", "Des_I", "periodo_dia"]
+NUMERIC_FIELDS: list[str] = ["MES", "DIA", "HORA", "MIN", "temporada_alta"]
+INPUT_FIELDS: list[str] = CATEGORICAL_FIELDS + NUMERIC_FIELDS
+# Raw / API spellings of the same fields.
+RENAMES: dict[str, str] = {"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"}
+DEFAULT_YEAR = 2017  # features_2017.csv has no year column
+
+
+def _records_frame(flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
+    return frame.rename(columns={k: v for k, v in RENAMES.items() if k in frame.columns})
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "iufb":
+        return values.astype("float64")
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
+
+
+def _labels(values: np.ndarray) -> np.ndarray:
+    """Object array of strings, None where missing (category codes treat None as unknown)."""
+    labels = values.astype(object)
+    missing = pd.isna(labels)
+    if missing.any():
+        labels[missing] = None
+    return labels
+
+
+def _scheduled(values: np.ndarray) -> pd.DatetimeIndex:
+    if values.dtype.kind == "M":
+        return pd.DatetimeIndex(values)
+    # The challenge writes "2017-01-01 23:30:00"; other spellings go through pandas' parser.
+    parsed = pd.to_datetime(pd.Series(values, dtype=object), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    retry = parsed.isna().to_numpy() & ~pd.isna(values)
+    if retry.any():
+        parsed[retry] = pd.to_datetime(
+            pd.Series(values[retry], dtype=object), format="mixed", errors="coerce"
+        )
+    return pd.DatetimeIndex(parsed)
+
+
+def _high_season(month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Same rule as make_dataset.is_high_season, on month/day numbers (NaN stays NaN)."""
+    month_day = month * 100 + day
+    season = (
+        (month_day >= 1215) | (month_day <= 303) | ((month_day >= 715) & (month_day <= 731))
+        | ((month_day >= 911) & (month_day <= 930))
+    )  # fmt: skip
+    return np.where(np.isnan(month_day), np.nan, season.astype("float64"))
+
+
+def _period(hour: np.ndarray) -> np.ndarray:
+    """Same rule as make_dataset.period_of_day (None where the hour is unknown)."""
+    period = np.where(
+        (hour >= 5) & (hour < 12), PERIODS[0], np.where((hour >= 12) & (hour < 19), PERIODS[1], PERIODS[2])
+    )
+    period = period.astype(object)
+    period[np.isnan(hour)] = None
+    return period
+
+
+def _weekday_names(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    known = ~(np.isnan(year) | np.isnan(month) | np.isnan(day))
+    names = np.full(len(month), None, dtype=object)
+    if known.any():
+        dates = pd.to_datetime(
+            pd.DataFrame({"year": year[known], "month": month[known], "day": day[known]}), errors="coerce"
+        )
+        weekday = dates.dt.dayofweek.to_numpy()
+        valid = ~np.isnan(weekday)
+        picked = np.full(len(weekday), None, dtype=object)
+        picked[valid] = np.asarray(DAY_NAMES, dtype=object)[weekday[valid].astype(int)]
+        names[known] = picked
+    return names
+
+
+def canonical_flights(
+    flights: pd.DataFrame | Sequence[Mapping[str, Any]], year: int | None = None
+) -> pd.DataFrame:
+    """The INPUT_FIELDS of each flight (NaN/None where absent and underivable).
+
+    `Fecha-I` (scheduled time) gives MES, DIA, HORA, MIN, DIANOM, temporada_alta and
+    periodo_dia, by the rules of make_dataset/build_features; without it DIANOM comes from
+    (AÑO or `year`, MES, DIA), temporada_alta from (MES, DIA), periodo_dia from HORA.
+    Fields given in the input win over derived ones. Vectorised: cheap for one record.
+    """
+    frame = _records_frame(flights)
+    rows = len(frame)
+    given = set(frame.columns)
+    out: dict[str, np.ndarray] = {}
+    for field in CATEGORICAL_FIELDS:
+        out[field] = _labels(frame[field].to_numpy()) if field in given else np.full(rows, None, dtype=object)
+    for field in NUMERIC_FIELDS:
+        out[field] = _numbers(frame[field].to_numpy()) if field in given else np.full(rows, np.nan)
+    if "Fecha-I" in given:
+        scheduled = _scheduled(frame["Fecha-I"].to_numpy())
+        derived = {
+            "MES": scheduled.month, "DIA": scheduled.day, "HORA": scheduled.hour, "MIN": scheduled.minute,
+        }  # fmt: skip
+        for field, values in derived.items():
+            values = np.asarray(values, dtype="float64")
+            out[field] = np.where(np.isnan(out[field]), values, out[field])
+        weekday = np.asarray(scheduled.dayofweek, dtype="float64")
+        names = np.full(rows, None, dtype=object)
+        names[~np.isnan(weekday)] = np.asarray(DAY_NAMES, dtype=object)[
+            weekday[~np.isnan(weekday)].astype(int)
+        ]
+        out["DIANOM"] = np.where(pd.isna(out["DIANOM"]), names, out["DIANOM"])
+    if np.isnan(out["temporada_alta"]).any():
+        season = _high_season(out["MES"], out["DIA"])
+        out["temporada_alta"] = np.where(np.isnan(out["temporada_alta"]), season, out["temporada_alta"])
+    missing_day = pd.isna(out["DIANOM"])
+    if missing_day.any():
+        years = (
+            _numbers(frame["AÑO"].to_numpy())
+            if "AÑO" in given
+            else np.full(rows, float(year or DEFAULT_YEAR))
+        )
+        names = _weekday_names(years[missing_day], out["MES"][missing_day], out["DIA"][missing_day])
+        out["DIANOM"] = out["DIANOM"].copy()
+        out["DIANOM"][missing_day] = names
+    missing_period = pd.isna(out["periodo_dia"])
+    if missing_period.any():
+        out["periodo_dia"] = np.where(missing_period, _period(out["HORA"]), out["periodo_dia"])
+    return pd.DataFrame(out, index=frame.index)
+
+
+# --------------------------------------------------------------------------- feature sets
+# Each set names the fields used as categories, as plain numbers, as history keys (smoothed
+# delay rate per value combination) and as congestion keys (training-schedule counts).
+FEATURE_SETS: dict[str, dict[str, list]] = {
+    # What the API's minimal record {OPERA, TIPOVUELO, MES} supports.
+    "minimal": {
+        "categorical": ["OPERA", "TIPOVUELO"],
+        "numeric": ["MES"],
+        "history": [("OPERA",), ("OPERA", "TIPOVUELO")],
+        "congestion": [],
+    },
+    # Every seed field except the month (which does not extrapolate to unseen months).
+    "base": {
+        "categorical": ["OPERA", "TIPOVUELO", "DIANOM", "Des_I", "periodo_dia"],
+        "numeric": ["HORA", "MIN", "temporada_alta"],
+        "history": [],
+        "congestion": [],
+    },
+    "history": {
+        "categorical": ["OPERA", "TIPOVUELO", "DIANOM", "Des_I", "periodo_dia"],
+        "numeric": ["HORA", "MIN", "temporada_alta"],
+        "history": [
+            ("Des_I",),
+            ("OPERA",),
+            ("OPERA", "Des_I"),
+            ("OPERA", "Des_I", "HORA"),
+            ("OPERA", "Des_I", "HORA", "MIN"),
+            ("OPERA", "Des_I", "HORA", "MIN", "DIANOM"),
+            ("OPERA", "HORA"),
+            ("DIANOM", "HORA"),
+        ],  # fmt: skip
+        "congestion": [],
+    },
+}
+FEATURE_SETS["full"] = {
+    **FEATURE_SETS["history"],
+    "congestion": [("DIANOM", "HORA"), ("OPERA", "Des_I"), ("OPERA", "Des_I", "HORA", "MIN")],
+}
+FEATURE_SETS["full_with_month"] = {
+    **FEATURE_SETS["full"],
+    "numeric": ["MES", "DIA", "HORA", "MIN", "temporada_alta"],
+}
+
+# The challenge's reference model: ten one-hot indicators (data README).
+REFERENCE_INDICATORS: list[tuple[str, Any]] = [
+    ("OPERA", "Latin American Wings"), ("MES", 7), ("MES", 10), ("OPERA", "Grupo LATAM"),
+    ("MES", 12), ("TIPOVUELO", "I"), ("MES", 4), ("MES", 11), ("OPERA", "Sky Airline"),
+    ("OPERA", "Copa Air"),
+]  # fmt: skip
+
+
+def fields_of(feature_set: str) -> list[str]:
+    """The canonical fields a feature set reads."""
+    if feature_set == "reference":
+        return ["OPERA", "MES", "TIPOVUELO"]
+    spec = FEATURE_SETS[feature_set]
+    keys = [field for key in spec["history"] + spec["congestion"] for field in key]
+    return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys))
+
+
+class ReferenceFeatures(BaseEstimator, TransformerMixin):
+    """The reference model's ten 0/1 indicators."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ReferenceFeatures:
+        self.n_features_in_ = len(REFERENCE_INDICATORS)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        columns = []
+        for field, value in REFERENCE_INDICATORS:
+            values = X[field]
+            if field == "MES":
+                columns.append(pd.to_numeric(values, errors="coerce").to_numpy() == value)
+            else:
+                columns.append(values.astype(object).to_numpy() == value)
+        return np.column_stack(columns).astype(np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"{field}_{value}" for field, value in REFERENCE_INDICATORS], dtype=object)
+
+
+class FlightFeatures(BaseEstimator, TransformerMixin):
+    """Canonical flight fields -> float32 matrix for one of FEATURE_SETS.
+
+    Unknown categories get code NaN (trees send them down their learnt missing-value branch;
+    one-hot gives all zeros) and the history/congestion features of an unseen combination are
+    the training prior / zero. `smoothing` is the m of the m-estimate (rate pulled towards the
+    overall delay rate for rare combinations).
+    """
+
+    def __init__(
+        self,
+        feature_set: str = "full",
+        one_hot: bool = False,
+        smoothing: float = 20.0,
+        folds: int = 5,
+        random_state: int = 42,
+    ) -> None:
+        self.feature_set = feature_set
+        self.one_hot = one_hot
+        self.smoothing = smoothing
+        self.folds = folds
+        self.random_state = random_state
+
+    # -- vocabulary: every field a feature reads gets integer codes
+    def _codes(self, X: pd.DataFrame, field: str) -> np.ndarray:
+        values = X[field]
+        values = pd.to_numeric(values, errors="coerce") if field in NUMERIC_FIELDS else values.astype(object)
+        return self.vocabulary_[field].get_indexer(values)
+
+    def _key(self, codes: Mapping[str, np.ndarray], key: tuple[str, ...]) -> np.ndarray:
+        combined = np.zeros(len(next(iter(codes.values()))), dtype=np.int64)
+        unknown = np.zeros(combined.shape, dtype=bool)
+        for field in key:
+            combined = combined * (len(self.vocabulary_[field]) + 1) + codes[field]
+            unknown |= codes[field] < 0
+        combined[unknown] = -1
+        return combined
+
+    @staticmethod
+    def _lookup(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray, missing: float) -> np.ndarray:
+        sorted_keys, values = table
+        position = np.clip(np.searchsorted(sorted_keys, keys), 0, max(len(sorted_keys) - 1, 0))
+        found = (
+            (sorted_keys[position] == keys) & (keys >= 0) if len(sorted_keys) else np.zeros(len(keys), bool)
+        )
+        return np.where(found, values[position] if len(values) else missing, missing)
+
+    def _rates(self, keys: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        positives = np.bincount(inverse, weights=y, minlength=len(unique))
+        rates = (positives + self.smoothing * self.prior_) / (counts + self.smoothing)
+        keep = unique >= 0
+        return unique[keep], rates[keep]
+
+    def fit(self, X: pd.DataFrame, y: Any) -> FlightFeatures:
+        self._fit(X, np.asarray(y, dtype=float))
+        return self
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> dict[str, np.ndarray]:
+        spec = FEATURE_SETS[self.feature_set]
+        self.spec_ = spec
+        self.prior_ = float(y.mean()) if len(y) else 0.0
+        self.vocabulary_ = {}
+        for field in fields_of(self.feature_set):
+            values = X[field]
+            if field in NUMERIC_FIELDS:
+                uniques = np.sort(pd.to_numeric(values, errors="coerce").dropna().unique())
+            else:
+                uniques = sorted(map(str, values.dropna().unique()))
+            self.vocabulary_[field] = pd.Index(uniques)
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        keys = {key: self._key(codes, key) for key in spec["history"] + spec["congestion"]}
+        self.history_ = {key: self._rates(keys[key], y) for key in spec["history"]}
+        self.congestion_ = {}
+        for key in spec["congestion"]:
+            unique, counts = np.unique(keys[key][keys[key] >= 0], return_counts=True)
+            self.congestion_[key] = (unique, np.log1p(counts).astype(float))
+        self.n_features_in_ = len(self.vocabulary_)
+        return keys
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit, then transform with out-of-fold history rates (no row sees its own label)."""
+        y = np.asarray(y, dtype=float)
+        keys = self._fit(X, y)
+        matrix = self.transform(X)
+        if not self.spec_["history"] or len(y) < 2 * self.folds:
+            return matrix
+        first = self._history_offset()
+        splitter = KFold(self.folds, shuffle=True, random_state=self.random_state)
+        for fit_rows, score_rows in splitter.split(matrix):
+            for column, key in enumerate(self.spec_["history"]):
+                table = self._rates(keys[key][fit_rows], y[fit_rows])
+                matrix[score_rows, first + column] = self._lookup(table, keys[key][score_rows], self.prior_)
+        return matrix
+
+    def _history_offset(self) -> int:
+        width = sum(len(self.vocabulary_[f]) if self.one_hot else 1 for f in self.spec_["categorical"])
+        return width + len(self.spec_["numeric"])
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        spec = self.spec_
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        blocks = []
+        for field in spec["categorical"]:
+            if self.one_hot:
+                eye = np.vstack(
+                    [np.eye(len(self.vocabulary_[field])), np.zeros(len(self.vocabulary_[field]))]
+                )
+                blocks.append(eye[codes[field]])  # code -1 picks the all-zero last row
+            else:
+                blocks.append(np.where(codes[field] >= 0, codes[field], np.nan)[:, None])
+        for field in spec["numeric"]:
+            blocks.append(pd.to_numeric(X[field], errors="coerce").to_numpy(dtype=float)[:, None])
+        for key in spec["history"]:
+            blocks.append(self._lookup(self.history_[key], self._key(codes, key), self.prior_)[:, None])
+        for key in spec["congestion"]:
+            blocks.append(self._lookup(self.congestion_[key], self._key(codes, key), 0.0)[:, None])
+        return np.hstack(blocks).astype(np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        spec = self.spec_
+        names: list[str] = []
+        for field in spec["categorical"]:
+            names += [f"{field}={v}" for v in self.vocabulary_[field]] if self.one_hot else [field]
+        names += list(spec["numeric"])
+        names += ["delay_rate[" + ",".join(key) + "]" for key in spec["history"]]
+        names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
+        return np.asarray(names, dtype=object)
