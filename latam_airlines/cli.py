@@ -250,6 +250,86 @@ def stress(
 
 
 # ---------------------------------------------------- anomalies
+@app.command("anomalies")
+def anomalies(
+    input: Optional[str] = typer.Option(
+        None,
+        "--input",
+        "-i",
+        help="A flights file (raw SCL schema or interim table, CSV/Parquet) or a folder of yearly "
+        "files such as flights_2017.csv; local path or URL (s3://...). Default: params anomalies.input.",
+    ),
+    year: Optional[str] = typer.Option(
+        None, "--year", "-y", help="YYYY or latest (default: params anomalies.year)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Report folder; writes <output>/<year>/ (default: params anomalies.output)."
+    ),
+    method: Optional[str] = typer.Option(
+        None, "--method", "-m", help="rrcf or isolation-forest (default: params anomalies.method)."
+    ),
+    by: Optional[str] = typer.Option(
+        None,
+        "--by",
+        help="Airports by origin, destination, both, or auto: every side with more than one airport "
+        "(default: params anomalies.by).",
+    ),
+    jobs: Optional[int] = typer.Option(
+        None, "--jobs", "-j", help="Worker processes, -1 for every core (default: params anomalies.n_jobs)."
+    ),
+) -> None:
+    """Find each airport's anomalous delay days in one year: daily flights and delays per airport,
+    a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores.
+    Writes <output>/<year>/anomalies.csv and one chart per airport, <output>/<year>/<AIRPORT>.png.
+
+    Examples:
+      latam anomalies
+      latam anomalies --input ../shared/data/scl/raw_sample_2017.csv --year 2017
+      latam anomalies --input data/yearly/ --year latest --output reports/anomalies
+      latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
+    """
+    from latam_airlines.anomalies import (
+        ScoringSettings,
+        daily_airport_table,
+        flag_anomalies,
+        load_year,
+        score_airport_days,
+        write_anomaly_report,
+    )
+
+    settings = params()
+    options = settings["anomalies"]
+    input = input or str(resolve(options["input"]))
+    output = output or resolve(options["output"])
+    n_jobs = int(jobs if jobs is not None else options.get("n_jobs", -1))
+    scoring = ScoringSettings(
+        method=method or options.get("method", "rrcf"),
+        trees_per_day=int(options.get("trees_per_day", ScoringSettings.trees_per_day)),
+        tree_size=int(options.get("tree_size", ScoringSettings.tree_size)),
+        n_estimators=int(options.get("n_estimators", ScoringSettings.n_estimators)),
+        min_days=int(options.get("min_days", ScoringSettings.min_days)),
+        seed=int(settings["seed"]),
+    )
+    flights, chosen_year = load_year(input, year or str(options.get("year", "latest")))
+    daily = daily_airport_table(flights, by or options.get("by", "auto"))
+    airports = daily["airport"].nunique()
+    with progress(2 * airports, f"anomalies {chosen_year}") as bar:
+        scores = score_airport_days(daily, scoring, n_jobs=n_jobs, on_airport=bar.update)
+        bar.update(airports - bar.n)  # airports too small to score are done too
+        table, threshold = flag_anomalies(daily, scores, scoring.method, float(options.get("sigmas", 3)))
+        folder = write_anomaly_report(table, output, chosen_year, n_jobs=n_jobs, on_airport=bar.update)
+    flagged = table[table["is_anomaly"]]
+    scored_airports = table.loc[table["score"].notna(), "airport"].nunique()
+    typer.echo(
+        f"{chosen_year}: {len(flights):,} flights -> {len(table):,} airport-days at {airports} airports "
+        f"({scored_airports} scored with {scoring.method}); {len(flagged):,} anomalous "
+        f"(score > {threshold:.3f}); wrote {folder}"
+    )
+    for _, day in flagged.nlargest(5, "score").iterrows():
+        typer.echo(
+            f"  {day['airport']} {day['date']:%Y-%m-%d}: {day['flights']} flights, "
+            f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}"
+        )
 
 
 def _is_usage_error(error: Exception) -> bool:

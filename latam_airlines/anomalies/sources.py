@@ -1,0 +1,183 @@
+"""Find the flights of one year: a single file or a folder of yearly files, local or fsspec URL.
+
+A folder holds files named with their year (`flights_2017.csv`, `flights_2018.parquet`, ...);
+`latest` means the newest year in those names, as the original yearly job chose its input.
+A single file may hold several years; `latest` then means the newest year inside it.
+Files may be raw (SCL schema, read with `load_raw` + `make_dataset`) or an interim table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import fsspec
+import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
+
+from latam_airlines.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+# Interim tables (written by `latam data make`) already carry these; raw files carry dif_min's inputs.
+INTERIM_COLUMNS = ("Fecha-I", "Ori-I", "Des-I", "dif_min")
+# A year in a file name: four digits 19xx/20xx not glued to other digits (flights_2017_01.csv -> 2017).
+_YEAR_IN_NAME = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class YearInput:
+    """The files to read for one year, and that year (None: decide from the rows, single file)."""
+
+    paths: tuple[str, ...]
+    year: int | None
+
+
+def _filesystem(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    try:
+        return fsspec.core.url_to_fs(location)
+    except (ImportError, ValueError) as error:  # e.g. s3:// without s3fs, unknown protocol
+        raise InputError(f"cannot open this location ({error})", file=location) from None
+
+
+def is_table_file(name: str) -> bool:
+    return name.lower().endswith(TABLE_SUFFIXES)
+
+
+def year_in_name(name: str) -> int | None:
+    """The year a file name carries, or None when it has none or several different ones."""
+    base = name.rsplit("/", 1)[-1]
+    years = {int(match) for match in _YEAR_IN_NAME.findall(base)}
+    return years.pop() if len(years) == 1 else None
+
+
+def parse_year(year: str | int) -> int | None:
+    """`latest` -> None (decide later); a four-digit year -> int; anything else -> InputError."""
+    text = str(year).strip().lower()
+    if text == "latest":
+        return None
+    if re.fullmatch(r"\d{4}", text):
+        return int(text)
+    raise InputError("expected a four-digit year or 'latest'", column="--year", value=str(year))
+
+
+def yearly_files(folder: str) -> dict[int, list[str]]:
+    """Table files directly in `folder`, grouped by the year in their names (unnamed ones skipped)."""
+    filesystem, root = _filesystem(folder)
+    by_year: dict[int, list[str]] = {}
+    for entry in sorted(filesystem.ls(root, detail=False)):
+        name = entry.rsplit("/", 1)[-1]
+        if name.startswith(".") or not is_table_file(name):
+            continue
+        year = year_in_name(name)
+        if year is None:
+            log.info("skipping %s: no single year in its name", name)
+            continue
+        location = entry if isinstance(filesystem, LocalFileSystem) else filesystem.unstrip_protocol(entry)
+        by_year.setdefault(year, []).append(location)
+    return by_year
+
+
+def locate_year(location: str, year: str | int) -> YearInput:
+    """The files to read for `year` (`latest` or YYYY) at `location` (a file or a folder)."""
+    wanted = parse_year(year)
+    filesystem, root = _filesystem(location)
+    if not filesystem.exists(root):
+        raise InputError("no such file or folder", file=location)
+    if not filesystem.isdir(root):
+        if filesystem.size(root) == 0:
+            raise InputError("the file is empty", file=location)
+        return YearInput(paths=(location,), year=wanted)
+    by_year = yearly_files(location)
+    if not by_year:
+        raise InputError(
+            f"no yearly flight files in this folder (expected names like flights_2017.csv or "
+            f"flights_2018.parquet, suffixes {', '.join(TABLE_SUFFIXES)})",
+            file=location,
+        )
+    chosen = max(by_year) if wanted is None else wanted
+    if chosen not in by_year:
+        raise InputError(
+            f"no file for this year; years found: {', '.join(map(str, sorted(by_year)))}",
+            file=location,
+            value=chosen,
+        )
+    return YearInput(paths=tuple(by_year[chosen]), year=chosen)
+
+
+def table_columns(path: str) -> list[str]:
+    """Column names of a CSV or Parquet file without reading its rows."""
+    filesystem, root = _filesystem(path)
+    try:
+        with filesystem.open(root, "rb", compression="infer") as handle:
+            if path.lower().endswith((".parquet", ".pq")):
+                import pyarrow.parquet as pq
+
+                return list(pq.read_schema(handle).names)
+            return list(pd.read_csv(handle, nrows=0, encoding="utf-8-sig").columns)
+    except FileNotFoundError:
+        raise InputError("no such file", file=path) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the file is empty (no header, no rows)", file=path) from None
+    except Exception as error:  # pyarrow / parsers raise many types for a broken file
+        raise InputError(f"not a readable CSV or Parquet file ({error})", file=path) from None
+
+
+def _read_interim(path: str) -> pd.DataFrame:
+    filesystem, root = _filesystem(path)
+    with filesystem.open(root, "rb", compression="infer") as handle:
+        if path.lower().endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(handle, columns=list(INTERIM_COLUMNS))
+        else:
+            frame = pd.read_csv(handle, usecols=list(INTERIM_COLUMNS), encoding="utf-8-sig")
+    if not pd.api.types.is_datetime64_any_dtype(frame["Fecha-I"]):
+        parsed = pd.to_datetime(frame["Fecha-I"], errors="coerce", format="mixed")
+        if parsed.isna().any():
+            bad = frame["Fecha-I"][parsed.isna()].iloc[0]
+            raise InputError("unparseable date", file=path, column="Fecha-I", value=str(bad))
+        frame["Fecha-I"] = parsed
+    frame["dif_min"] = pd.to_numeric(frame["dif_min"], errors="coerce")
+    return frame
+
+
+def read_flights(path: str) -> pd.DataFrame:
+    """Flights with at least `Fecha-I, Ori-I, Des-I, dif_min`: an interim table as it is, a raw
+    file through `load_raw` + `make_dataset` (so every source the data package reads works)."""
+    columns = table_columns(path)
+    if all(column in columns for column in INTERIM_COLUMNS):
+        frame = _read_interim(path)
+    else:
+        from latam_airlines.data import load_raw, make_dataset
+
+        frame = make_dataset(load_raw(path))
+    if frame.empty:
+        raise InputError("the table has no rows", file=path)
+    frame.attrs["source"] = path
+    return frame
+
+
+def load_year(location: str, year: str | int) -> tuple[pd.DataFrame, int]:
+    """The flights of one year (by scheduled date `Fecha-I`) and that year."""
+    chosen = locate_year(location, year)
+    frames = [read_flights(path) for path in chosen.paths]
+    keep = list(INTERIM_COLUMNS)
+    flights = (
+        pd.concat([frame[keep] for frame in frames], ignore_index=True)
+        if len(frames) > 1
+        else frames[0][keep]
+    )
+    years = flights["Fecha-I"].dt.year
+    present = sorted(int(value) for value in years.dropna().unique())
+    target = chosen.year if chosen.year is not None else present[-1]
+    if target not in present:
+        raise InputError(
+            f"no flights scheduled in this year; years present: {', '.join(map(str, present))}",
+            file=", ".join(chosen.paths),
+            value=target,
+        )
+    selected = flights[years == target].reset_index(drop=True)
+    selected.attrs["source"] = ", ".join(chosen.paths)
+    log.info("read %d flights of %d from %s", len(selected), target, selected.attrs["source"])
+    return selected, target
