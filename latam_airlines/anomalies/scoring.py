@@ -112,10 +112,9 @@ def rrcf_scores(features: np.ndarray, trees_per_day: int, tree_size: int, random
     return np.divide(total, held, out=np.zeros(count), where=held > 0)
 
 
-def isolation_forest_scores(
-    features: np.ndarray, n_estimators: int, max_samples: int, random_state: int
-) -> np.ndarray:
-    """Isolation-forest anomaly scores (higher = more anomalous, about 0.3..0.8)."""
+def isolation_forest_scores(features: np.ndarray, n_estimators: int, random_state: int) -> np.ndarray:
+    """Isolation-forest anomaly scores (higher = more anomalous, about 0.3..0.8); each tree
+    sees at most 256 days, scikit-learn's default."""
     from sklearn.ensemble import IsolationForest
 
     forest = IsolationForest(
