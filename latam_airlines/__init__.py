@@ -18,6 +18,11 @@ _LAZY = {
     "train": "latam_airlines.models",
     "load_model": "latam_airlines.models",
     "DelayModel": "latam_airlines.models",
+    "TrainConfig": "latam_airlines.models",
+    "evaluate": "latam_airlines.models.evaluate",
+    "compare_models": "latam_airlines.models.compare",
+    "tune": "latam_airlines.models.tune",
+    "predict_flights": "latam_airlines.models.predict",
 }
 
 

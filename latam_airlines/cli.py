@@ -131,6 +131,234 @@ def features_build(
 
 
 # ---------------------------------------------------- models (train, evaluate, compare, tune, predict)
+def _read_processed(data: Optional[Path], sample: Optional[int] = None, seed: int = 42):
+    """The processed table (--data, else params features.processed_path), optionally sampled."""
+    from latam_airlines.models.compare import stratified_sample
+    from latam_airlines.tables import read_table
+
+    table = read_table(data or resolve(params()["features"]["processed_path"]))
+    if sample is not None and sample < 1:
+        raise InputError(f"--sample must be a positive number of rows, got {sample}", value=sample)
+    return stratified_sample(table, sample, seed)
+
+
+def _metric_line(metrics: dict) -> str:
+    return (
+        f"ROC-AUC {metrics['roc_auc']:.3f}, PR-AUC {metrics['pr_auc']:.3f}, "
+        f"F1(delayed) {metrics['f1_delayed']:.3f}, recall {metrics['recall_delayed']:.3f}, "
+        f"precision {metrics['precision_delayed']:.3f} at threshold {metrics['threshold']:.3f}"
+    )
+
+
+@app.command("train")
+def train_command(
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="reference, logreg, rf, xgb or lgbm (default: params train.model)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Artifact (default: params train.model_path)."),
+    metrics: Optional[Path] = typer.Option(None, "--metrics", help="Metrics JSON (default: params train.metrics_path)."),
+    features: Optional[str] = typer.Option(None, "--features", help="full, history, base or full_with_month."),
+    balance: Optional[str] = typer.Option(None, "--balance", help="weight, undersample or none."),
+    split: Optional[str] = typer.Option(None, "--split", help="temporal or random (holdout protocol)."),
+    year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO (default: AÑO, else 2017)."),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Train on this many rows (stratified)."),
+    tuned: bool = typer.Option(True, "--tuned/--no-tuned", help="Merge params from `latam tune` (params train.tuned_params)."),
+) -> None:
+    """Train a delay model, evaluate it on the holdout, write the artifact and metrics.json.
+
+    Examples:
+      latam train
+      latam train --model xgb --data ../shared/data/scl/features_2017.csv
+      latam train --model logreg --split random --output models/logreg.joblib
+    """
+    import json
+
+    from latam_airlines.io import write_text
+    from latam_airlines.models import train
+    from latam_airlines.models.tune import load_tuned
+
+    settings = params()
+    config = settings["train"]
+    model = model or config["model"]
+    output = output or resolve(config["model_path"])
+    metrics_path = metrics or resolve(config["metrics_path"])
+    tuned_params = {}
+    if tuned and config.get("tuned_params"):
+        tuned_params = load_tuned(resolve(config["tuned_params"])).get(model, {})
+    with progress(3, f"train {model}") as bar:
+        table = _read_processed(data, sample, settings["seed"])
+        bar.update()
+        delay_model = train(
+            table, model=model, seed=settings["seed"], features=features or config.get("features", "full"),
+            balance=balance or config.get("balance", "weight"), params=tuned_params,
+            split=split or config["split"], test_months=list(config["test_months"]), test_size=config["test_size"],
+            validation_share=config.get("validation_share", 0.2), refit_full=config.get("refit_full", True),
+            year=year if year is not None else config.get("year"),
+        )  # fmt: skip
+        bar.update()
+        delay_model.save(output)
+        summary = {**delay_model.metrics, "model": delay_model.metadata["version"], "params": tuned_params}
+        write_text(json.dumps(summary, indent=2) + "\n", metrics_path)
+        bar.update()
+    holdout = delay_model.metrics["holdout"]
+    typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
+    typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
+    if "holdout_minimal_fields" in delay_model.metrics:
+        typer.echo(f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Artifact (default: params train.model_path)."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
+    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."),
+    figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="PNG figures (default: params evaluate.figures_dir)."),
+) -> None:
+    """Evaluate an artifact: metrics JSON, confusion matrix, ROC/PR/calibration curves, importance.
+
+    On its own training data the holdout protocol is re-run (honest numbers); on other data the
+    artifact is scored as is.
+
+    Examples:
+      latam evaluate
+      latam evaluate --model models/model.joblib --data ../shared/data/scl/features_2017.csv
+    """
+    from latam_airlines.models import load_model
+    from latam_airlines.models.evaluate import evaluate, write_evaluation
+
+    settings = params()
+    config = settings["evaluate"]
+    with progress(3, "evaluate") as bar:
+        delay_model = load_model(model or resolve(settings["train"]["model_path"]))
+        table = _read_processed(data)
+        bar.update()
+        evaluation = evaluate(delay_model, table, repeats=config.get("permutation_repeats", 3))
+        bar.update()
+        written = write_evaluation(
+            evaluation, reports_dir or resolve(config["reports_dir"]), figures_dir or resolve(config["figures_dir"])
+        )
+        bar.update()
+    typer.echo(f"{evaluation.protocol}: {_metric_line(evaluation.metrics)}; accuracy {evaluation.metrics['accuracy']:.3f}")
+    typer.echo(f"wrote {len(written)} files under {reports_dir or resolve(config['reports_dir'])} and {figures_dir or resolve(config['figures_dir'])}")
+
+
+@app.command("compare")
+def compare_command(
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
+    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated candidates (default: all)."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="Stratified K-fold folds (default: params compare.folds)."),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Compare on this many rows (stratified)."),
+    year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Markdown tables (default: params compare.report)."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Also write every fold's metrics as CSV."),
+) -> None:
+    """Cross-validate every candidate (stratified K-fold and temporal holdout) and tabulate.
+
+    Writes the tables (mean ± std per metric) to the report file; the argued choice lives in
+    reports/model_selection.md, which quotes them.
+
+    Examples:
+      latam compare --data ../shared/data/scl/features_2017.csv
+      latam compare --models reference,xgb --folds 2 --sample 5000 --report /tmp/compare.md
+    """
+    from latam_airlines.io import write_table, write_text
+    from latam_airlines.models.compare import compare_models, markdown_table, select_candidates
+    from latam_airlines.models.tune import load_tuned
+
+    settings = params()
+    config = settings.get("compare", {})
+    folds = folds or config.get("folds", 5)
+    tuned = load_tuned(resolve(settings["train"].get("tuned_params") or "params_tuned.yaml"))
+    candidates = select_candidates([m.strip() for m in models.split(",") if m.strip()] if models else None, tuned)
+    table = _read_processed(data, sample if sample is not None else config.get("sample"), settings["seed"])
+    with progress(len(candidates) * (folds + 1), "compare") as bar:
+        scores = compare_models(
+            table, candidates, folds=folds, seed=settings["seed"], year=year,
+            test_months=settings["train"]["test_months"], on_step=lambda _: bar.update(),
+        )  # fmt: skip
+    source = table.attrs.get("source")
+    text = (
+        f"Data: `{source}` ({len(table):,} rows). Seed {settings['seed']}.\n\n"
+        f"### Stratified {folds}-fold cross-validation (mean ± std over folds)\n\n"
+        + markdown_table(scores, "stratified k-fold", candidates)
+        + "\n\n### Temporal holdout (train Jan–Oct, test Nov–Dec)\n\n"
+        + markdown_table(scores, "temporal holdout", candidates)
+        + "\n"
+    )
+    report = report or resolve(config.get("report", "reports/model_selection.md"))
+    if report.exists() and "<!-- compare:start -->" in report.read_text(encoding="utf-8"):
+        # Refresh only the generated block of a hand-written report.
+        current = report.read_text(encoding="utf-8")
+        head, rest = current.split("<!-- compare:start -->", 1)
+        tail = rest.split("<!-- compare:end -->", 1)[1] if "<!-- compare:end -->" in rest else ""
+        text = f"{head}<!-- compare:start -->\n{text}<!-- compare:end -->{tail}"
+    write_text(text, report)
+    if results:
+        write_table(scores, results)
+    typer.echo(text)
+    typer.echo(f"wrote {report}")
+
+
+@app.command("tune")
+def tune_command(
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="xgb or lgbm (default: params tune.model)."),
+    trials: Optional[int] = typer.Option(None, "--trials", "-n", help="Optuna trials (default: params tune.trials)."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="CV folds per trial (default: params tune.folds)."),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Tune on this many rows (stratified)."),
+    year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Tuned params YAML (default: params tune.output)."),
+) -> None:
+    """Search hyperparameters with Optuna (CV ROC-AUC on Jan–Oct only); `train` picks them up.
+
+    Examples:
+      latam tune --trials 30
+      latam tune --data ../shared/data/scl/features_2017.csv --trials 5 --folds 2 --sample 10000
+    """
+    from latam_airlines.models.tune import save_tuned, tune
+
+    settings = params()
+    config = {"model": "xgb", "trials": 30, "folds": 3, "sample": None, "output": "params_tuned.yaml", **settings.get("tune", {})}
+    trials = trials or config["trials"]
+    table = _read_processed(data, sample if sample is not None else config["sample"], settings["seed"])
+    with progress(trials, "tune") as bar:
+        result = tune(
+            table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
+            seed=settings["seed"], year=year, test_months=tuple(settings["train"]["test_months"]),
+            on_trial=lambda *_: bar.update(),
+        )  # fmt: skip
+    output = output or resolve(config["output"])
+    save_tuned(result, output)
+    typer.echo(f"best CV ROC-AUC {result['cv_roc_auc']:.4f} after {trials} trials ({result['folds']} folds)")
+    typer.echo(f"best params for {result['model']}: {result['params']}")
+    typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
+
+
+@app.command("predict")
+def predict_command(
+    input: Path = typer.Option(..., "--input", "-i", help="Flights: raw challenge CSV, processed table or records (CSV/Parquet)."),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV with delay_probability and delayed per flight."),
+    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Artifact (default: params train.model_path)."),
+) -> None:
+    """Score every flight of a file: probability of a >15 min delay and the label.
+
+    Examples:
+      latam predict --input ../shared/data/scl/raw_sample_2017.csv --output reports/predictions.csv
+      latam predict --model models/model.joblib --input flights.parquet --output predictions.csv
+    """
+    from latam_airlines.io import write_table
+    from latam_airlines.models import load_model
+    from latam_airlines.models.predict import predict_flights, read_flights
+
+    delay_model = load_model(model or resolve(params()["train"]["model_path"]))
+    flights = read_flights(input)
+    predictions = predict_flights(delay_model, flights)
+    write_table(predictions, output)
+    unknown = int((predictions["unknown_fields"] != "").sum())
+    typer.echo(
+        f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed "
+        f"(threshold {delay_model.threshold:.3f}); {unknown:,} flights with values the model never saw"
+    )
+
 
 
 # ---------------------------------------------------- api (serve, stress)

@@ -3,7 +3,8 @@
 Protocol of `train` (every number it reports comes from rows the model did not fit):
 1. split the table: temporal (train Jan–Oct, test Nov–Dec) or stratified random;
 2. inside the training part, a stratified 20 % validation share picks the decision threshold
-   (max F1 of the delayed class); the model is fitted on the other 80 %;
+   (max F1 of the delayed class) for a model fitted on the other 80 %; the model is then
+   refitted on the whole training part, keeping that threshold;
 3. the test part is scored once -> `metrics["holdout"]`;
 4. with `refit_full` (default) the artifact is refitted on every row, keeping that threshold.
 Both tiers (full and minimal, see tiered.py) follow the same protocol.
@@ -104,7 +105,8 @@ def _tiers(config: TrainConfig) -> dict[str, str]:
 def _fit_tier(
     inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig, feature_set: str
 ) -> tuple[Any, float]:
-    """Pipeline fitted on the fit share, threshold picked on the validation share."""
+    """Threshold picked on a validation share by a pipeline fitted on the rest; then the
+    pipeline is refitted on every given row (the validation rows are too valuable to drop)."""
     fit_rows, validation_rows = validation_split(y, config.validation_share, config.seed)
     pipeline = make_pipeline(
         config.model, y[fit_rows], feature_set, config.balance, config.params, config.seed
@@ -113,7 +115,8 @@ def _fit_tier(
     threshold = best_f1_threshold(
         y[validation_rows], pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1]
     )
-    return pipeline, threshold
+    pipeline = make_pipeline(config.model, y, feature_set, config.balance, config.params, config.seed)
+    return pipeline.fit(inputs, y), threshold
 
 
 def _assemble(

@@ -1,0 +1,165 @@
+"""Model selection: every candidate under the same two protocols, as a table.
+
+Protocols: stratified K-fold (mean ± std over folds) and the temporal holdout (train Jan–Oct,
+test Nov–Dec). In both, each training part picks its own threshold on an inner validation
+share and imbalance handling lives inside the pipeline, so no test row influences a fit.
+Candidates read every field (the full tier); the minimal-record tier is reported by `train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+from latam_airlines.errors import InputError
+from latam_airlines.models.candidates import MODELS
+from latam_airlines.models.metrics import classification_metrics
+from latam_airlines.models.splits import holdout_split
+from latam_airlines.models.train_model import TrainConfig, _fit_tier, training_data
+
+REPORTED: tuple[str, ...] = (
+    "roc_auc",
+    "pr_auc",
+    "f1_delayed",
+    "recall_delayed",
+    "precision_delayed",
+    "accuracy",
+)
+
+
+@dataclass
+class Candidate:
+    """One row of the comparison: a model with its feature set, balancing and parameters."""
+
+    name: str
+    model: str
+    features: str = "full"
+    balance: str = "weight"
+    params: dict[str, Any] = field(default_factory=dict)
+    group: str = "model"  # "model" (question 1) or "improvement" (question 2)
+    note: str = ""
+
+
+def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[Candidate]:
+    """Question 1 (which model) and question 2 (which improvements), xgb as the base of the latter."""
+    candidates = [
+        Candidate("reference", "reference", note="challenge reference: xgb, 10 one-hot features"),
+        Candidate("logreg", "logreg", note="one-hot + history + congestion, balanced weights"),
+        Candidate("rf", "rf", note="balanced_subsample weights"),
+        Candidate("lgbm", "lgbm", note="scale_pos_weight"),
+        Candidate("xgb", "xgb", note="scale_pos_weight"),
+        Candidate("xgb base", "xgb", "base", group="improvement", note="seed fields only (no history, no congestion)"),
+        Candidate("xgb +history", "xgb", "history", group="improvement", note="+ delay rates of destination, airline, route, slot"),
+        Candidate("xgb +month", "xgb", "full_with_month", group="improvement", note="full + MES, DIA"),
+        Candidate("xgb undersample", "xgb", balance="undersample", group="improvement", note="RandomUnderSampler instead of weights"),
+        Candidate("xgb no balancing", "xgb", balance="none", group="improvement", note="no class weights, threshold still tuned"),
+    ]  # fmt: skip
+    if tuned and "xgb" in tuned:
+        candidates.append(
+            Candidate("xgb tuned", "xgb", params=tuned["xgb"], group="improvement", note="Optuna params")
+        )
+    return candidates
+
+
+def select_candidates(names: Sequence[str] | None, tuned: dict | None = None) -> list[Candidate]:
+    candidates = default_candidates(tuned)
+    if not names:
+        return candidates
+    by_name = {c.name: c for c in candidates}
+    chosen = []
+    for name in names:
+        if name in by_name:
+            chosen.append(by_name[name])
+        elif name in MODELS:
+            chosen.append(Candidate(name, name))
+        else:
+            raise InputError(f"unknown candidate {name!r}; expected one of {', '.join(by_name)}", value=name)
+    return chosen
+
+
+def stratified_sample(processed: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+    """At most `rows` rows, keeping the delay rate and every month (for the temporal split)."""
+    if not rows or rows >= len(processed):
+        return processed
+    from latam_airlines.features import TARGET
+
+    share = rows / len(processed)
+    sample = processed.groupby([processed["MES"], processed[TARGET]], group_keys=False, observed=True).sample(
+        frac=share, random_state=seed
+    )
+    sample.attrs = processed.attrs
+    return sample.sort_index()
+
+
+def _score(
+    candidate: Candidate, inputs: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+) -> dict:
+    config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed)  # fmt: skip
+    feature_set = "reference" if candidate.model == "reference" else candidate.features
+    pipeline, threshold = _fit_tier(inputs.iloc[train], y[train], config, feature_set)
+    return classification_metrics(y[test], pipeline.predict_proba(inputs.iloc[test])[:, 1], threshold)
+
+
+def compare_models(
+    processed: pd.DataFrame,
+    candidates: Sequence[Candidate],
+    folds: int = 5,
+    seed: int = 42,
+    year: int | None = None,
+    test_months: Sequence[int] = (11, 12),
+    on_step: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """One row per (candidate, protocol, fold) with the REPORTED metrics."""
+    if folds < 2:
+        raise InputError(f"cross-validation needs at least 2 folds, got {folds}", value=folds)
+    inputs, y = training_data(processed, year)
+    splits = [
+        ("stratified k-fold", fold, train, test)
+        for fold, (train, test) in enumerate(
+            StratifiedKFold(folds, shuffle=True, random_state=seed).split(inputs, y)
+        )
+    ]
+    train, test = holdout_split(processed, "temporal", test_months, seed=seed)
+    splits.append(("temporal holdout", 0, train, test))
+    rows = []
+    for candidate in candidates:
+        for protocol, fold, train, test in splits:
+            metrics = _score(candidate, inputs, y, train, test, seed)
+            rows.append(
+                {
+                    "candidate": candidate.name,
+                    "protocol": protocol,
+                    "fold": fold,
+                    **{k: metrics[k] for k in REPORTED},
+                }
+            )
+            if on_step:
+                on_step(f"{candidate.name} / {protocol} {fold}")
+    return pd.DataFrame(rows)
+
+
+def summary_table(results: pd.DataFrame, protocol: str) -> pd.DataFrame:
+    """mean and std per candidate and metric for one protocol, in candidate order."""
+    subset = results[results["protocol"] == protocol]
+    order = list(dict.fromkeys(subset["candidate"]))
+    grouped = subset.groupby("candidate", sort=False)[list(REPORTED)]
+    table = grouped.mean().join(grouped.std(ddof=0), rsuffix="_std").reindex(order)
+    return table
+
+
+def markdown_table(results: pd.DataFrame, protocol: str, candidates: Sequence[Candidate]) -> str:
+    """A markdown table: metric columns as `mean ± std` (no std for the single holdout)."""
+    table = summary_table(results, protocol)
+    notes = {c.name: c.note for c in candidates}
+    header = "| candidate | " + " | ".join(REPORTED) + " | what |"
+    lines = [header, "|" + "---|" * (len(REPORTED) + 2)]
+    single = results[results["protocol"] == protocol].groupby("candidate")["fold"].nunique().max() == 1
+    for name, row in table.iterrows():
+        cells = [f"{row[m]:.3f}" if single else f"{row[m]:.3f} ± {row[m + '_std']:.3f}" for m in REPORTED]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {notes.get(name, '')} |")
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""Score a file of flights (raw challenge format, processed table or API-style records)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from latam_airlines.errors import InputError
+from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
+
+# Input columns copied to the output beside the prediction, when present (they identify a flight).
+ID_COLUMNS: tuple[str, ...] = (
+    "Fecha-I",
+    "Vlo-I",
+    "Ori-I",
+    "Des-I",
+    "Des_I",
+    "OPERA",
+    "TIPOVUELO",
+    "MES",
+    "DIA",
+    "HORA",
+    "MIN",
+)
+
+
+def read_flights(path: str | Path) -> pd.DataFrame:
+    """The flights file (CSV or Parquet) with the fields the model needs."""
+    from latam_airlines.tables import read_table
+
+    flights = read_table(path)
+    missing = [field for field in REQUIRED_FIELDS if field not in flights.columns]
+    if missing:
+        raise InputError("the flights file lacks a required column", file=str(path), column=missing[0])
+    return flights
+
+
+def predict_flights(model: DelayModel, flights: pd.DataFrame) -> pd.DataFrame:
+    """Identifying columns + `delay_probability`, `delayed` (label at the model's threshold)
+    and `unknown_fields` (categorical fields whose value the model never saw)."""
+    probability = model.predict_proba(flights)
+    unknown: dict[int, list[str]] = {}
+    for row, field, _ in model.unknown_values(flights):
+        unknown.setdefault(row, []).append(field)
+    output = flights[[c for c in ID_COLUMNS if c in flights.columns]].copy().reset_index(drop=True)
+    output["delay_probability"] = probability.round(6)
+    output["delayed"] = (probability >= model.threshold).astype(int)
+    output["unknown_fields"] = [",".join(unknown.get(row, [])) for row in range(len(output))]
+    return output

@@ -1,0 +1,73 @@
+"""Figures of a model evaluation: confusion matrix, ROC, PR, calibration, feature importance."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+
+def confusion_figure(matrix: np.ndarray, threshold: float) -> plt.Figure:
+    """Counts with row shares; rows = actual class, columns = predicted class."""
+    figure, axes = plt.subplots(figsize=(5, 4.2))
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    labels = np.array(
+        [
+            [f"{count:,}\n({share:.0%})" for count, share in zip(row, srow)]
+            for row, srow in zip(matrix, shares)
+        ]
+    )
+    sns.heatmap(shares, annot=labels, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=axes,
+                xticklabels=["on time", "delayed"], yticklabels=["on time", "delayed"])  # fmt: skip
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title(f"Confusion matrix (threshold {threshold:.3f})")
+    return figure
+
+
+def roc_figure(curve: pd.DataFrame, auc: float) -> plt.Figure:
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.plot(curve["fpr"], curve["tpr"], label=f"model (AUC {auc:.3f})")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    axes.set_xlabel("false positive rate")
+    axes.set_ylabel("true positive rate (recall, delayed)")
+    axes.set_title("ROC curve")
+    axes.legend(loc="lower right")
+    return figure
+
+
+def pr_figure(curve: pd.DataFrame, average_precision: float, base_rate: float) -> plt.Figure:
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.plot(curve["recall"], curve["precision"], label=f"model (AP {average_precision:.3f})")
+    axes.axhline(base_rate, linestyle="--", color="grey", label=f"delay rate {base_rate:.1%}")
+    axes.set_xlabel("recall (delayed)")
+    axes.set_ylabel("precision (delayed)")
+    axes.set_ylim(0, 1)
+    axes.set_title("Precision-recall curve")
+    axes.legend(loc="upper right")
+    return figure
+
+
+def calibration_figure(curve: pd.DataFrame) -> plt.Figure:
+    figure, axes = plt.subplots(figsize=(5, 5))
+    axes.plot(curve["predicted"], curve["observed"], marker="o", label="model")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    axes.set_xlabel("mean predicted probability (bin)")
+    axes.set_ylabel("observed delay rate (bin)")
+    axes.set_title("Calibration curve")
+    axes.legend(loc="upper left")
+    return figure
+
+
+def importance_figure(importance: pd.DataFrame) -> plt.Figure:
+    """Permutation importance: drop in ROC-AUC when a field is shuffled (mean ± std)."""
+    ordered = importance.sort_values("auc_drop", ascending=True)
+    figure, axes = plt.subplots(figsize=(6, 0.4 * len(ordered) + 1.5))
+    axes.barh(
+        ordered["field"], ordered["auc_drop"], xerr=ordered["auc_drop_std"], color=sns.color_palette()[0]
+    )
+    axes.set_xlabel("ROC-AUC drop when the field is shuffled")
+    axes.set_ylabel("input field")
+    axes.set_title("Permutation feature importance")
+    return figure
