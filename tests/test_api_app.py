@@ -25,7 +25,7 @@ def shared_model_path(tmp_path_factory: pytest.TempPathFactory, features: pd.Dat
     A seeded 5,000-flight subset keeps the fit short; every airline of the year is in it."""
     path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
     if not path.exists():
-        train(features.sample(5_000, random_state=0)).save(path)
+        train(features.sample(5_000, random_state=0), params={"n_estimators": 40}).save(path)
     return path
 
 
@@ -71,12 +71,17 @@ def test_batch_answers_in_order_and_match_the_model(client: TestClient, api_mode
 
 
 def test_richer_fields_are_accepted(client: TestClient, api_model: DelayModel) -> None:
-    rich = dict(MINIMAL, **{"Fecha-I": "2017-03-05 23:30:00", "Des-I": "SAEZ", "DIANOM": "Domingo", "DIA": 5})
-    answer = client.post("/predict", json={"flights": [rich, MINIMAL]})
-    assert answer.status_code == 200, answer.text
-    np.testing.assert_allclose(
-        answer.json()["probability"], api_model.predict_proba([rich, MINIMAL]), atol=1e-6
+    destination = api_model.known_values.get("Des_I", ["SAEZ"])[0]
+    rich = dict(
+        MINIMAL, **{"Fecha-I": "2017-03-05 23:30:00", "Des-I": destination, "DIANOM": "Domingo", "DIA": 5}
     )
+    processed_names = dict(MINIMAL, Des_I=destination, HORA=8, MIN=30, DIA=5, periodo_dia="mañana")
+    batch = [rich, MINIMAL, processed_names]
+    answer = client.post("/predict", json={"flights": batch})
+    assert answer.status_code == 200, answer.text
+    one_by_one = [float(api_model.predict_proba([flight])[0]) for flight in batch]  # mixed spellings
+    np.testing.assert_allclose(answer.json()["probability"], one_by_one, atol=1e-6)
+    assert len(set(answer.json()["probability"])) == 3  # the richer fields change the answer
 
 
 def test_cache_gives_the_same_answers_as_the_model(api_model: DelayModel) -> None:
@@ -163,6 +168,14 @@ def test_oversized_body_is_refused_before_reading(client: TestClient) -> None:
     answer = client.post("/predict", content=huge, headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
     assert answer.json()["detail"][0]["field"] == "body"
+
+
+def test_a_field_under_both_spellings_is_400(client: TestClient, api_model: DelayModel) -> None:
+    destination = api_model.known_values["Des_I"][0]
+    twice = dict(MINIMAL, **{"Des-I": destination, "Des_I": destination})
+    (problem,) = client.post("/predict", json={"flights": [twice]}).json()["detail"]
+    assert (problem["index"], problem["field"], problem["value"]) == (0, "Des-I", destination)
+    assert "not both" in problem["message"]
 
 
 def test_every_problem_of_a_batch_is_reported(client: TestClient) -> None:

@@ -63,6 +63,11 @@ FIELD_RULES: dict[str, FieldRule] = {
 }
 
 
+# Raw-file spellings of processed-table fields: records are passed on with the processed name,
+# so a batch mixing both spellings still reaches the model as one column.
+ALIASES: dict[str, str] = {"Des-I": "Des_I"}
+
+
 class RequestInvalid(Exception):
     """The request cannot be predicted; `problems` says where and why (answered with 400)."""
 
@@ -121,6 +126,7 @@ class FlightValidator:
         for field in REQUIRED_FIELDS:
             if field not in flight:
                 problems.append(problem(index, field, None, f"missing required field {field}"))
+        aliased = [field for field in ALIASES if field in flight]
         for field, value in flight.items():
             rule = FIELD_RULES.get(field)
             if rule is None:
@@ -130,6 +136,14 @@ class FlightValidator:
             message = self._check_value(field, rule, value)
             if message:
                 problems.append(problem(index, field, value, message))
+        for field in aliased:
+            canonical = ALIASES[field]
+            if canonical in flight:
+                problems.append(
+                    problem(index, field, flight[field], f"give either {field} or {canonical}, not both")
+                )
+            else:
+                flight[canonical] = flight.pop(field)
 
     def _check_value(self, field: str, rule: FieldRule, value: Any) -> str | None:
         """Why `value` is not acceptable for `field`, or None when it is."""
