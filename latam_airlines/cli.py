@@ -510,12 +510,15 @@ def anomalies(
     a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores.
     Writes <output>/<year>/anomalies.csv and one chart per airport, <output>/<year>/<AIRPORT>.png.
 
+    \b
     Examples:
       latam anomalies
       latam anomalies --input ../shared/data/scl/raw_sample_2017.csv --year 2017
       latam anomalies --input data/yearly/ --year latest --output reports/anomalies
       latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
     """
+    import numpy as np
+
     from latam_airlines.anomalies import (
         ScoringSettings,
         daily_airport_table,
@@ -543,7 +546,9 @@ def anomalies(
     airports = daily["airport"].nunique()
     with progress(2 * airports, f"anomalies {chosen_year}") as bar:
         scores = score_airport_days(daily, scoring, n_jobs=n_jobs, on_airport=bar.update)
-        bar.update(airports - bar.n)  # airports too small to score are done too
+        # Airports too small to score are done, and get no chart: the bar counts charts to draw.
+        bar.total = airports + int(daily.loc[~np.isnan(scores), "airport"].nunique())
+        bar.update(airports - bar.n)
         table, threshold = flag_anomalies(daily, scores, scoring.method, float(options.get("sigmas", 3)))
         folder = write_anomaly_report(table, output, chosen_year, n_jobs=n_jobs, on_airport=bar.update)
     flagged = table[table["is_anomaly"]]

@@ -137,3 +137,20 @@ def test_threshold_is_mean_plus_three_std_of_scored_days():
     scores = np.array([1.0, 2.0, 3.0, np.nan, 10.0])
     scored = scores[~np.isnan(scores)]
     assert anomaly_threshold(scores) == pytest.approx(scored.mean() + 3 * scored.std())
+
+
+def test_fast_codisp_and_batch_tree_match_rrcf():
+    """The one-pass CoDisp equals rrcf's own per-leaf `codisp`, on rrcf's tree and on ours."""
+    import rrcf
+
+    from latam_airlines.anomalies.scoring import _BatchTree, _tree_codisp
+
+    rng = np.random.default_rng(5)
+    points = np.vstack([rng.normal(size=(60, 4)), np.zeros((3, 4))])  # duplicates share a leaf
+    labels = np.arange(len(points))
+    for tree in (
+        rrcf.RCTree(points, random_state=2),
+        _BatchTree(points, index_labels=labels, random_state=2),
+    ):
+        expected = [tree.codisp(label) for label in labels]
+        np.testing.assert_allclose(_tree_codisp(tree, labels), expected)
