@@ -149,6 +149,10 @@ def test_bad_inputs_exit_2_with_one_clear_line(scl_subset: Path, tmp_path: Path,
     yearly = tmp_path / "yearly"
     yearly.mkdir()
     shutil.copy(scl_subset, yearly / "flights_2017.csv")
+    twice = tmp_path / "twice"
+    twice.mkdir()
+    shutil.copy(scl_subset, twice / "flights_2017.csv")
+    pd.read_csv(scl_subset).to_parquet(twice / "flights_2017.parquet")
     out = str(tmp_path / "out")
     cases = [
         (["--input", str(tmp_path / "missing.csv")], "no such file"),
@@ -159,6 +163,7 @@ def test_bad_inputs_exit_2_with_one_clear_line(scl_subset: Path, tmp_path: Path,
         (["--input", str(scl_subset), "--method", "kmeans"], "--method"),
         (["--input", str(scl_subset), "--by", "carrier"], "--by"),
         (["--input", str(no_years / "flights.csv")], "missing required column"),
+        (["--input", str(twice)], "same table in several formats"),
     ]
     for args, message in cases:
         assert run(*args, "--output", out) == 2, args

@@ -104,7 +104,26 @@ def locate_year(location: str, year: str | int) -> YearInput:
             file=location,
             value=chosen,
         )
+    _reject_same_file_twice(by_year[chosen], location)
     return YearInput(paths=tuple(by_year[chosen]), year=chosen)
+
+
+def _stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return next(name[: -len(suffix)] for suffix in TABLE_SUFFIXES if name.lower().endswith(suffix))
+
+
+def _reject_same_file_twice(paths: list[str], folder: str) -> None:
+    """Several files of one year are parts and are read together (flights_2017_01.csv, ...),
+    but the same name in two formats is one table twice: its flights would count double."""
+    stems = [_stem(path) for path in paths]
+    twice = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if twice:
+        names = [path.rsplit("/", 1)[-1] for path, stem in zip(paths, stems) if stem == twice[0]]
+        raise InputError(
+            f"the same table in several formats ({', '.join(names)}); keep one of them",
+            file=folder,
+        )
 
 
 def table_columns(path: str) -> list[str]:
