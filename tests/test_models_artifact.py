@@ -1,0 +1,101 @@
+"""The DelayModel artifact: round trip, minimal records, unknown categories, input errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from latam_airlines.errors import InputError
+from latam_airlines.models import DelayModel, load_model, train
+from latam_airlines.models.tiered import align_threshold
+
+MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}
+
+
+@pytest.fixture(scope="module")
+def small_model(scl_features: pd.DataFrame) -> DelayModel:
+    sample = scl_features.sample(6000, random_state=3).reset_index(drop=True)
+    return train(sample, model="xgb", params={"n_estimators": 60})
+
+
+def test_artifact_round_trip_gives_identical_probabilities(
+    small_model: DelayModel, scl_raw: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = small_model.save(tmp_path / "model.joblib")
+    loaded = load_model(path)
+    records = scl_raw.head(300).astype(object).where(scl_raw.head(300).notna(), None).to_dict("records")
+    np.testing.assert_array_equal(loaded.predict_proba(records), small_model.predict_proba(records))
+    assert loaded.threshold == small_model.threshold
+    assert loaded.known_values == small_model.known_values
+    for key in ("model", "version", "trained_at", "data_fingerprint", "rows", "library_versions"):
+        assert key in loaded.metadata
+    assert loaded.metrics["holdout"]["rows"] > 0
+
+
+def test_minimal_records_are_scored_by_the_minimal_tier(small_model: DelayModel) -> None:
+    airlines = small_model.known_values["OPERA"][:6]
+    records = [{"OPERA": airline, "TIPOVUELO": "N", "MES": 7} for airline in airlines]
+    probability = small_model.predict_proba(records)
+    assert probability.shape == (len(records),)
+    assert ((probability > 0) & (probability < 1)).all()
+    assert len(np.unique(probability.round(6))) > 1  # airlines differ, not one defaulted answer
+    tiers = small_model.pipeline
+    prepared = small_model.prepare(records)
+    raw_minimal = tiers.minimal.predict_proba(prepared)[:, 1]
+    expected = align_threshold(raw_minimal, tiers.minimal_threshold, tiers.full_threshold)
+    np.testing.assert_allclose(probability, expected)
+    assert small_model.predict(records) == [int(p >= small_model.threshold) for p in probability]
+
+
+def test_rich_records_use_the_schedule_and_destination(small_model: DelayModel) -> None:
+    early = {**MINIMAL, "Fecha-I": "2017-07-20 06:10:00", "Des-I": "SCFA"}
+    late = {**MINIMAL, "Fecha-I": "2017-07-20 21:40:00", "Des-I": "SCFA"}
+    assert small_model.pipeline.full_rows(small_model.prepare([early, late])).all()
+    probability = small_model.predict_proba([early, late, MINIMAL])
+    assert len(set(probability.round(6))) == 3
+
+
+def test_unknown_categories_are_scored_and_flagged(small_model: DelayModel) -> None:
+    records = [
+        {"OPERA": "Airline Nobody Knows", "TIPOVUELO": "I", "MES": 7},
+        {
+            "OPERA": "Grupo LATAM",
+            "TIPOVUELO": "N",
+            "MES": 3,
+            "Fecha-I": "2017-03-02 10:00:00",
+            "Des-I": "XXXX",
+        },
+    ]
+    probability = small_model.predict_proba(records)
+    assert np.isfinite(probability).all() and ((probability >= 0) & (probability <= 1)).all()
+    assert small_model.unknown_values(records) == [(0, "OPERA", "Airline Nobody Knows"), (1, "Des_I", "XXXX")]
+
+
+def test_records_without_required_fields_are_rejected(small_model: DelayModel) -> None:
+    with pytest.raises(InputError, match="MES"):
+        small_model.predict_proba([{"OPERA": "Grupo LATAM", "TIPOVUELO": "I"}])
+
+
+def test_load_model_rejects_missing_and_corrupt_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no model artifact"):
+        load_model(tmp_path / "absent.joblib")
+    corrupt = tmp_path / "corrupt.joblib"
+    corrupt.write_bytes(b"not a joblib file")
+    with pytest.raises(InputError, match="not a readable model artifact"):
+        load_model(corrupt)
+
+
+def test_train_rejects_a_table_without_target(scl_features: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="atraso_15"):
+        train(scl_features.drop(columns="atraso_15").head(100))
+
+
+def test_align_threshold_is_monotone_and_moves_the_threshold() -> None:
+    grid = np.linspace(0, 1, 101)
+    aligned = align_threshold(grid, own=0.3, target=0.6)
+    assert np.all(np.diff(aligned) > 0)
+    assert aligned[0] == 0 and aligned[-1] == pytest.approx(1)
+    assert align_threshold(np.array([0.3]), 0.3, 0.6)[0] == pytest.approx(0.6)

@@ -1,0 +1,112 @@
+"""`latam train/evaluate/compare/tune/predict` end to end on small real inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from latam_airlines.cli import main
+
+
+@pytest.fixture(scope="module")
+def small_table(scl_features: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "features.csv"
+    scl_features.sample(5000, random_state=5).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(small_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("model")
+    code = main(["-q", "train", "--data", str(small_table), "--model", "xgb", "--no-tuned",
+                 "--output", str(folder / "model.joblib"), "--metrics", str(folder / "metrics.json")])  # fmt: skip
+    assert code == 0
+    return folder / "model.joblib"
+
+
+def test_train_writes_artifact_and_metrics(trained: Path) -> None:
+    import json
+
+    metrics = json.loads((trained.parent / "metrics.json").read_text())
+    assert trained.exists()
+    assert 0.5 < metrics["holdout"]["roc_auc"] < 1
+    assert {"holdout", "holdout_minimal_fields", "protocol"} <= set(metrics)
+
+
+def test_predict_scores_the_raw_sample(trained: Path, scl_raw_path: Path, tmp_path: Path) -> None:
+    output = tmp_path / "predictions.csv"
+    assert (
+        main(
+            ["-q", "predict", "--model", str(trained), "--input", str(scl_raw_path), "--output", str(output)]
+        )
+        == 0
+    )
+    predictions = pd.read_csv(output)
+    raw = pd.read_csv(scl_raw_path)
+    assert len(predictions) == len(raw)
+    assert predictions["delay_probability"].between(0, 1).all()
+    assert set(predictions["delayed"].unique()) <= {0, 1}
+    assert predictions["Fecha-I"].tolist() == raw["Fecha-I"].tolist()
+
+
+def test_evaluate_writes_metrics_curves_and_figures(trained: Path, small_table: Path, tmp_path: Path) -> None:
+    code = main(["-q", "evaluate", "--model", str(trained), "--data", str(small_table),
+                 "--reports-dir", str(tmp_path), "--figures-dir", str(tmp_path / "figures")])  # fmt: skip
+    assert code == 0
+    assert (tmp_path / "evaluation.json").exists()
+    for name in ("roc", "pr", "calibration", "importance"):
+        assert (tmp_path / "plots" / f"{name}.csv").exists()
+    figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
+    assert figures == {"confusion_matrix.png", "roc_curve.png", "pr_curve.png", "calibration_curve.png",
+                       "feature_importance.png"}  # fmt: skip
+
+
+def test_compare_and_tune_run_small(small_table: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    report = tmp_path / "compare.md"
+    code = main(["-q", "compare", "--data", str(small_table), "--models", "reference,xgb", "--folds", "2",
+                 "--sample", "3000", "--report", str(report)])  # fmt: skip
+    assert code == 0
+    text = report.read_text()
+    assert "| reference |" in text and "| xgb |" in text and "±" in text and "Temporal holdout" in text
+    tuned = tmp_path / "tuned.yaml"
+    code = main(["-q", "tune", "--data", str(small_table), "--trials", "2", "--folds", "2", "--sample", "2000",
+                 "--output", str(tuned)])  # fmt: skip
+    assert code == 0
+    import yaml
+
+    assert "max_depth" in yaml.safe_load(tuned.read_text())["xgb"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["train", "--model", "xgb", "--data", "{nodata}"], "no such file"),
+        (["train", "--model", "catboost", "--data", "{table}"], "unknown model 'catboost'"),
+        (["train", "--data", "{notarget}"], "no target column 'atraso_15'"),
+        (["predict", "--model", "{nodata}", "--input", "{table}", "--output", "{out}"], "no model artifact"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    arguments: list[str], expected: str, small_table: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    no_target = tmp_path / "no_target.csv"
+    pd.read_csv(small_table).drop(columns="atraso_15").to_csv(no_target, index=False)
+    paths = {
+        "nodata": tmp_path / "missing.csv",
+        "table": small_table,
+        "notarget": no_target,
+        "out": tmp_path / "o.csv",
+    }
+    argv = [
+        "-q",
+        *(a.format(**paths) for a in arguments),
+        "--output" if arguments[0] == "train" else "",
+    ]
+    argv = [a for a in argv if a]
+    if arguments[0] == "train":
+        argv += [str(tmp_path / "model.joblib")]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and expected in error
