@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -60,9 +61,16 @@ def find_anomalies(
     return flag_anomalies(daily, scores, settings.method, sigmas)
 
 
+def chart_name(airport: str) -> str:
+    """`<AIRPORT>.png`, with anything but letters, digits, - and _ replaced (codes come from data)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", airport) + ".png"
+
+
 def _plot_batch(frames: list[pd.DataFrame], folder: str, title_suffix: str) -> int:
     for airport_days in frames:
-        plot_airport_days(airport_days, Path(folder) / f"{airport_days['airport'].iloc[0]}.png", title_suffix)
+        plot_airport_days(
+            airport_days, Path(folder) / chart_name(str(airport_days["airport"].iloc[0])), title_suffix
+        )
     return len(frames)
 
 

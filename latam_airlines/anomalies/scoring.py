@@ -10,6 +10,7 @@ collusive displacement (CoDisp) averaged over the `trees_per_day` trees that hol
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +140,10 @@ def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings)
 
 
 def score_airport_days(
-    daily: pd.DataFrame, settings: ScoringSettings, n_jobs: int = 1, on_airport=None
+    daily: pd.DataFrame,
+    settings: ScoringSettings,
+    n_jobs: int = 1,
+    on_airport: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """One score per row of `daily` (NaN for airports with fewer than `min_days` days).
 
@@ -160,7 +164,7 @@ def score_airport_days(
         from joblib import Parallel, cpu_count, delayed
 
         workers = cpu_count() if n_jobs < 0 else n_jobs
-        # Longest first, dealt round-robin: batches of equal work, one process start per batch.
+        # Longest first, dealt round-robin: batches of about equal work, few trips to the workers.
         order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][1]))
         batches = [order[start :: workers * 4] for start in range(workers * 4)]
         batches = [batch for batch in batches if batch]
