@@ -32,14 +32,35 @@ RENAMES: dict[str, str] = {"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"}
 DEFAULT_YEAR = 2017  # features_2017.csv has no year column
 
 
-def _records_frame(flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
-    return frame.rename(columns={k: v for k, v in RENAMES.items() if k in frame.columns})
+def flight_columns(
+    flights: pd.DataFrame | Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, np.ndarray], pd.Index]:
+    """Column arrays (raw/API spellings renamed) and row index of a frame or of records.
+
+    Records skip the DataFrame constructor: that is most of the cost of scoring one record.
+    """
+    if isinstance(flights, pd.DataFrame):
+        columns = {RENAMES.get(str(c), str(c)): flights[c].to_numpy() for c in flights.columns}
+        return columns, flights.index
+    records = list(flights)
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    columns = {}
+    for name in names:
+        values = np.empty(len(records), dtype=object)
+        values[:] = [record.get(name) for record in records]
+        columns[RENAMES.get(name, name)] = values
+    return columns, pd.RangeIndex(len(records))
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "iufb":
         return values.astype("float64")
+    try:  # ints, floats, None and numeric strings convert directly
+        return values.astype("float64")
+    except (TypeError, ValueError):
+        pass
     return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
 
 
@@ -110,16 +131,16 @@ def canonical_flights(
     (AÑO or `year`, MES, DIA), temporada_alta from (MES, DIA), periodo_dia from HORA.
     Fields given in the input win over derived ones. Vectorised: cheap for one record.
     """
-    frame = _records_frame(flights)
-    rows = len(frame)
-    given = set(frame.columns)
+    columns, index = flight_columns(flights)
+    rows = len(index)
+    given = set(columns)
     out: dict[str, np.ndarray] = {}
     for field in CATEGORICAL_FIELDS:
-        out[field] = _labels(frame[field].to_numpy()) if field in given else np.full(rows, None, dtype=object)
+        out[field] = _labels(columns[field]) if field in given else np.full(rows, None, dtype=object)
     for field in NUMERIC_FIELDS:
-        out[field] = _numbers(frame[field].to_numpy()) if field in given else np.full(rows, np.nan)
+        out[field] = _numbers(columns[field]) if field in given else np.full(rows, np.nan)
     if "Fecha-I" in given:
-        scheduled = _scheduled(frame["Fecha-I"].to_numpy())
+        scheduled = _scheduled(columns["Fecha-I"])
         derived = {
             "MES": scheduled.month, "DIA": scheduled.day, "HORA": scheduled.hour, "MIN": scheduled.minute,
         }  # fmt: skip
@@ -137,18 +158,19 @@ def canonical_flights(
         out["temporada_alta"] = np.where(np.isnan(out["temporada_alta"]), season, out["temporada_alta"])
     missing_day = pd.isna(out["DIANOM"])
     if missing_day.any():
-        years = (
-            _numbers(frame["AÑO"].to_numpy())
-            if "AÑO" in given
-            else np.full(rows, float(year or DEFAULT_YEAR))
-        )
+        years = _numbers(columns["AÑO"]) if "AÑO" in given else np.full(rows, float(year or DEFAULT_YEAR))
         names = _weekday_names(years[missing_day], out["MES"][missing_day], out["DIA"][missing_day])
         out["DIANOM"] = out["DIANOM"].copy()
         out["DIANOM"][missing_day] = names
     missing_period = pd.isna(out["periodo_dia"])
     if missing_period.any():
         out["periodo_dia"] = np.where(missing_period, _period(out["HORA"]), out["periodo_dia"])
-    return pd.DataFrame(out, index=frame.index)
+    # One object block: cheap to build for a few records, and pandas keeps labels as plain
+    # Python strings (a dict of columns would turn them into slower arrow strings).
+    block = np.empty((rows, len(INPUT_FIELDS)), dtype=object)
+    for position, field in enumerate(INPUT_FIELDS):
+        block[:, position] = out[field]
+    return pd.DataFrame(block, index=index, columns=INPUT_FIELDS, dtype=object, copy=False)
 
 
 # --------------------------------------------------------------------------- feature sets
@@ -221,11 +243,8 @@ class ReferenceFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         columns = []
         for field, value in REFERENCE_INDICATORS:
-            values = X[field]
-            if field == "MES":
-                columns.append(pd.to_numeric(values, errors="coerce").to_numpy() == value)
-            else:
-                columns.append(values.astype(object).to_numpy() == value)
+            values = X[field].to_numpy()
+            columns.append((_numbers(values) if field == "MES" else values.astype(object)) == value)
         return np.column_stack(columns).astype(np.float32)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -257,9 +276,17 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
 
     # -- vocabulary: every field a feature reads gets integer codes
     def _codes(self, X: pd.DataFrame, field: str) -> np.ndarray:
-        values = X[field]
-        values = pd.to_numeric(values, errors="coerce") if field in NUMERIC_FIELDS else values.astype(object)
-        return self.vocabulary_[field].get_indexer(values)
+        """Integer code of each value, -1 for unknown or missing."""
+        values = X[field].to_numpy()
+        if field in NUMERIC_FIELDS:
+            numbers = _numbers(values)
+            known = self.vocabulary_[field]
+            position = np.clip(np.searchsorted(known, numbers), 0, max(len(known) - 1, 0))
+            found = (known[position] == numbers) if len(known) else np.zeros(len(numbers), dtype=bool)
+            return np.where(found, position, -1).astype(np.int64)
+        # A dict lookup per value: much cheaper than pandas' indexers for a handful of rows.
+        codes = self.codes_[field]
+        return np.fromiter((codes.get(value, -1) for value in values), dtype=np.int64, count=len(values))
 
     def _key(self, codes: Mapping[str, np.ndarray], key: tuple[str, ...]) -> np.ndarray:
         combined = np.zeros(len(next(iter(codes.values()))), dtype=np.int64)
@@ -295,13 +322,17 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         self.spec_ = spec
         self.prior_ = float(y.mean()) if len(y) else 0.0
         self.vocabulary_ = {}
+        self.codes_ = {}
         for field in fields_of(self.feature_set):
-            values = X[field]
+            values = X[field].to_numpy()
             if field in NUMERIC_FIELDS:
-                uniques = np.sort(pd.to_numeric(values, errors="coerce").dropna().unique())
+                numbers = _numbers(values)
+                self.vocabulary_[field] = np.unique(numbers[~np.isnan(numbers)])
             else:
-                uniques = sorted(map(str, values.dropna().unique()))
-            self.vocabulary_[field] = pd.Index(uniques)
+                self.vocabulary_[field] = np.asarray(
+                    sorted({str(v) for v in values if not pd.isna(v)}), dtype=object
+                )
+                self.codes_[field] = {value: code for code, value in enumerate(self.vocabulary_[field])}
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
         keys = {key: self._key(codes, key) for key in spec["history"] + spec["congestion"]}
         self.history_ = {key: self._rates(keys[key], y) for key in spec["history"]}
@@ -344,7 +375,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             else:
                 blocks.append(np.where(codes[field] >= 0, codes[field], np.nan)[:, None])
         for field in spec["numeric"]:
-            blocks.append(pd.to_numeric(X[field], errors="coerce").to_numpy(dtype=float)[:, None])
+            blocks.append(_numbers(X[field].to_numpy())[:, None])
         for key in spec["history"]:
             blocks.append(self._lookup(self.history_[key], self._key(codes, key), self.prior_)[:, None])
         for key in spec["congestion"]:

@@ -18,6 +18,17 @@ REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
 ARTIFACT_FORMAT = 1
 
 
+def _numeric(values: Sequence[Any]) -> bool:
+    return bool(values) and all(isinstance(v, (int, float, np.integer, np.floating)) for v in values)
+
+
+def _as_number(value: Any) -> float | str:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _is_missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
@@ -67,37 +78,50 @@ class DelayModel:
         optional field stays NaN unless `defaults` names a value for it, and rows lacking
         the full model's fields are scored by the minimal model (see models/tiered.py).
         """
-        from latam_airlines.features.engineered import canonical_flights
+        from latam_airlines.features.engineered import canonical_flights, flight_columns
 
-        frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
-        frame = frame.rename(columns={"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"})
-        missing = [field for field in REQUIRED_FIELDS if field not in frame.columns]
+        columns, index = flight_columns(flights)
+        missing = [field for field in REQUIRED_FIELDS if field not in columns]
         if missing:
             raise InputError(f"flights lack required field(s) {', '.join(missing)}", column=missing[0])
-        canonical = canonical_flights(frame, year=self.year)
-        extra = [column for column in self.features if column not in canonical.columns]
-        for column in extra:  # a feature outside the canonical fields: as given, else NaN
-            canonical[column] = frame[column] if column in frame.columns else np.nan
+        canonical = canonical_flights(flights, year=self.year)
+        for column in self.features:  # a feature outside the canonical fields: as given, else NaN
+            if column not in canonical.columns:
+                canonical[column] = columns.get(column, np.nan)
         prepared = canonical[self.features]
         if self.defaults:
             prepared = prepared.fillna({k: v for k, v in self.defaults.items() if k in prepared.columns})
         return prepared
 
+    def _known_sets(self) -> dict[str, set]:
+        # Numbers compare as numbers (7, 7.0 and "7" are the same month); labels as strings.
+        cached = self.__dict__.get("_known_cache")
+        if cached is None:
+            cached = {
+                field: {_as_number(v) for v in known} if _numeric(known) else set(map(str, known))
+                for field, known in self.known_values.items()
+            }
+            self.__dict__["_known_cache"] = cached
+        return cached
+
     def unknown_values(
         self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]
     ) -> list[tuple[int, str, Any]]:
         """(row position, field, value) for every categorical value the model never saw."""
-        frame = flights if isinstance(flights, pd.DataFrame) else pd.DataFrame(list(flights))
-        frame = frame.rename(columns={"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"})
+        from latam_airlines.features.engineered import flight_columns
+
+        columns, _ = flight_columns(flights)
         found = []
-        for field, known in self.known_values.items():
-            if field not in frame.columns:
+        for field, known_set in self._known_sets().items():
+            if field not in columns:
                 continue
-            known_set = set(map(str, known))
-            for position, value in enumerate(frame[field].tolist()):
-                if not _is_missing(value) and str(value) not in known_set:
+            numeric = _numeric(self.known_values[field])
+            for position, value in enumerate(columns[field].tolist()):
+                if _is_missing(value):
+                    continue
+                if (_as_number(value) if numeric else str(value)) not in known_set:
                     found.append((position, field, value))
-        return sorted(found)
+        return sorted(found, key=lambda item: (item[0], item[1]))
 
     # ----------------------------------------------------------------- predictions
     def predict_proba(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -109,6 +133,11 @@ class DelayModel:
         return (self.predict_proba(flights) >= self.threshold).astype(int).tolist()
 
     # ----------------------------------------------------------------- persistence
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_known_cache", None)  # derived from known_values; rebuilt on first use
+        return state
+
     def save(self, path: str | Path) -> Path:
         """Write the artifact atomically (one joblib file)."""
         target = Path(path)

@@ -53,7 +53,10 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
             return np.zeros(len(X), dtype=bool)
         if self.minimal is None:
             return np.ones(len(X), dtype=bool)
-        return X[list(self.full_fields)].notna().all(axis=1).to_numpy()
+        present = np.ones(len(X), dtype=bool)
+        for field in self.full_fields:
+            present &= ~pd.isna(X[field].to_numpy())
+        return present
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         rich = self.full_rows(X)
