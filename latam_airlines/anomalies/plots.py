@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.dates as mdates
 import pandas as pd
+from matplotlib.figure import Figure
 
 from latam_airlines.visualization import save_figure
 
@@ -15,14 +16,12 @@ LABELLED_DAYS = 5  # the highest-scoring anomalous days get their date written b
 
 def plot_airport_days(airport_days: pd.DataFrame, path: str | Path, title_suffix: str = "") -> Path:
     """Save the chart of one airport's days (`date, flights, mean_delay, score, is_anomaly`)."""
-    import matplotlib.pyplot as plt
-
     days = airport_days.sort_values("date")
     anomalous = days[days["is_anomaly"]]
     airport = str(days["airport"].iloc[0])
-    figure, (traffic, delay) = plt.subplots(
-        2, 1, figsize=(10, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
-    )
+    # A bare Figure, not pyplot: no global figure manager to keep, in worker processes too.
+    figure = Figure(figsize=(10, 5.2))
+    traffic, delay = figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     traffic.plot(days["date"], days["flights"], color="#1f77b4", linewidth=1.0, label="flights per day")
     traffic.scatter(
         anomalous["date"], anomalous["flights"], color=ANOMALY_COLOR, s=28, zorder=3, label="anomalous day"
@@ -35,6 +34,8 @@ def plot_airport_days(airport_days: pd.DataFrame, path: str | Path, title_suffix
             textcoords="offset points",
             fontsize=8,
             color=ANOMALY_COLOR,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+            zorder=2.5,  # above the line, below the red dots
         )
     traffic.set_ylabel("flights per day")
     traffic.legend(loc="upper left", fontsize=8, frameon=True)
