@@ -37,6 +37,7 @@ from fastapi.responses import JSONResponse
 from latam_airlines.api import app_from_env
 from latam_airlines.api import stress as load
 from latam_airlines.api.schemas import PredictRequest
+from latam_airlines.api.service import PredictFastPath
 from latam_airlines.api.validation import FlightValidator
 from latam_airlines.models import load_model
 
@@ -59,6 +60,10 @@ def make_app():
     model, predictor = app.state.model, app.state.predictor
     if variant == "router":
         return app  # served with LATAM_FAST_PATH=0: /predict through FastAPI's router
+    if variant == "inner":
+        # The fast path as a FastAPI user middleware: inside FastAPI's own middleware layers.
+        app.add_middleware(PredictFastPath, service=app.state.service)
+        return app
     bench = FastAPI()
 
     @bench.get("/health")
@@ -120,7 +125,7 @@ def uvicorn_server(
     ] + ([] if access_log else ["--no-access-log"])  # fmt: skip
     environment = os.environ | {
         VARIANT_ENV: variant, "LATAM_MODEL_PATH": str(model), "LATAM_CACHE_SIZE": str(cache_size),
-        "LATAM_FAST_PATH": "0" if variant == "router" else "1",
+        "LATAM_FAST_PATH": "0" if variant in ("router", "inner") else "1",
     }  # fmt: skip
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=log)
@@ -259,6 +264,7 @@ def ablation(model: Path, seconds: float, rounds: int, seed: int) -> None:
         ("production (fast path, orjson, plain checks, cache, uvloop+httptools, 1 worker)", {}),
         ("no-op FastAPI endpoint, same app/server", {"path": "/noop"}),
         ("/predict through FastAPI's router (no ASGI fast path)", {"variant": "router"}),
+        ("fast path as FastAPI middleware (inside FastAPI's layers)", {"variant": "inner"}),
         ("naive: pydantic body, sync def, model per request", {"variant": "naive"}),
         ("cache off (model per request)", {"cache_size": 0}),
         ("pydantic request model instead of plain checks", {"variant": "pydantic"}),

@@ -71,10 +71,10 @@ def create_app(
     max_batch: int = DEFAULT_MAX_BATCH,
     cache_size: int = DEFAULT_CACHE_SIZE,
     fast_path: bool = True,
-) -> FastAPI:
+) -> FastAPI | PredictFastPath:
     """The API serving `model`; batches hold at most `max_batch` flights.
 
-    fast_path: answer POST /predict in a raw ASGI middleware, ahead of FastAPI's routing."""
+    fast_path: answer POST /predict in a raw ASGI app in front of FastAPI (which gets the rest)."""
     validator = FlightValidator(model.known_values, max_batch=max_batch)
     predictor = CachedPredictor(single_threaded(model), cache_size=cache_size)
     predictor.warm()  # the minimal records' answers are ready before the first request
@@ -134,9 +134,7 @@ def create_app(
 
     # /predict reads its body itself; register the schema so /docs documents it.
     _register_schema(app, PredictRequest)
-    if fast_path:
-        app.add_middleware(PredictFastPath, service=service)
-    return app
+    return PredictFastPath(app, service) if fast_path else app
 
 
 def _register_schema(app: FastAPI, model: type) -> None:
@@ -155,7 +153,7 @@ def _register_schema(app: FastAPI, model: type) -> None:
     app.openapi = openapi
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> FastAPI | PredictFastPath:
     """uvicorn factory: the model at $LATAM_MODEL_PATH (default params train.model_path)."""
     from latam_airlines.config import load_params, resolve
 
