@@ -29,7 +29,7 @@ class ScoringSettings:
     """How airport-days are scored; every field has a params.yaml `anomalies:` entry."""
 
     method: str = "rrcf"
-    trees_per_day: int = 20  # rrcf: trees each day is scored in (score noise falls with more)
+    trees_per_day: int = 16  # rrcf: trees each day is scored in (score noise falls with more)
     tree_size: int = 64  # rrcf: days per tree
     n_estimators: int = 100  # isolation forest: trees per airport
     min_days: int = 30  # airports flying on fewer days are not scored (too little to know "normal")
