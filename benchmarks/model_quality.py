@@ -60,7 +60,29 @@ def main(path: Path = DATA) -> None:
             print(
                 f"target (ROC-AUC gain >= 0.10 and F1 >= 0.45 on the temporal holdout): {'met' if target else 'NOT met'}"
             )
+    scoring_speed(holdout.model, path.parent / "raw_sample_2017.csv")
     print(f"ROC-AUC ratio chosen/reference on the temporal holdout: {ratio:.3f}")
+
+
+def scoring_speed(model, raw_path: Path) -> None:
+    """Median wall time of predict_proba on API-style records (the API's hot path)."""
+    if not raw_path.exists():
+        return
+    raw = pd.read_csv(raw_path).head(1000)
+    full = raw.astype(object).where(raw.notna(), None).to_dict("records")
+    minimal = [{field: record[field] for field in ("OPERA", "TIPOVUELO", "MES")} for record in full]
+    print("\nscoring speed of the chosen model (median of repeated calls, one thread):")
+    for label, records, repeats in (
+        ("1,000 raw records", full, 30), ("1,000 minimal records", minimal, 30),
+        ("1 raw record", full[:1], 300), ("1 minimal record", minimal[:1], 300),
+    ):  # fmt: skip
+        model.predict_proba(records)
+        timings = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model.predict_proba(records)
+            timings.append(time.perf_counter() - started)
+        print(f"  {label:<22}{sorted(timings)[len(timings) // 2] * 1000:8.2f} ms")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Two steps, both shared by training, `latam predict` and the API:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,9 +44,7 @@ def flight_columns(
         columns = {RENAMES.get(str(c), str(c)): flights[c].to_numpy() for c in flights.columns}
         return columns, flights.index
     records = list(flights)
-    names: dict[str, None] = {}
-    for record in records:
-        names.update(dict.fromkeys(record))
+    names = dict.fromkeys(itertools.chain.from_iterable(records))  # every key, first-seen order
     columns = {}
     for name in names:
         values = np.empty(len(records), dtype=object)
@@ -131,7 +130,13 @@ def canonical_flights(
     (AÑO or `year`, MES, DIA), temporada_alta from (MES, DIA), periodo_dia from HORA.
     Fields given in the input win over derived ones. Vectorised: cheap for one record.
     """
-    columns, index = flight_columns(flights)
+    return canonical_from_columns(*flight_columns(flights), year=year)
+
+
+def canonical_from_columns(
+    columns: Mapping[str, np.ndarray], index: pd.Index, year: int | None = None
+) -> pd.DataFrame:
+    """`canonical_flights` on columns already extracted by `flight_columns`."""
     rows = len(index)
     given = set(columns)
     out: dict[str, np.ndarray] = {}

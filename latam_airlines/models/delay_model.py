@@ -78,13 +78,13 @@ class DelayModel:
         optional field stays NaN unless `defaults` names a value for it, and rows lacking
         the full model's fields are scored by the minimal model (see models/tiered.py).
         """
-        from latam_airlines.features.engineered import canonical_flights, flight_columns
+        from latam_airlines.features.engineered import canonical_from_columns, flight_columns
 
         columns, index = flight_columns(flights)
         missing = [field for field in REQUIRED_FIELDS if field not in columns]
         if missing:
             raise InputError(f"flights lack required field(s) {', '.join(missing)}", column=missing[0])
-        canonical = canonical_flights(flights, year=self.year)
+        canonical = canonical_from_columns(columns, index, year=self.year)
         for column in self.features:  # a feature outside the canonical fields: as given, else NaN
             if column not in canonical.columns:
                 canonical[column] = columns.get(column, np.nan)
