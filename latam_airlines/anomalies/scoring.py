@@ -59,8 +59,8 @@ class _BatchTree(rrcf.RCTree):
     - each node splits an array of row numbers instead of masking every row of the batch, in
       a loop instead of recursion;
     - the cut is rrcf's: a dimension drawn with probability proportional to its span (by a
-      cumulative-sum lookup instead of `RandomState.choice(p=...)`, whose checks cost more than
-      the draw), then a value uniform over that span.
+      running sum instead of `RandomState.choice(p=...)`, whose checks cost more than the
+      draw), then a value uniform over that span.
     """
 
     def _get_bbox_top_down(self, node) -> None:
@@ -68,16 +68,22 @@ class _BatchTree(rrcf.RCTree):
 
     def _mktree(self, X, S, N, inverse, parent=None, side="root", depth=0):  # rrcf calls it positionally
         labels = self.index_labels
-        pending = [(np.flatnonzero(S), parent, side, depth + 1)]
+        rows = np.flatnonzero(S)
+        # Two uniform draws per branch (dimension, value), drawn at once: a tree of n points
+        # has n - 1 branches, and one call to the generator costs more than the arithmetic.
+        draws = iter(self.rng.random_sample(2 * len(rows)).tolist())
+        pending = [(rows, parent, side, depth + 1)]
         while pending:
             rows, above, branch_side, level = pending.pop()
             points = X[rows]
-            upper, lower = points.max(axis=0), points.min(axis=0)
-            cumulative = np.cumsum(upper - lower)
-            dimension = int(
-                np.searchsorted(cumulative, self.rng.random_sample() * cumulative[-1], side="right")
-            )
-            value = self.rng.uniform(lower[dimension], upper[dimension])
+            lower = points.min(axis=0).tolist()
+            spans = [high - low for high, low in zip(points.max(axis=0).tolist(), lower)]
+            target = next(draws) * sum(spans)
+            dimension, covered = 0, spans[0]
+            while covered <= target and dimension < len(spans) - 1:
+                dimension += 1
+                covered += spans[dimension]
+            value = lower[dimension] + next(draws) * spans[dimension]
             branch = Branch(q=dimension, p=value, u=above)
             setattr(above, branch_side, branch)  # `above` is the tree itself for the root
             goes_left = points[:, dimension] <= value
