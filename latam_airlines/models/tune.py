@@ -23,10 +23,12 @@ from latam_airlines.models.candidates import make_pipeline
 from latam_airlines.models.splits import holdout_split
 from latam_airlines.models.train_model import training_data
 
-TUNABLE: tuple[str, ...] = ("xgb", "lgbm")
+TUNABLE: tuple[str, ...] = ("logreg", "xgb", "lgbm")
 
 
 def _space(trial: Any, model: str) -> dict[str, Any]:
+    if model == "logreg":
+        return {"C": trial.suggest_float("C", 0.005, 10, log=True)}
     if model == "xgb":
         return {
             "n_estimators": trial.suggest_int("n_estimators", 150, 800, step=50),
