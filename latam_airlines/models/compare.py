@@ -20,7 +20,7 @@ from latam_airlines.errors import InputError
 from latam_airlines.models.candidates import MODELS
 from latam_airlines.models.metrics import classification_metrics
 from latam_airlines.models.splits import holdout_split
-from latam_airlines.models.train_model import TrainConfig, _fit_tier, training_data
+from latam_airlines.models.train_model import TrainConfig, fit_with_threshold, training_data
 
 REPORTED: tuple[str, ...] = (
     "roc_auc",
@@ -101,7 +101,7 @@ def _score(
 ) -> dict:
     config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed)  # fmt: skip
     feature_set = "reference" if candidate.model == "reference" else candidate.features
-    pipeline, threshold = _fit_tier(inputs.iloc[train], y[train], config, feature_set)
+    pipeline, threshold = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
     return classification_metrics(y[test], pipeline.predict_proba(inputs.iloc[test])[:, 1], threshold)
 
 

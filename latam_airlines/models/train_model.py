@@ -110,7 +110,7 @@ def _tier_params(config: TrainConfig, feature_set: str) -> dict[str, Any]:
     return config.params
 
 
-def _fit_tier(
+def fit_with_threshold(
     inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig, feature_set: str
 ) -> tuple[Any, float]:
     """Threshold picked on a validation share by a pipeline fitted on the rest; then the
@@ -157,7 +157,7 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     )
     pipelines, thresholds = {}, {}
     for tier, feature_set in _tiers(config).items():
-        pipelines[tier], thresholds[tier] = _fit_tier(
+        pipelines[tier], thresholds[tier] = fit_with_threshold(
             inputs.iloc[train_rows], y[train_rows], config, feature_set
         )
     classifier = _assemble(pipelines, thresholds, config)
