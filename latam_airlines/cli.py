@@ -165,6 +165,7 @@ def train_command(
 ) -> None:
     """Train a delay model, evaluate it on the holdout, write the artifact and metrics.json.
 
+    \b
     Examples:
       latam train
       latam train --model xgb --data ../shared/data/scl/features_2017.csv
@@ -218,6 +219,7 @@ def evaluate_command(
     On its own training data the holdout protocol is re-run (honest numbers); on other data the
     artifact is scored as is.
 
+    \b
     Examples:
       latam evaluate
       latam evaluate --model models/model.joblib --data ../shared/data/scl/features_2017.csv
@@ -256,6 +258,7 @@ def compare_command(
     Writes the tables (mean ± std per metric) to the report file; the argued choice lives in
     reports/model_selection.md, which quotes them.
 
+    \b
     Examples:
       latam compare --data ../shared/data/scl/features_2017.csv
       latam compare --models reference,xgb --folds 2 --sample 5000 --report /tmp/compare.md
@@ -310,6 +313,7 @@ def tune_command(
 ) -> None:
     """Search hyperparameters with Optuna (CV ROC-AUC on Jan–Oct only); `train` picks them up.
 
+    \b
     Examples:
       latam tune --trials 30
       latam tune --data ../shared/data/scl/features_2017.csv --trials 5 --folds 2 --sample 10000
@@ -341,6 +345,7 @@ def predict_command(
 ) -> None:
     """Score every flight of a file: probability of a >15 min delay and the label.
 
+    \b
     Examples:
       latam predict --input ../shared/data/scl/raw_sample_2017.csv --output reports/predictions.csv
       latam predict --model models/model.joblib --input flights.parquet --output predictions.csv
@@ -390,6 +395,7 @@ def serve(
 ) -> None:
     """Serve the model as a REST API (POST /predict, GET /health, GET /model, docs at /docs).
 
+    \b
     Examples:
       latam serve
       latam serve --model models/model.joblib --host 127.0.0.1 --port 8000 --workers 1
@@ -446,6 +452,7 @@ def stress(
 
     Needs wrk on PATH (apt-get install wrk); without it, exits 2 saying so.
 
+    \b
     Examples:
       latam stress
       latam stress --url http://127.0.0.1:8000 --duration 45 --connections 64
