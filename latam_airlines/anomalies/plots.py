@@ -59,4 +59,4 @@ def plot_airport_days(airport_days: pd.DataFrame, path: str | Path, title_suffix
     # Fixed margins: tight_layout would lay the figure out a second time (save_figure's tight
     # bounding box already trims it), a third of the time of a chart.
     figure.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.1, hspace=0.08)
-    return save_figure(figure, path, dpi=90)
+    return save_figure(figure, path, dpi=90, tight=False)  # fixed margins already

@@ -31,7 +31,7 @@ def _read_csv(path: str) -> pd.DataFrame:
 
 
 def _read_table(path: str) -> pd.DataFrame:
-    if not path.startswith(("s3://", "gs://", "http://", "https://")) and not Path(path).exists():
+    if "://" not in path and not Path(path).exists():  # URLs (s3://, gs://, ...) go through fsspec
         raise InputError("no such file", file=path)
     if path.lower().endswith((".parquet", ".pq")):
         try:
