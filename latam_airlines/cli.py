@@ -152,16 +152,30 @@ def _metric_line(metrics: dict) -> str:
 
 @app.command("train")
 def train_command(
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="reference, logreg, rf, xgb or lgbm (default: params train.model)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Artifact (default: params train.model_path)."),
-    metrics: Optional[Path] = typer.Option(None, "--metrics", help="Metrics JSON (default: params train.metrics_path)."),
-    features: Optional[str] = typer.Option(None, "--features", help="full, history, base or full_with_month."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="reference, logreg, rf, xgb or lgbm (default: params train.model)."
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Artifact (default: params train.model_path)."
+    ),
+    metrics: Optional[Path] = typer.Option(
+        None, "--metrics", help="Metrics JSON (default: params train.metrics_path)."
+    ),
+    features: Optional[str] = typer.Option(
+        None, "--features", help="full, history, base or full_with_month."
+    ),
     balance: Optional[str] = typer.Option(None, "--balance", help="weight, undersample or none."),
     split: Optional[str] = typer.Option(None, "--split", help="temporal or random (holdout protocol)."),
-    year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO (default: AÑO, else 2017)."),
+    year: Optional[int] = typer.Option(
+        None, "--year", help="Year of a table without AÑO (default: AÑO, else 2017)."
+    ),
     sample: Optional[int] = typer.Option(None, "--sample", help="Train on this many rows (stratified)."),
-    tuned: bool = typer.Option(True, "--tuned/--no-tuned", help="Merge params from `latam tune` (params train.tuned_params)."),
+    tuned: bool = typer.Option(
+        True, "--tuned/--no-tuned", help="Merge params from `latam tune` (params train.tuned_params)."
+    ),
 ) -> None:
     """Train a delay model, evaluate it on the holdout, write the artifact and metrics.json.
 
@@ -204,15 +218,25 @@ def train_command(
     typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
     typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
     if "holdout_minimal_fields" in delay_model.metrics:
-        typer.echo(f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}")
+        typer.echo(
+            f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}"
+        )
 
 
 @app.command("evaluate")
 def evaluate_command(
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Artifact (default: params train.model_path)."),
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
-    reports_dir: Optional[Path] = typer.Option(None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."),
-    figures_dir: Optional[Path] = typer.Option(None, "--figures-dir", help="PNG figures (default: params evaluate.figures_dir)."),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Artifact (default: params train.model_path)."
+    ),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+    ),
+    reports_dir: Optional[Path] = typer.Option(
+        None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."
+    ),
+    figures_dir: Optional[Path] = typer.Option(
+        None, "--figures-dir", help="PNG figures (default: params evaluate.figures_dir)."
+    ),
 ) -> None:
     """Evaluate an artifact: metrics JSON, confusion matrix, ROC/PR/calibration curves, importance.
 
@@ -236,21 +260,33 @@ def evaluate_command(
         evaluation = evaluate(delay_model, table, repeats=config.get("permutation_repeats", 3))
         bar.update()
         written = write_evaluation(
-            evaluation, reports_dir or resolve(config["reports_dir"]), figures_dir or resolve(config["figures_dir"])
+            evaluation,
+            reports_dir or resolve(config["reports_dir"]),
+            figures_dir or resolve(config["figures_dir"]),
         )
         bar.update()
-    typer.echo(f"{evaluation.protocol}: {_metric_line(evaluation.metrics)}; accuracy {evaluation.metrics['accuracy']:.3f}")
-    typer.echo(f"wrote {len(written)} files under {reports_dir or resolve(config['reports_dir'])} and {figures_dir or resolve(config['figures_dir'])}")
+    typer.echo(
+        f"{evaluation.protocol}: {_metric_line(evaluation.metrics)}; accuracy {evaluation.metrics['accuracy']:.3f}"
+    )
+    typer.echo(
+        f"wrote {len(written)} files under {reports_dir or resolve(config['reports_dir'])} and {figures_dir or resolve(config['figures_dir'])}"
+    )
 
 
 @app.command("compare")
 def compare_command(
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+    ),
     models: Optional[str] = typer.Option(None, "--models", help="Comma-separated candidates (default: all)."),
-    folds: Optional[int] = typer.Option(None, "--folds", help="Stratified K-fold folds (default: params compare.folds)."),
+    folds: Optional[int] = typer.Option(
+        None, "--folds", help="Stratified K-fold folds (default: params compare.folds)."
+    ),
     sample: Optional[int] = typer.Option(None, "--sample", help="Compare on this many rows (stratified)."),
     year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Markdown tables (default: params compare.report)."),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Markdown tables (default: params compare.report)."
+    ),
     results: Optional[Path] = typer.Option(None, "--results", help="Also write every fold's metrics as CSV."),
 ) -> None:
     """Cross-validate every candidate (stratified K-fold and temporal holdout) and tabulate.
@@ -271,7 +307,9 @@ def compare_command(
     config = settings.get("compare", {})
     folds = folds or config.get("folds", 5)
     tuned = load_tuned(resolve(settings["train"].get("tuned_params") or "params_tuned.yaml"))
-    candidates = select_candidates([m.strip() for m in models.split(",") if m.strip()] if models else None, tuned)
+    candidates = select_candidates(
+        [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
+    )
     table = _read_processed(data, sample if sample is not None else config.get("sample"), settings["seed"])
     with progress(len(candidates) * (folds + 1), "compare") as bar:
         scores = compare_models(
@@ -303,13 +341,23 @@ def compare_command(
 
 @app.command("tune")
 def tune_command(
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Processed table (default: params features.processed_path)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="xgb or lgbm (default: params tune.model)."),
-    trials: Optional[int] = typer.Option(None, "--trials", "-n", help="Optuna trials (default: params tune.trials)."),
-    folds: Optional[int] = typer.Option(None, "--folds", help="CV folds per trial (default: params tune.folds)."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="xgb or lgbm (default: params tune.model)."
+    ),
+    trials: Optional[int] = typer.Option(
+        None, "--trials", "-n", help="Optuna trials (default: params tune.trials)."
+    ),
+    folds: Optional[int] = typer.Option(
+        None, "--folds", help="CV folds per trial (default: params tune.folds)."
+    ),
     sample: Optional[int] = typer.Option(None, "--sample", help="Tune on this many rows (stratified)."),
     year: Optional[int] = typer.Option(None, "--year", help="Year of a table without AÑO."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Tuned params YAML (default: params tune.output)."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Tuned params YAML (default: params tune.output)."
+    ),
 ) -> None:
     """Search hyperparameters with Optuna (CV ROC-AUC on Jan–Oct only); `train` picks them up.
 
@@ -321,7 +369,14 @@ def tune_command(
     from latam_airlines.models.tune import save_tuned, tune
 
     settings = params()
-    config = {"model": "xgb", "trials": 30, "folds": 3, "sample": None, "output": "params_tuned.yaml", **settings.get("tune", {})}
+    config = {
+        "model": "xgb",
+        "trials": 30,
+        "folds": 3,
+        "sample": None,
+        "output": "params_tuned.yaml",
+        **settings.get("tune", {}),
+    }
     trials = trials or config["trials"]
     table = _read_processed(data, sample if sample is not None else config["sample"], settings["seed"])
     with progress(trials, "tune") as bar:
@@ -339,9 +394,15 @@ def tune_command(
 
 @app.command("predict")
 def predict_command(
-    input: Path = typer.Option(..., "--input", "-i", help="Flights: raw challenge CSV, processed table or records (CSV/Parquet)."),
-    output: Path = typer.Option(..., "--output", "-o", help="CSV with delay_probability and delayed per flight."),
-    model: Optional[Path] = typer.Option(None, "--model", "-m", help="Artifact (default: params train.model_path)."),
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Flights: raw challenge CSV, processed table or records (CSV/Parquet)."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="CSV with delay_probability and delayed per flight."
+    ),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Artifact (default: params train.model_path)."
+    ),
 ) -> None:
     """Score every flight of a file: probability of a >15 min delay and the label.
 
@@ -363,7 +424,6 @@ def predict_command(
         f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed "
         f"(threshold {delay_model.threshold:.3f}); {unknown:,} flights with values the model never saw"
     )
-
 
 
 # ---------------------------------------------------- api (serve, stress)
@@ -498,7 +558,10 @@ def anomalies(
         None, "--year", "-y", help="YYYY or latest (default: params anomalies.year)."
     ),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Report folder; writes <output>/<year>/ (default: params anomalies.output)."
+        None,
+        "--output",
+        "-o",
+        help="Report folder; writes <output>/<year>/ (default: params anomalies.output).",
     ),
     method: Optional[str] = typer.Option(
         None, "--method", "-m", help="rrcf or isolation-forest (default: params anomalies.method)."
