@@ -29,3 +29,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError("the table has no rows", file=str(path))
     frame.attrs["source"] = str(path)
     return frame
+
+
+def require_interim_columns(frame: pd.DataFrame, columns: list[str]) -> None:
+    """InputError naming the first missing column when `frame` is not an interim table."""
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputError(
+            f"not an interim table (run `latam data make` first): missing {', '.join(missing)}",
+            file=frame.attrs.get("source"),
+            column=missing[0],
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS
-from latam_airlines.errors import InputError
+from latam_airlines.tables import require_interim_columns
 
 # The seed's processed table (../shared/data/scl/features_2017.csv), in its column order.
 SEED_FEATURE_COLUMNS: list[str] = [
@@ -29,13 +29,7 @@ def _changed(scheduled: pd.Series, operated: pd.Series) -> pd.Series:
 def build_features(interim: pd.DataFrame) -> pd.DataFrame:
     """The processed table: every column of the seed's features_2017.csv (same names and
     meanings; calendar fields from the scheduled time), plus `EXTRA_FEATURE_COLUMNS`. Pure."""
-    missing = [column for column in _INTERIM_NEEDS if column not in interim.columns]
-    if missing:
-        raise InputError(
-            f"not an interim table (run `latam data make` first): missing {', '.join(missing)}",
-            file=interim.attrs.get("source"),
-            column=missing[0],
-        )
+    require_interim_columns(interim, _INTERIM_NEEDS)
     scheduled = interim["Fecha-I"]
     processed = pd.DataFrame(
         {

@@ -21,6 +21,7 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS, PERIODS
 from latam_airlines.errors import InputError
+from latam_airlines.tables import require_interim_columns
 from latam_airlines.visualization.figures import save_figure
 
 TARGET = "atraso_15"
@@ -109,13 +110,7 @@ def _dimension(by: str) -> Dimension:
 
 
 def _check_columns(interim: pd.DataFrame, columns: list[str]) -> None:
-    missing = [column for column in columns if column not in interim.columns]
-    if missing:
-        raise InputError(
-            f"not an interim table (run `latam data make` first): missing {', '.join(missing)}",
-            file=interim.attrs.get("source"),
-            column=missing[0],
-        )
+    require_interim_columns(interim, columns)
     if interim.empty:
         raise InputError("no flights to plot (0 rows)", file=interim.attrs.get("source"))
 
