@@ -12,6 +12,7 @@ RUNTIME = [
     # CPU-only wheel of XGBoost: same `xgboost` module, without the CUDA/NCCL payload.
     "xgboost-cpu>=2.0",
     "lightgbm>=4.0",
+    "holidays>=0.50",  # Chilean public holidays: model features
     "imbalanced-learn>=0.12",
     "optuna>=3.5",
     "typer>=0.12",

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 from latam_airlines.features import build_features
-from latam_airlines.features.engineered import FlightFeatures, canonical_flights
+from latam_airlines.features.engineered import (
+    HOLIDAY_FEATURES,
+    FlightFeatures,
+    canonical_flights,
+    holiday_calendar,
+    holiday_features,
+)
 
 
 def test_raw_records_map_like_build_features(scl_raw: pd.DataFrame, scl_interim: pd.DataFrame) -> None:
@@ -51,3 +57,30 @@ def test_unknown_categories_become_missing_codes_and_prior_rates() -> None:
     names = list(features.get_feature_names_out())
     assert np.isnan(unseen[0, names.index("OPERA")])
     assert unseen[0, names.index("delay_rate[OPERA]")] == features.prior_
+
+
+def test_holiday_features_follow_the_chilean_calendar() -> None:
+    # 2017: Sep 18-19 Fiestas Patrias (Mon-Tue), Dec 25 Christmas (Mon), Jul 5 an ordinary Wednesday.
+    month = np.array([9.0, 9.0, 9.0, 12.0, 7.0, np.nan])
+    day = np.array([17.0, 18.0, 20.0, 24.0, 5.0, 1.0])
+    table = holiday_features(month, day, 2017, holiday_calendar(2017))
+    feature = {name: table[:, i] for i, name in enumerate(HOLIDAY_FEATURES)}
+    np.testing.assert_array_equal(feature["holiday"], [0, 1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(feature["holiday_eve"], [1, 0, 0, 1, 0, 0])
+    np.testing.assert_array_equal(feature["holiday_after"], [0, 0, 1, 0, 0, 0])
+    np.testing.assert_array_equal(feature["long_weekend"], [1, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(feature["day_off"], [1, 1, 0, 1, 0, 0])  # Sep 17 and Dec 24: Sundays
+    assert feature["days_to_holiday"][4] == 10  # capped: Jul 16 is 11 days away
+    assert feature["days_since_holiday"][2] == 1 and feature["days_to_holiday"][1] == 0
+
+
+def test_full_features_score_one_record_with_its_holiday_columns() -> None:
+    frame = pd.DataFrame(
+        {"OPERA": ["A", "B"] * 20, "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "tarde",
+         "Des_I": "SCFA", "HORA": 10.0, "MIN": 0.0, "temporada_alta": 0.0, "MES": 9.0, "DIA": 18.0}
+    )  # fmt: skip
+    features = FlightFeatures("full").fit(frame, np.tile([0, 1], 20))
+    names = list(features.get_feature_names_out())
+    row = features.transform(frame.head(1))
+    assert row.shape == (1, len(names)) and names[-len(HOLIDAY_FEATURES) :] == HOLIDAY_FEATURES
+    assert row[0, names.index("holiday")] == 1.0

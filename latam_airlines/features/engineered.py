@@ -8,7 +8,8 @@ Two steps, both shared by training, `latam predict` and the API:
   codes (or one-hot), history features (smoothed delay rate of the destination, airline,
   route, scheduled slot, ... learnt from the training rows only, out-of-fold while fitting so a
   row never sees its own label) and schedule-congestion counts (how many flights the training
-  schedule holds in the same weekday-hour: schedules are known ahead, so no leakage).
+  schedule holds in the same weekday-hour: schedules are known ahead, so no leakage) and
+  public-holiday calendar facts (Chilean holidays, known years ahead: see `holiday_features`).
 """
 
 from __future__ import annotations
@@ -178,9 +179,70 @@ def canonical_from_columns(
     return pd.DataFrame(block, index=index, columns=INPUT_FIELDS, dtype=object, copy=False)
 
 
+# --------------------------------------------------------------------------- holidays
+HOLIDAY_COUNTRY = "CL"  # SCL: Chilean public holidays
+HOLIDAY_CAP = 10  # days to / since the nearest holiday, capped: further away counts as "far"
+HOLIDAY_FEATURES: list[str] = [
+    "holiday", "days_to_holiday", "days_since_holiday", "holiday_eve", "holiday_after",
+    "long_weekend", "day_off",
+]  # fmt: skip
+
+
+def holiday_calendar(year: int, country: str = HOLIDAY_COUNTRY) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted holiday dates of year-1..year+1, and the dates within 3 days of a holiday that
+    makes a long weekend (on Monday, Tuesday, Thursday or Friday). Computed once per fit."""
+    import holidays
+
+    dates = np.asarray(sorted(holidays.country_holidays(country, years=[year - 1, year, year + 1])))
+    days = dates.astype("datetime64[D]")
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+    bridging = days[np.isin(weekday, [0, 1, 3, 4])]
+    near = (bridging[:, None] + np.arange(-3, 4).astype("timedelta64[D]")).ravel()
+    return days, np.unique(near)
+
+
+def holiday_features(
+    month: np.ndarray, day: np.ndarray, year: int, calendar: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """HOLIDAY_FEATURES per flight, from its scheduled month and day (0 where unknown).
+
+    Why: holidays move traffic and delays like weekends do, and November–December hold
+    holidays the month dummies never saw; proximity (eve, days to/since) is learnt from the
+    training months' holidays and carries over.
+    """
+    holidays, long_weekend = calendar
+    known = ~(np.isnan(month) | np.isnan(day))
+    out = np.zeros((len(month), len(HOLIDAY_FEATURES)))
+    if not known.any():
+        return out
+    first = np.datetime64(f"{year:04d}-01", "M") + (month[known] - 1).astype("timedelta64[M]")
+    dates = first.astype("datetime64[D]") + (day[known] - 1).astype("timedelta64[D]")
+    position = np.searchsorted(holidays, dates)
+    following = holidays[np.clip(position, 0, len(holidays) - 1)]
+    previous = holidays[np.clip(position - 1, 0, len(holidays) - 1)]
+    to_next = (following - dates).astype(np.int64)
+    is_holiday = to_next == 0
+    since = np.where(is_holiday, 0, (dates - previous).astype(np.int64))
+    to_next, since = np.clip(to_next, 0, HOLIDAY_CAP), np.clip(since, 0, HOLIDAY_CAP)
+    weekend = (dates.astype(np.int64) + 3) % 7 >= 5
+    out[known] = np.column_stack(
+        [
+            is_holiday,
+            to_next,
+            since,
+            to_next == 1,
+            since == 1,
+            np.isin(dates, long_weekend),
+            is_holiday | weekend,
+        ]
+    )
+    return out
+
+
 # --------------------------------------------------------------------------- feature sets
 # Each set names the fields used as categories, as plain numbers, as history keys (smoothed
-# delay rate per value combination) and as congestion keys (training-schedule counts).
+# delay rate per value combination) and as congestion keys (training-schedule counts);
+# "holidays": True adds HOLIDAY_FEATURES (from MES and DIA).
 FEATURE_SETS: dict[str, dict[str, list]] = {
     # What the API's minimal record {OPERA, TIPOVUELO, MES} supports.
     "minimal": {
@@ -212,10 +274,11 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
         "congestion": [],
     },
 }
-FEATURE_SETS["full"] = {
+FEATURE_SETS["congestion"] = {
     **FEATURE_SETS["history"],
     "congestion": [("DIANOM", "HORA"), ("OPERA", "Des_I"), ("OPERA", "Des_I", "HORA", "MIN")],
 }
+FEATURE_SETS["full"] = {**FEATURE_SETS["congestion"], "holidays": True}
 FEATURE_SETS["full_with_month"] = {
     **FEATURE_SETS["full"],
     "numeric": ["MES", "DIA", "HORA", "MIN", "temporada_alta"],
@@ -235,7 +298,8 @@ def fields_of(feature_set: str) -> list[str]:
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
     keys = [field for key in spec["history"] + spec["congestion"] for field in key]
-    return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys))
+    dates = ["MES", "DIA"] if spec.get("holidays") else []
+    return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys + dates))
 
 
 class ReferenceFeatures(BaseEstimator, TransformerMixin):
@@ -262,7 +326,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
     Unknown categories get code NaN (trees send them down their learnt missing-value branch;
     one-hot gives all zeros) and the history/congestion features of an unseen combination are
     the training prior / zero. `smoothing` is the m of the m-estimate (rate pulled towards the
-    overall delay rate for rare combinations).
+    overall delay rate for rare combinations). `year` dates MES/DIA for the holiday calendar.
     """
 
     def __init__(
@@ -272,12 +336,14 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         smoothing: float = 20.0,
         folds: int = 5,
         random_state: int = 42,
+        year: int = DEFAULT_YEAR,
     ) -> None:
         self.feature_set = feature_set
         self.one_hot = one_hot
         self.smoothing = smoothing
         self.folds = folds
         self.random_state = random_state
+        self.year = year
 
     # -- vocabulary: every field a feature reads gets integer codes
     def _codes(self, X: pd.DataFrame, field: str) -> np.ndarray:
@@ -345,6 +411,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         for key in spec["congestion"]:
             unique, counts = np.unique(keys[key][keys[key] >= 0], return_counts=True)
             self.congestion_[key] = (unique, np.log1p(counts).astype(float))
+        self.holidays_ = holiday_calendar(self.year) if spec.get("holidays") else None
         self.n_features_in_ = len(self.vocabulary_)
         return keys
 
@@ -385,6 +452,9 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(self._lookup(self.history_[key], self._key(codes, key), self.prior_)[:, None])
         for key in spec["congestion"]:
             blocks.append(self._lookup(self.congestion_[key], self._key(codes, key), 0.0)[:, None])
+        if self.holidays_ is not None:
+            month, day = _numbers(X["MES"].to_numpy()), _numbers(X["DIA"].to_numpy())
+            blocks.append(holiday_features(month, day, self.year, self.holidays_))
         return np.hstack(blocks).astype(np.float32)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -395,4 +465,5 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += list(spec["numeric"])
         names += ["delay_rate[" + ",".join(key) + "]" for key in spec["history"]]
         names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
+        names += HOLIDAY_FEATURES if spec.get("holidays") else []
         return np.asarray(names, dtype=object)

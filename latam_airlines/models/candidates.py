@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from latam_airlines.errors import InputError
-from latam_airlines.features.engineered import FlightFeatures, ReferenceFeatures
+from latam_airlines.features.engineered import DEFAULT_YEAR, FlightFeatures, ReferenceFeatures
 
 MODELS: tuple[str, ...] = ("reference", "logreg", "rf", "xgb", "lgbm")
 BALANCES: tuple[str, ...] = ("weight", "undersample", "none")
@@ -86,8 +86,10 @@ def make_pipeline(
     balance: str = "weight",
     params: dict[str, Any] | None = None,
     seed: int = 42,
+    year: int | None = None,
 ) -> Pipeline:
-    """An unfitted pipeline for `model`; `y` (the training labels) sets the class weight."""
+    """An unfitted pipeline for `model`; `y` (the training labels) sets the class weight;
+    `year` (default 2017) dates MES/DIA for the holiday features."""
     check_model(model)
     if balance not in BALANCES:
         raise InputError(f"unknown balance {balance!r}; expected one of {', '.join(BALANCES)}", value=balance)
@@ -98,7 +100,9 @@ def make_pipeline(
         features: Any = ReferenceFeatures()
     else:
         # Linear models need one-hot categories; trees split on codes and missing values.
-        features = FlightFeatures(feature_set, one_hot=model == "logreg", random_state=seed)
+        features = FlightFeatures(
+            feature_set, one_hot=model == "logreg", random_state=seed, year=year or DEFAULT_YEAR
+        )
     steps: list[tuple[str, Any]] = [("features", features)]
     if model == "logreg":
         steps.append(("scale", StandardScaler()))

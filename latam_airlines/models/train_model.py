@@ -36,7 +36,7 @@ from latam_airlines.models.metrics import best_f1_threshold, classification_metr
 from latam_airlines.models.splits import holdout_split, validation_split
 from latam_airlines.models.tiered import TieredClassifier
 
-FEATURE_CHOICES: tuple[str, ...] = ("full", "history", "base", "full_with_month")
+FEATURE_CHOICES: tuple[str, ...] = ("full", "congestion", "history", "base", "full_with_month")
 
 
 @dataclass
@@ -117,12 +117,14 @@ def fit_with_threshold(
     pipeline is refitted on every given row (the validation rows are too valuable to drop)."""
     fit_rows, validation_rows = validation_split(y, config.validation_share, config.seed)
     params = _tier_params(config, feature_set)
-    pipeline = make_pipeline(config.model, y[fit_rows], feature_set, config.balance, params, config.seed)
+    pipeline = make_pipeline(
+        config.model, y[fit_rows], feature_set, config.balance, params, config.seed, config.year
+    )
     pipeline.fit(inputs.iloc[fit_rows], y[fit_rows])
     threshold = best_f1_threshold(
         y[validation_rows], pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1]
     )
-    pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed)
+    pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
     return pipeline.fit(inputs, y), threshold
 
 
@@ -262,6 +264,8 @@ def train(processed: pd.DataFrame, model: str = "xgb", seed: int = 42, **options
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():
         params = _tier_params(config, feature_set)
-        pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed)
+        pipeline = make_pipeline(
+            config.model, y, feature_set, config.balance, params, config.seed, config.year
+        )
         setattr(classifier, tier, pipeline.fit(inputs, y))
     return _delay_model(classifier, inputs, config, processed, holdout.model.metrics)
