@@ -49,12 +49,13 @@ def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[C
     """Question 1 (which model) and question 2 (which improvements), xgb as the base of the latter."""
     candidates = [
         Candidate("reference", "reference", note="challenge reference: xgb, 10 one-hot features"),
-        Candidate("logreg", "logreg", note="one-hot + history + congestion, balanced weights"),
+        Candidate("logreg", "logreg", note="one-hot + history + congestion + holidays, balanced weights"),
         Candidate("rf", "rf", note="balanced_subsample weights"),
         Candidate("lgbm", "lgbm", note="scale_pos_weight"),
         Candidate("xgb", "xgb", note="scale_pos_weight"),
         Candidate("xgb base", "xgb", "base", group="improvement", note="seed fields only (no history, no congestion)"),
         Candidate("xgb +history", "xgb", "history", group="improvement", note="+ delay rates of destination, airline, route, slot"),
+        Candidate("xgb +congestion", "xgb", "congestion", group="improvement", note="+ schedule counts (full = this + holidays)"),
         Candidate("xgb +month", "xgb", "full_with_month", group="improvement", note="full + MES, DIA"),
         Candidate("xgb undersample", "xgb", balance="undersample", group="improvement", note="RandomUnderSampler instead of weights"),
         Candidate("xgb no balancing", "xgb", balance="none", group="improvement", note="no class weights, threshold still tuned"),
