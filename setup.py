@@ -13,6 +13,7 @@ RUNTIME = [
     "xgboost-cpu>=2.0",
     "lightgbm>=4.0",
     "holidays>=0.50",  # Chilean public holidays: model features
+    "catboost>=1.2",  # `latam train --model catboost`
     "imbalanced-learn>=0.12",
     "optuna>=3.5",
     "typer>=0.12",

@@ -99,3 +99,18 @@ def test_align_threshold_is_monotone_and_moves_the_threshold() -> None:
     assert np.all(np.diff(aligned) > 0)
     assert aligned[0] == 0 and aligned[-1] == pytest.approx(1)
     assert align_threshold(np.array([0.3]), 0.3, 0.6)[0] == pytest.approx(0.6)
+
+
+def test_catboost_artifact_round_trips_and_scores_unknown_categories(
+    scl_features: pd.DataFrame, scl_raw: pd.DataFrame, tmp_path: Path
+) -> None:
+    sample = scl_features.sample(4000, random_state=5).reset_index(drop=True)
+    model = train(sample, model="catboost", params={"iterations": 40})
+    assert model.pipeline.full.named_steps["classify"].n_jobs == 1  # serving: one thread
+    loaded = load_model(model.save(tmp_path / "catboost.joblib"))
+    records = scl_raw.head(200).astype(object).where(scl_raw.head(200).notna(), None).to_dict("records")
+    np.testing.assert_array_equal(loaded.predict_proba(records), model.predict_proba(records))
+    unknown = {**MINIMAL, "OPERA": "No Such Airline", "Fecha-I": "2017-07-20 06:10:00", "Des-I": "ZZZZ"}
+    probability = loaded.predict_proba([unknown, MINIMAL])
+    assert np.isfinite(probability).all() and ((probability > 0) & (probability < 1)).all()
+    assert model.metrics["holdout"]["roc_auc"] > 0.55

@@ -83,7 +83,7 @@ def test_compare_and_tune_run_small(small_table: Path, tmp_path: Path, capsys: p
     ("arguments", "expected"),
     [
         (["train", "--model", "xgb", "--data", "{nodata}"], "no such file"),
-        (["train", "--model", "catboost", "--data", "{table}"], "unknown model 'catboost'"),
+        (["train", "--model", "svm", "--data", "{table}"], "unknown model 'svm'"),
         (["train", "--data", "{notarget}"], "no target column 'atraso_15'"),
         (["predict", "--model", "{nodata}", "--input", "{table}", "--output", "{out}"], "no model artifact"),
     ],

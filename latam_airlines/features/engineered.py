@@ -279,6 +279,13 @@ FEATURE_SETS["congestion"] = {
     "congestion": [("DIANOM", "HORA"), ("OPERA", "Des_I"), ("OPERA", "Des_I", "HORA", "MIN")],
 }
 FEATURE_SETS["full"] = {**FEATURE_SETS["congestion"], "holidays": True}
+# For CatBoost, which learns its own ordered target statistics: raw categories plus the
+# combinations ("combos", coded like categories) whose delay rates the other sets precompute.
+FEATURE_SETS["catboost"] = {
+    **FEATURE_SETS["base"],
+    "combos": [("OPERA", "Des_I", "HORA", "MIN"), ("OPERA", "HORA")],
+    "holidays": True,
+}
 FEATURE_SETS["full_with_month"] = {
     **FEATURE_SETS["full"],
     "numeric": ["MES", "DIA", "HORA", "MIN", "temporada_alta"],
@@ -297,7 +304,7 @@ def fields_of(feature_set: str) -> list[str]:
     if feature_set == "reference":
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
-    keys = [field for key in spec["history"] + spec["congestion"] for field in key]
+    keys = [field for key in spec["history"] + spec["congestion"] + spec.get("combos", []) for field in key]
     dates = ["MES", "DIA"] if spec.get("holidays") else []
     return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys + dates))
 
@@ -405,7 +412,11 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
                 )
                 self.codes_[field] = {value: code for code, value in enumerate(self.vocabulary_[field])}
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
-        keys = {key: self._key(codes, key) for key in spec["history"] + spec["congestion"]}
+        keys = {
+            key: self._key(codes, key)
+            for key in spec["history"] + spec["congestion"] + spec.get("combos", [])
+        }
+        self.combos_ = {key: np.unique(keys[key][keys[key] >= 0]) for key in spec.get("combos", [])}
         self.history_ = {key: self._rates(keys[key], y) for key in spec["history"]}
         self.congestion_ = {}
         for key in spec["congestion"]:
@@ -432,7 +443,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
 
     def _history_offset(self) -> int:
         width = sum(len(self.vocabulary_[f]) if self.one_hot else 1 for f in self.spec_["categorical"])
-        return width + len(self.spec_["numeric"])
+        return width + len(self.spec_.get("combos", [])) + len(self.spec_["numeric"])
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         spec = self.spec_
@@ -446,6 +457,12 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
                 blocks.append(eye[codes[field]])  # code -1 picks the all-zero last row
             else:
                 blocks.append(np.where(codes[field] >= 0, codes[field], np.nan)[:, None])
+        for key in spec.get("combos", []):  # position among the training combinations, NaN if new
+            known = self.combos_[key]
+            combined = self._key(codes, key)
+            position = np.clip(np.searchsorted(known, combined), 0, max(len(known) - 1, 0))
+            found = (known[position] == combined) & (combined >= 0) if len(known) else combined < -1
+            blocks.append(np.where(found, position, np.nan)[:, None])
         for field in spec["numeric"]:
             blocks.append(_numbers(X[field].to_numpy())[:, None])
         for key in spec["history"]:
@@ -462,6 +479,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names: list[str] = []
         for field in spec["categorical"]:
             names += [f"{field}={v}" for v in self.vocabulary_[field]] if self.one_hot else [field]
+        names += ["+".join(key) for key in spec.get("combos", [])]
         names += list(spec["numeric"])
         names += ["delay_rate[" + ",".join(key) + "]" for key in spec["history"]]
         names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]

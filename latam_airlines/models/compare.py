@@ -53,6 +53,7 @@ def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[C
         Candidate("rf", "rf", note="balanced_subsample weights"),
         Candidate("lgbm", "lgbm", note="scale_pos_weight"),
         Candidate("xgb", "xgb", note="scale_pos_weight"),
+        Candidate("catboost", "catboost", note="raw categories + combinations, holidays; scale_pos_weight"),
         Candidate("xgb base", "xgb", "base", group="improvement", note="seed fields only (no history, no congestion)"),
         Candidate("xgb +history", "xgb", "history", group="improvement", note="+ delay rates of destination, airline, route, slot"),
         Candidate("xgb +congestion", "xgb", "congestion", group="improvement", note="+ schedule counts (full = this + holidays)"),
