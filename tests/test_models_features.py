@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from latam_airlines.features import build_features
 from latam_airlines.features.engineered import (
@@ -13,6 +14,7 @@ from latam_airlines.features.engineered import (
     holiday_calendar,
     holiday_features,
 )
+from latam_airlines.features.recent import day_numbers
 
 
 def test_raw_records_map_like_build_features(scl_raw: pd.DataFrame, scl_interim: pd.DataFrame) -> None:
@@ -63,7 +65,8 @@ def test_holiday_features_follow_the_chilean_calendar() -> None:
     # 2017: Sep 18-19 Fiestas Patrias (Mon-Tue), Dec 25 Christmas (Mon), Jul 5 an ordinary Wednesday.
     month = np.array([9.0, 9.0, 9.0, 12.0, 7.0, np.nan])
     day = np.array([17.0, 18.0, 20.0, 24.0, 5.0, 1.0])
-    table = holiday_features(month, day, 2017, holiday_calendar(2017))
+    days = day_numbers(np.full(6, 2017.0), month, day)
+    table = holiday_features(days, holiday_calendar([2017]))
     feature = {name: table[:, i] for i, name in enumerate(HOLIDAY_FEATURES)}
     np.testing.assert_array_equal(feature["holiday"], [0, 1, 0, 0, 0, 0])
     np.testing.assert_array_equal(feature["holiday_eve"], [1, 0, 0, 1, 0, 0])
@@ -79,8 +82,50 @@ def test_full_features_score_one_record_with_its_holiday_columns() -> None:
         {"OPERA": ["A", "B"] * 20, "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "tarde",
          "Des_I": "SCFA", "HORA": 10.0, "MIN": 0.0, "temporada_alta": 0.0, "MES": 9.0, "DIA": 18.0}
     )  # fmt: skip
-    features = FlightFeatures("full").fit(frame, np.tile([0, 1], 20))
+    features = FlightFeatures("static").fit(frame, np.tile([0, 1], 20))
     names = list(features.get_feature_names_out())
     row = features.transform(frame.head(1))
     assert row.shape == (1, len(names)) and names[-len(HOLIDAY_FEATURES) :] == HOLIDAY_FEATURES
     assert row[0, names.index("holiday")] == 1.0
+
+
+def test_holidays_follow_each_rows_year() -> None:
+    # 2013-07-04 is no Chilean holiday; 2017-06-26 (San Pedro y San Pablo, moved to Monday) is,
+    # and 2013-06-29 (the same holiday, not moved that year: a Saturday) is too.
+    frame = pd.DataFrame({"AÑO": [2017.0, 2013.0, 2013.0], "MES": [6.0, 6.0, 7.0], "DIA": [26.0, 29.0, 4.0]})
+    features = FlightFeatures("static", year=2017)
+    holiday = holiday_features(features._days(frame), holiday_calendar([2013, 2017]))[:, 0]
+    np.testing.assert_array_equal(holiday, [1, 1, 0])
+
+
+def _daily_flights(days: int, delayed_from: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two flights a day in January 2017 (airline A to SCFA, 10:00); delayed from a given day."""
+    frame = pd.DataFrame(
+        {"OPERA": "A", "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "mañana", "Des_I": "SCFA",
+         "HORA": 10.0, "MIN": 0.0, "temporada_alta": 0.0, "AÑO": 2017.0, "MES": 1.0,
+         "DIA": np.repeat(np.arange(1, days + 1), 2).astype(float)}
+    )  # fmt: skip
+    return frame, (frame["DIA"].to_numpy() >= delayed_from).astype(int)
+
+
+def test_recent_rates_see_only_earlier_days_and_follow_fed_outcomes() -> None:
+    frame, y = _daily_flights(20, delayed_from=11)  # on time Jan 1-10, delayed Jan 11-20
+    features = FlightFeatures("full").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    column = names.index("recent_rate[all;7d]")
+    rates = features.transform(frame)[:, column]
+    by_day = dict(zip(frame["DIA"], rates))
+    prior, m = features.prior_, features.smoothing
+    assert by_day[1] == pytest.approx(prior)  # nothing before Jan 1
+    assert by_day[11] == pytest.approx(m * prior / (14 + m))  # Jan 4-10: 14 on-time flights
+    assert by_day[12] == pytest.approx((2 + m * prior) / (14 + m))  # its own day never counts
+    # A later day slides back to the last recorded one (Jan 14-20: all delayed)...
+    later = frame.head(1).assign(DIA=28.0)
+    stale = features.transform(later)[0, column]
+    assert stale == pytest.approx((14 + m * prior) / (14 + m))
+    # ...until outcomes of Jan 21-27 arrive (all on time), fed twice: a day replaces itself.
+    fresh, _ = _daily_flights(27, delayed_from=99)
+    fresh = fresh[fresh["DIA"] > 20]
+    for _ in range(2):
+        assert features.record_outcomes(fresh, np.zeros(len(fresh))) == 14
+    assert features.transform(later)[0, column] == pytest.approx(m * prior / (14 + m))

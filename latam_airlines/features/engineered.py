@@ -9,7 +9,8 @@ Two steps, both shared by training, `latam predict` and the API:
   route, scheduled slot, ... learnt from the training rows only, out-of-fold while fitting so a
   row never sees its own label) and schedule-congestion counts (how many flights the training
   schedule holds in the same weekday-hour: schedules are known ahead, so no leakage) and
-  public-holiday calendar facts (Chilean holidays, known years ahead: see `holiday_features`).
+  public-holiday calendar facts (Chilean holidays, known years ahead: see `holiday_features`)
+  and recent delay rates (the last 7-28 days before the flight's day: see features/recent.py).
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import KFold
 
 from latam_airlines.data.schema import DAY_NAMES, PERIODS
+from latam_airlines.features.recent import OutcomeHistory, day_numbers
 
 # Canonical input fields, as the processed table names them.
 CATEGORICAL_FIELDS: list[str] = ["OPERA", "TIPOVUELO", "DIANOM", "Des_I", "periodo_dia"]
-NUMERIC_FIELDS: list[str] = ["MES", "DIA", "HORA", "MIN", "temporada_alta"]
+NUMERIC_FIELDS: list[str] = ["MES", "DIA", "HORA", "MIN", "temporada_alta", "AÑO"]
 INPUT_FIELDS: list[str] = CATEGORICAL_FIELDS + NUMERIC_FIELDS
 # Raw / API spellings of the same fields.
 RENAMES: dict[str, str] = {"Des-I": "Des_I", "Ori-I": "Ori_I", "Emp-I": "Emp_I"}
@@ -113,7 +115,7 @@ def _weekday_names(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.n
         dates = pd.to_datetime(
             pd.DataFrame({"year": year[known], "month": month[known], "day": day[known]}), errors="coerce"
         )
-        weekday = dates.dt.dayofweek.to_numpy()
+        weekday = dates.dt.day_of_week.to_numpy()
         valid = ~np.isnan(weekday)
         picked = np.full(len(weekday), None, dtype=object)
         picked[valid] = np.asarray(DAY_NAMES, dtype=object)[weekday[valid].astype(int)]
@@ -129,6 +131,7 @@ def canonical_flights(
     `Fecha-I` (scheduled time) gives MES, DIA, HORA, MIN, DIANOM, temporada_alta and
     periodo_dia, by the rules of make_dataset/build_features; without it DIANOM comes from
     (AÑO or `year`, MES, DIA), temporada_alta from (MES, DIA), periodo_dia from HORA.
+    AÑO comes from the input, else `Fecha-I`, else `year` (default 2017, the seed table's).
     Fields given in the input win over derived ones. Vectorised: cheap for one record.
     """
     return canonical_from_columns(*flight_columns(flights), year=year)
@@ -149,6 +152,7 @@ def canonical_from_columns(
         scheduled = _scheduled(columns["Fecha-I"])
         derived = {
             "MES": scheduled.month, "DIA": scheduled.day, "HORA": scheduled.hour, "MIN": scheduled.minute,
+            "AÑO": scheduled.year,
         }  # fmt: skip
         for field, values in derived.items():
             values = np.asarray(values, dtype="float64")
@@ -159,13 +163,13 @@ def canonical_from_columns(
             weekday[~np.isnan(weekday)].astype(int)
         ]
         out["DIANOM"] = np.where(pd.isna(out["DIANOM"]), names, out["DIANOM"])
+    out["AÑO"] = np.where(np.isnan(out["AÑO"]), float(year or DEFAULT_YEAR), out["AÑO"])
     if np.isnan(out["temporada_alta"]).any():
         season = _high_season(out["MES"], out["DIA"])
         out["temporada_alta"] = np.where(np.isnan(out["temporada_alta"]), season, out["temporada_alta"])
     missing_day = pd.isna(out["DIANOM"])
     if missing_day.any():
-        years = _numbers(columns["AÑO"]) if "AÑO" in given else np.full(rows, float(year or DEFAULT_YEAR))
-        names = _weekday_names(years[missing_day], out["MES"][missing_day], out["DIA"][missing_day])
+        names = _weekday_names(out["AÑO"][missing_day], out["MES"][missing_day], out["DIA"][missing_day])
         out["DIANOM"] = out["DIANOM"].copy()
         out["DIANOM"][missing_day] = names
     missing_period = pd.isna(out["periodo_dia"])
@@ -188,12 +192,15 @@ HOLIDAY_FEATURES: list[str] = [
 ]  # fmt: skip
 
 
-def holiday_calendar(year: int, country: str = HOLIDAY_COUNTRY) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted holiday dates of year-1..year+1, and the dates within 3 days of a holiday that
-    makes a long weekend (on Monday, Tuesday, Thursday or Friday). Computed once per fit."""
+def holiday_calendar(years: Sequence[int], country: str = HOLIDAY_COUNTRY) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted holiday dates of the given years, from the year before the first to two years
+    after the last (a model trained on one year predicts the next), and the dates within 3
+    days of a holiday that makes a long weekend (on Monday, Tuesday, Thursday or Friday).
+    Computed once per fit."""
     import holidays
 
-    dates = np.asarray(sorted(holidays.country_holidays(country, years=[year - 1, year, year + 1])))
+    span = range(min(years) - 1, max(years) + 3)
+    dates = np.asarray(sorted(holidays.country_holidays(country, years=list(span))))
     days = dates.astype("datetime64[D]")
     weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     bridging = days[np.isin(weekday, [0, 1, 3, 4])]
@@ -201,22 +208,19 @@ def holiday_calendar(year: int, country: str = HOLIDAY_COUNTRY) -> tuple[np.ndar
     return days, np.unique(near)
 
 
-def holiday_features(
-    month: np.ndarray, day: np.ndarray, year: int, calendar: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray:
-    """HOLIDAY_FEATURES per flight, from its scheduled month and day (0 where unknown).
+def holiday_features(days: np.ndarray, calendar: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """HOLIDAY_FEATURES per flight, from its scheduled day (`day_numbers`; 0 where unknown).
 
     Why: holidays move traffic and delays like weekends do, and November–December hold
     holidays the month dummies never saw; proximity (eve, days to/since) is learnt from the
     training months' holidays and carries over.
     """
     holidays, long_weekend = calendar
-    known = ~(np.isnan(month) | np.isnan(day))
-    out = np.zeros((len(month), len(HOLIDAY_FEATURES)))
+    known = ~np.isnan(days)
+    out = np.zeros((len(days), len(HOLIDAY_FEATURES)))
     if not known.any():
         return out
-    first = np.datetime64(f"{year:04d}-01", "M") + (month[known] - 1).astype("timedelta64[M]")
-    dates = first.astype("datetime64[D]") + (day[known] - 1).astype("timedelta64[D]")
+    dates = days[known].astype(np.int64).astype("datetime64[D]")
     position = np.searchsorted(holidays, dates)
     following = holidays[np.clip(position, 0, len(holidays) - 1)]
     previous = holidays[np.clip(position - 1, 0, len(holidays) - 1)]
@@ -242,7 +246,8 @@ def holiday_features(
 # --------------------------------------------------------------------------- feature sets
 # Each set names the fields used as categories, as plain numbers, as history keys (smoothed
 # delay rate per value combination) and as congestion keys (training-schedule counts);
-# "holidays": True adds HOLIDAY_FEATURES (from MES and DIA).
+# "holidays": True adds HOLIDAY_FEATURES (from AÑO, MES and DIA); "recent" lists (key, days)
+# whose delay rate over the last `days` days before the flight's day is a feature.
 FEATURE_SETS: dict[str, dict[str, list]] = {
     # What the API's minimal record {OPERA, TIPOVUELO, MES} supports.
     "minimal": {
@@ -278,13 +283,23 @@ FEATURE_SETS["congestion"] = {
     **FEATURE_SETS["history"],
     "congestion": [("DIANOM", "HORA"), ("OPERA", "Des_I"), ("OPERA", "Des_I", "HORA", "MIN")],
 }
-FEATURE_SETS["full"] = {**FEATURE_SETS["congestion"], "holidays": True}
+FEATURE_SETS["static"] = {**FEATURE_SETS["congestion"], "holidays": True}
+# Windows and keys picked on the January-October rows (2017 SCL): SCL-wide and per airline for
+# the level, route and slot for the flight itself; () is every flight.
+RECENT_WINDOWS: list[tuple[tuple[str, ...], int]] = [
+    ((), 7), ((), 28), (("OPERA",), 7), (("OPERA",), 28), (("TIPOVUELO",), 7), (("Des_I",), 28),
+    (("OPERA", "Des_I"), 28), (("OPERA", "Des_I", "HORA", "MIN"), 14),
+    (("OPERA", "Des_I", "HORA", "MIN"), 28), (("OPERA", "HORA"), 28), (("DIANOM", "HORA"), 28),
+    (("periodo_dia",), 7), (("OPERA", "periodo_dia"), 14), (("Des_I", "periodo_dia"), 28),
+]  # fmt: skip
+FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS}
 # For CatBoost, which learns its own ordered target statistics: raw categories plus the
 # combinations ("combos", coded like categories) whose delay rates the other sets precompute.
 FEATURE_SETS["catboost"] = {
     **FEATURE_SETS["base"],
     "combos": [("OPERA", "Des_I", "HORA", "MIN"), ("OPERA", "HORA")],
     "holidays": True,
+    "recent": RECENT_WINDOWS,
 }
 FEATURE_SETS["full_with_month"] = {
     **FEATURE_SETS["full"],
@@ -304,8 +319,13 @@ def fields_of(feature_set: str) -> list[str]:
     if feature_set == "reference":
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
-    keys = [field for key in spec["history"] + spec["congestion"] + spec.get("combos", []) for field in key]
-    dates = ["MES", "DIA"] if spec.get("holidays") else []
+    recent = [key for key, _ in spec.get("recent", [])]
+    keys = [
+        field
+        for key in spec["history"] + spec["congestion"] + spec.get("combos", []) + recent
+        for field in key
+    ]
+    dates = ["AÑO", "MES", "DIA"] if spec.get("holidays") or recent else []
     return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys + dates))
 
 
@@ -333,7 +353,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
     Unknown categories get code NaN (trees send them down their learnt missing-value branch;
     one-hot gives all zeros) and the history/congestion features of an unseen combination are
     the training prior / zero. `smoothing` is the m of the m-estimate (rate pulled towards the
-    overall delay rate for rare combinations). `year` dates MES/DIA for the holiday calendar.
+    overall delay rate for rare combinations). `year` dates rows whose AÑO is missing.
+    The training rows' outcomes seed the recent-rate history; `record_outcomes` extends it.
     """
 
     def __init__(
@@ -402,6 +423,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         self.vocabulary_ = {}
         self.codes_ = {}
         for field in fields_of(self.feature_set):
+            if field == "AÑO":  # dates only (see _years): no codes, and optional in X
+                continue
             values = X[field].to_numpy()
             if field in NUMERIC_FIELDS:
                 numbers = _numbers(values)
@@ -422,9 +445,40 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         for key in spec["congestion"]:
             unique, counts = np.unique(keys[key][keys[key] >= 0], return_counts=True)
             self.congestion_[key] = (unique, np.log1p(counts).astype(float))
-        self.holidays_ = holiday_calendar(self.year) if spec.get("holidays") else None
+        self.holidays_ = None
+        if spec.get("holidays"):
+            self.holidays_ = holiday_calendar([int(year) for year in np.unique(self._years(X))])
+        self.outcomes_ = {key: OutcomeHistory() for key, _ in spec.get("recent", [])}
+        self.outcomes_until_ = np.nan
+        if self.outcomes_:
+            self._record({key: self._key(codes, key) for key in self.outcomes_}, self._days(X), y)
         self.n_features_in_ = len(self.vocabulary_)
         return keys
+
+    def _years(self, X: pd.DataFrame) -> np.ndarray:
+        years = _numbers(X["AÑO"].to_numpy()) if "AÑO" in X.columns else np.full(len(X), np.nan)
+        return np.where(np.isnan(years), float(self.year), years)
+
+    def _days(self, X: pd.DataFrame) -> np.ndarray:
+        return day_numbers(self._years(X), _numbers(X["MES"].to_numpy()), _numbers(X["DIA"].to_numpy()))
+
+    def _record(self, keys: Mapping[tuple[str, ...], np.ndarray], days: np.ndarray, y: np.ndarray) -> None:
+        for key, history in self.outcomes_.items():
+            history.record(keys[key], days, y)
+        if self.outcomes_ and (~np.isnan(days)).any():
+            self.outcomes_until_ = float(np.nanmax([self.outcomes_until_, np.nanmax(days)]))
+
+    def record_outcomes(self, X: pd.DataFrame, y: Any) -> int:
+        """Add observed outcomes (canonical flights, 0/1 delayed) to the recent-rate history;
+        returns how many flights were usable (known day and categories). A day given again
+        replaces what was stored for it."""
+        if not getattr(self, "outcomes_", None):
+            return 0
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        keys = {key: self._key(codes, key) for key in self.outcomes_}
+        days = self._days(X)
+        self._record(keys, days, np.asarray(y, dtype=float))
+        return int((~np.isnan(days)).sum())
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
         """Fit, then transform with out-of-fold history rates (no row sees its own label)."""
@@ -469,10 +523,24 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(self._lookup(self.history_[key], self._key(codes, key), self.prior_)[:, None])
         for key in spec["congestion"]:
             blocks.append(self._lookup(self.congestion_[key], self._key(codes, key), 0.0)[:, None])
+        days = self._days(X) if self.holidays_ is not None or self.outcomes_ else None
         if self.holidays_ is not None:
-            month, day = _numbers(X["MES"].to_numpy()), _numbers(X["DIA"].to_numpy())
-            blocks.append(holiday_features(month, day, self.year, self.holidays_))
+            blocks.append(holiday_features(days, self.holidays_))
+        if self.outcomes_:
+            blocks.append(self._recent(codes, days))
         return np.hstack(blocks).astype(np.float32)
+
+    def _recent(self, codes: Mapping[str, np.ndarray], days: np.ndarray) -> np.ndarray:
+        """Smoothed delay rate of each recent window, over days strictly before the flight's
+        day, slid back to end on the last recorded day when the history is older (or the day
+        unknown)."""
+        after_last = 0.0 if np.isnan(self.outcomes_until_) else self.outcomes_until_ + 1
+        end = np.where(np.isnan(days), after_last, np.minimum(days, after_last)).astype(np.int64)
+        columns = []
+        for key, width in self.spec_["recent"]:
+            delayed, flights = self.outcomes_[key].window(self._key(codes, key), end - width, end)
+            columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
+        return np.column_stack(columns)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         spec = self.spec_
@@ -484,4 +552,5 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += ["delay_rate[" + ",".join(key) + "]" for key in spec["history"]]
         names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
         names += HOLIDAY_FEATURES if spec.get("holidays") else []
+        names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
         return np.asarray(names, dtype=object)

@@ -36,7 +36,7 @@ from latam_airlines.models.metrics import best_f1_threshold, classification_metr
 from latam_airlines.models.splits import holdout_split, validation_split
 from latam_airlines.models.tiered import TieredClassifier
 
-FEATURE_CHOICES: tuple[str, ...] = ("full", "congestion", "history", "base", "full_with_month", "catboost")
+FEATURE_CHOICES: tuple[str, ...] = ("full", "static", "congestion", "history", "base", "full_with_month", "catboost")
 
 
 @dataclass
