@@ -1,4 +1,4 @@
-"""Install with `pip install -e .` (library + `latam` CLI); extras: test, dev."""
+"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, test, dev, s3."""
 
 from pathlib import Path
 
@@ -13,7 +13,6 @@ RUNTIME = [
     "xgboost-cpu>=2.0",
     "lightgbm>=4.0",
     "holidays>=0.50",  # Chilean public holidays: model features
-    "catboost>=1.2",  # `latam train --model catboost`
     "imbalanced-learn>=0.12",
     "optuna>=3.5",
     "typer>=0.12",
@@ -31,7 +30,10 @@ RUNTIME = [
     "orjson>=3.9",
 ]
 
-TEST = [
+# Optional: `latam train --model catboost` (tests round-trip a catboost model, so test has it).
+CATBOOST = ["catboost>=1.2"]
+
+TEST = CATBOOST + [
     "pytest>=8",
     "httpx>=0.27",
     "nbmake>=1.5",
@@ -60,6 +62,6 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["latam_airlines", "latam_airlines.*"]),
     install_requires=RUNTIME,
-    extras_require={"test": TEST, "dev": DEV, "s3": ["s3fs>=2023.1"]},
+    extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "s3": ["s3fs>=2023.1"]},
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

@@ -77,8 +77,9 @@ def _estimator(model: str, weight: float | None, params: dict[str, Any], seed: i
             **params, scale_pos_weight=weight or 1.0, random_state=seed, n_jobs=N_JOBS, verbose=-1
         )
     if model == "catboost":
-        from latam_airlines.models.catboost_codes import CatBoostOnCodes
+        from latam_airlines.models.catboost_codes import CatBoostOnCodes, require_catboost
 
+        require_catboost()  # optional extra: fail before any fitting, with the install command
         return CatBoostOnCodes(
             **params, scale_pos_weight=weight or 1.0, random_state=seed, n_jobs=CATBOOST_JOBS
         )

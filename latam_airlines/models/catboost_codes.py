@@ -5,6 +5,9 @@ from the rows before it in a random order: no row sees its own label), so it get
 categories and their combinations instead of precomputed delay rates. It needs categorical
 columns as integers: the leading `n_categorical` columns of the matrix are codes (NaN, an
 unknown value, becomes -1, one more category CatBoost scores with its prior).
+
+catboost is an optional extra (`pip install -e ".[catboost]"`): it is imported only when a
+CatBoost model is built or fitted, so the rest of the package works without it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+from latam_airlines.errors import InputError
+
+INSTALL_HINT = 'pip install -e ".[catboost]"'
+
+
+def catboost_available() -> bool:
+    try:
+        import catboost  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def require_catboost() -> None:
+    """InputError (CLI exit 2) with the install command when the optional extra is missing."""
+    if not catboost_available():
+        raise InputError(
+            f"model 'catboost' needs the optional package catboost, not installed: {INSTALL_HINT}"
+        )
 
 
 class CatBoostOnCodes(BaseEstimator, ClassifierMixin):
@@ -46,6 +69,7 @@ class CatBoostOnCodes(BaseEstimator, ClassifierMixin):
         return pd.DataFrame(columns, copy=False)
 
     def fit(self, X: np.ndarray, y: Any) -> CatBoostOnCodes:
+        require_catboost()
         from catboost import CatBoostClassifier
 
         self.model_ = CatBoostClassifier(

@@ -8,6 +8,7 @@ Candidates read every field (the full tier); the minimal-record tier is reported
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +19,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from latam_airlines.errors import InputError
 from latam_airlines.models.candidates import MODELS
+from latam_airlines.models.catboost_codes import INSTALL_HINT, catboost_available, require_catboost
 from latam_airlines.models.metrics import classification_metrics
 from latam_airlines.models.splits import holdout_split
 from latam_airlines.models.train_model import TrainConfig, fit_with_threshold, training_data
+
+log = logging.getLogger(__name__)
 
 REPORTED: tuple[str, ...] = (
     "roc_auc",
@@ -65,6 +69,9 @@ def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[C
         candidates.append(
             Candidate("xgb tuned", "xgb", params=tuned["xgb"], group="improvement", note="Optuna params")
         )
+    if not catboost_available():  # an optional extra: compare the others and say so
+        log.warning("catboost is not installed (%s): comparing without it", INSTALL_HINT)
+        candidates = [c for c in candidates if c.model != "catboost"]
     return candidates
 
 
@@ -81,6 +88,8 @@ def select_candidates(names: Sequence[str] | None, tuned: dict | None = None) ->
             chosen.append(Candidate(name, name))
         else:
             raise InputError(f"unknown candidate {name!r}; expected one of {', '.join(by_name)}", value=name)
+    if any(c.model == "catboost" for c in chosen):
+        require_catboost()  # before any candidate is fitted
     return chosen
 
 
