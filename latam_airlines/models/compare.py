@@ -159,7 +159,8 @@ def summary_table(results: pd.DataFrame, protocol: str) -> pd.DataFrame:
     subset = results[results["protocol"] == protocol]
     order = list(dict.fromkeys(subset["candidate"]))
     grouped = subset.groupby("candidate", sort=False)[list(REPORTED)]
-    table = grouped.mean().join(grouped.std(ddof=0), rsuffix="_std").reindex(order)
+    # add_suffix, not join(rsuffix=...): pandas deprecates the join suffix keywords.
+    table = pd.concat([grouped.mean(), grouped.std(ddof=0).add_suffix("_std")], axis=1).reindex(order)
     return table
 
 
