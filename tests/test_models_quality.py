@@ -32,8 +32,12 @@ def test_chosen_model_beats_reference_on_the_temporal_holdout(scl_features: pd.D
     reference = holdout_evaluation(scl_features, TrainConfig(model="reference"))
     chosen_auc = chosen.model.metrics["holdout"]["roc_auc"]
     reference_auc = reference.model.metrics["holdout"]["roc_auc"]
-    assert chosen_auc > reference_auc + 0.05
-    assert chosen.model.metrics["holdout"]["f1_delayed"] > reference.model.metrics["holdout"]["f1_delayed"]
+    # Measured: 0.700 vs 0.582 and F1 0.451 (issue target: +0.10 and 0.45); floors leave a margin
+    # for numeric differences between platforms and library versions.
+    assert chosen_auc > reference_auc + 0.10
+    assert chosen.model.metrics["holdout"]["f1_delayed"] > 0.44
+    # Without the daily outcome feed the recent rates freeze at October's end: still better.
+    assert chosen.model.metrics["holdout_without_feed"]["roc_auc"] > reference_auc + 0.08
 
 
 def test_temporal_split_keeps_test_months_out_of_training(scl_features: pd.DataFrame) -> None:
@@ -55,3 +59,21 @@ def test_threshold_is_chosen_without_the_test_labels(scl_features: pd.DataFrame)
     assert original.model.threshold == relabelled.model.threshold
     np.testing.assert_allclose(original.probability, relabelled.probability)
     assert original.model.metrics["holdout"]["roc_auc"] != relabelled.model.metrics["holdout"]["roc_auc"]
+
+
+def test_fed_outcomes_reach_only_later_days(scl_features: pd.DataFrame) -> None:
+    sample = scl_features.sample(20000, random_state=2).reset_index(drop=True)
+    config = TrainConfig(model="logreg", features="full")
+    _, test_rows = holdout_split(sample, "temporal", (11, 12))
+    day = sample["MES"].to_numpy() * 100 + sample["DIA"].to_numpy()
+    flip = test_rows[day[test_rows] >= 1215]  # relabel the test part from December 15 on
+    flipped = sample.copy()
+    flipped.loc[flip, "atraso_15"] = 1 - flipped.loc[flip, "atraso_15"]
+    original = holdout_evaluation(sample, config)
+    relabelled = holdout_evaluation(flipped, config)
+    test_day = day[test_rows]
+    # Up to December 15 nothing moves (a day's own outcomes never count); afterwards it does.
+    up_to = test_day <= 1215
+    np.testing.assert_allclose(original.probability[up_to], relabelled.probability[up_to])
+    assert not np.allclose(original.probability[~up_to], relabelled.probability[~up_to])
+    np.testing.assert_allclose(original.frozen_probability, relabelled.frozen_probability)

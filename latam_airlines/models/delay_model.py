@@ -132,6 +132,30 @@ class DelayModel:
         """1 (delayed) / 0 per flight, at the stored decision threshold."""
         return (self.predict_proba(flights) >= self.threshold).astype(int).tolist()
 
+    # ----------------------------------------------------------------- outcome feed
+    def _outcome_steps(self) -> list[Any]:
+        """The fitted feature steps that keep a recent-delay history (features/recent.py)."""
+        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal")]
+        steps = [getattr(tier, "named_steps", {}).get("features") for tier in tiers if tier is not None]
+        return [step for step in steps if getattr(step, "outcomes_", None)]
+
+    @property
+    def outcomes_until(self) -> str | None:
+        """Last day of recorded outcomes (ISO date): recent delay rates are as of that day."""
+        days = [step.outcomes_until_ for step in self._outcome_steps() if not np.isnan(step.outcomes_until_)]
+        return str(np.datetime64(int(max(days)), "D")) if days else None
+
+    def record_outcomes(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]], delayed: Any) -> int:
+        """Feed observed outcomes (1 = left > 15 min late) so recent delay rates stay current
+        without refitting; returns how many flights were recorded (known day and values).
+        A day fed again replaces what was stored for it. Save the model to keep them."""
+        delayed = np.asarray(delayed, dtype=float)
+        prepared = self.prepare(flights)
+        if len(delayed) != len(prepared) or np.isnan(delayed).any() or not np.isin(delayed, [0, 1]).all():
+            raise InputError("outcomes must be one 0/1 value per flight", value=f"{len(delayed)} values")
+        recorded = [step.record_outcomes(prepared, delayed) for step in self._outcome_steps()]
+        return max(recorded, default=0)
+
     # ----------------------------------------------------------------- persistence
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -5,7 +5,11 @@ Protocol of `train` (every number it reports comes from rows the model did not f
 2. inside the training part, a stratified 20 % validation share picks the decision threshold
    (max F1 of the delayed class) for a model fitted on the other 80 %; the model is then
    refitted on the whole training part, keeping that threshold;
-3. the test part is scored once -> `metrics["holdout"]`;
+3. the test part is scored once -> `metrics["holdout"]`. With `outcome_feed` (default) the
+   test part's outcomes reach the recent-delay history as a deployed model gets them, a day
+   after: a flight's recent rates count test days strictly before its own, never its own day
+   (`metrics["holdout_without_feed"]` scores the same rows with the history frozen at the
+   end of the training part);
 4. with `refit_full` (default) the artifact is refitted on every row, keeping that threshold.
 Both tiers (full and minimal, see tiered.py) follow the same protocol.
 """
@@ -36,7 +40,15 @@ from latam_airlines.models.metrics import best_f1_threshold, classification_metr
 from latam_airlines.models.splits import holdout_split, validation_split
 from latam_airlines.models.tiered import TieredClassifier
 
-FEATURE_CHOICES: tuple[str, ...] = ("full", "static", "congestion", "history", "base", "full_with_month", "catboost")
+FEATURE_CHOICES: tuple[str, ...] = (
+    "full",
+    "static",
+    "congestion",
+    "history",
+    "base",
+    "full_with_month",
+    "catboost",
+)
 
 
 @dataclass
@@ -54,6 +66,7 @@ class TrainConfig:
     seed: int = 42
     year: int | None = None
     refit_full: bool = True
+    outcome_feed: bool = True
 
 
 @dataclass
@@ -65,6 +78,7 @@ class Holdout:
     y_test: np.ndarray
     probability: np.ndarray
     minimal_probability: np.ndarray | None
+    frozen_probability: np.ndarray | None = None  # history frozen at the training part's end
 
 
 def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -165,11 +179,13 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     classifier = _assemble(pipelines, thresholds, config)
     model = _delay_model(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
-    probability = classifier.predict_proba(test_inputs)[:, 1]
+    probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
+    if config.outcome_feed and model.record_outcomes(test_inputs, y[test_rows]):
+        probability = classifier.predict_proba(test_inputs)[:, 1]
     minimal_probability = None
     if "full" in pipelines:  # the minimal tier scored on the same rows (its own threshold)
         minimal_probability = pipelines["minimal"].predict_proba(test_inputs)[:, 1]
-    holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal_probability)
+    holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal_probability, frozen)
     model.metrics = holdout_metrics(holdout, thresholds, len(train_rows), config)
     return holdout
 
@@ -187,6 +203,11 @@ def holdout_metrics(
         "train_rows": int(train_rows),
         "holdout": classification_metrics(holdout.y_test, holdout.probability, holdout.model.threshold),
     }
+    if holdout.model.outcomes_until is not None:
+        metrics["outcome_feed"] = config.outcome_feed
+        metrics["holdout_without_feed"] = classification_metrics(
+            holdout.y_test, holdout.frozen_probability, holdout.model.threshold
+        )
     if holdout.minimal_probability is not None:
         metrics["holdout_minimal_fields"] = classification_metrics(
             holdout.y_test, holdout.minimal_probability, thresholds["minimal"]
