@@ -426,6 +426,42 @@ def predict_command(
     )
 
 
+@app.command("outcomes")
+def outcomes_command(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="Departures that happened: processed table (atraso_15) or raw file with Fecha-O.",
+    ),
+    model: Optional[Path] = typer.Option(
+        None, "--model", "-m", help="Artifact to update in place (default: params train.model_path)."
+    ),
+) -> None:
+    """Feed observed departures to a saved model: its recent delay rates (the last 7-28 days
+    per airline, route and slot) move on to them, without refitting. Run it daily. Outcomes are
+    kept per day: a file's days replace what the model held for them (so a day fed twice counts
+    once), so give complete days. Restart `latam serve` to pick the update up.
+
+    \b
+    Examples:
+      latam outcomes --data data/processed/features_2017-12-01.csv
+      latam outcomes --model models/model.joblib --data yesterday_raw.csv
+    """
+    from latam_airlines.models import load_model
+    from latam_airlines.models.outcomes import feed_outcomes
+
+    path = model or resolve(params()["train"]["model_path"])
+    delay_model = load_model(path)
+    before = delay_model.outcomes_until
+    recorded = feed_outcomes(delay_model, data)
+    delay_model.save(path)
+    typer.echo(
+        f"recorded {recorded:,} departures in {path}: recent delay rates now as of "
+        f"{delay_model.outcomes_until} (were {before})"
+    )
+
+
 # ---------------------------------------------------- api (serve, stress)
 def _model_path(model: Optional[Path]) -> Path:
     """--model, else $LATAM_MODEL_PATH, else params train.model_path."""
@@ -587,46 +623,26 @@ def anomalies(
       latam anomalies --input data/yearly/ --year latest --output reports/anomalies
       latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
     """
-    import numpy as np
-
-    from latam_airlines.anomalies import (
-        ScoringSettings,
-        daily_airport_table,
-        flag_anomalies,
-        load_year,
-        score_airport_days,
-        write_anomaly_report,
-    )
+    from latam_airlines.anomalies import run_anomaly_report, scoring_settings
 
     settings = params()
     options = settings["anomalies"]
-    input = input or str(resolve(options["input"]))
-    output = output or resolve(options["output"])
-    n_jobs = int(jobs if jobs is not None else options.get("n_jobs", -1))
-    scoring = ScoringSettings(
-        method=method or options.get("method", "rrcf"),
-        trees_per_day=int(options.get("trees_per_day", ScoringSettings.trees_per_day)),
-        tree_size=int(options.get("tree_size", ScoringSettings.tree_size)),
-        n_estimators=int(options.get("n_estimators", ScoringSettings.n_estimators)),
-        min_days=int(options.get("min_days", ScoringSettings.min_days)),
-        seed=int(settings["seed"]),
+    scoring = scoring_settings(options, settings["seed"], method)
+    run = run_anomaly_report(
+        input or str(resolve(options["input"])),
+        year or str(options.get("year", "latest")),
+        output or resolve(options["output"]),
+        scoring,
+        by=by or options.get("by", "auto"),
+        sigmas=float(options.get("sigmas", 3)),
+        n_jobs=int(jobs if jobs is not None else options.get("n_jobs", -1)),
+        progress=progress,
     )
-    flights, chosen_year = load_year(input, year or str(options.get("year", "latest")))
-    daily = daily_airport_table(flights, by or options.get("by", "auto"))
-    airports = daily["airport"].nunique()
-    with progress(2 * airports, f"anomalies {chosen_year}") as bar:
-        scores = score_airport_days(daily, scoring, n_jobs=n_jobs, on_airport=bar.update)
-        # Airports too small to score are done, and get no chart: the bar counts charts to draw.
-        bar.total = airports + int(daily.loc[~np.isnan(scores), "airport"].nunique())
-        bar.update(airports - bar.n)
-        table, threshold = flag_anomalies(daily, scores, scoring.method, float(options.get("sigmas", 3)))
-        folder = write_anomaly_report(table, output, chosen_year, n_jobs=n_jobs, on_airport=bar.update)
-    flagged = table[table["is_anomaly"]]
-    scored_airports = table.loc[table["score"].notna(), "airport"].nunique()
+    flagged = run.flagged
     typer.echo(
-        f"{chosen_year}: {len(flights):,} flights -> {len(table):,} airport-days at {airports} airports "
-        f"({scored_airports} scored with {scoring.method}); {len(flagged):,} anomalous "
-        f"(score > {threshold:.3f}); wrote {folder}"
+        f"{run.year}: {run.flights:,} flights -> {len(run.table):,} airport-days at {run.airports} airports "
+        f"({run.scored_airports} scored with {scoring.method}); {len(flagged):,} anomalous "
+        f"(score > {run.threshold:.3f}); wrote {run.folder}"
     )
     for _, day in flagged.nlargest(5, "score").iterrows():
         typer.echo(

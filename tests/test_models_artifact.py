@@ -114,3 +114,31 @@ def test_catboost_artifact_round_trips_and_scores_unknown_categories(
     probability = loaded.predict_proba([unknown, MINIMAL])
     assert np.isfinite(probability).all() and ((probability > 0) & (probability < 1)).all()
     assert model.metrics["holdout"]["roc_auc"] > 0.55
+
+
+def test_a_batch_may_mix_raw_and_processed_destination_spellings(small_model: DelayModel) -> None:
+    raw = {**MINIMAL, "Fecha-I": "2017-07-20 06:10:00", "Des-I": "SCFA"}
+    processed = {**MINIMAL, "Fecha-I": "2017-07-20 21:40:00", "Des_I": "SCIE"}
+    mixed = small_model.predict_proba([raw, processed])
+    alone = [small_model.predict_proba([record])[0] for record in (raw, processed)]
+    np.testing.assert_allclose(mixed, alone)
+    assert small_model.pipeline.full_rows(small_model.prepare([raw, processed])).all()
+
+
+def test_recorded_outcomes_move_recent_rates_of_later_days_only(small_model: DelayModel) -> None:
+    import copy
+
+    model = copy.deepcopy(small_model)
+    assert model.outcomes_until == "2017-12-31"
+    january = {**MINIMAL, "MES": 1, "Des-I": "SCFA"}
+    flights = [{**january, "Fecha-I": f"2018-01-{day:02d} 10:00:00"} for day in (5, 10)]
+    before = model.predict_proba(flights)
+    # January 1-7 2018: every Grupo LATAM flight to SCFA left late.
+    late = [{**january, "Fecha-I": f"2018-01-0{day} 10:00:00"} for day in range(1, 8)]
+    assert model.record_outcomes(late, np.ones(len(late))) == len(late)
+    assert model.outcomes_until == "2018-01-07"
+    after = model.predict_proba(flights)
+    assert after[0] > before[0]  # January 5 sees January 1-4
+    assert after[1] > before[1]  # January 10 is past the history: the window slides back
+    with pytest.raises(InputError, match="0/1"):
+        model.record_outcomes(late, np.full(len(late), 2))

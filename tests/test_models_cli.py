@@ -110,3 +110,29 @@ def test_bad_input_exits_2_with_one_line(
     assert main(argv) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and expected in error
+
+
+def test_outcomes_feeds_departures_and_bad_files_leave_the_artifact_alone(
+    trained: Path, scl_raw: pd.DataFrame, tmp_path: Path
+) -> None:
+    from latam_airlines.models import load_model
+
+    model_path = tmp_path / "model.joblib"
+    model_path.write_bytes(trained.read_bytes())
+    # The raw sample moved to January 2018: departures that happened after the training data.
+    later = scl_raw.copy()
+    for column in ("Fecha-I", "Fecha-O"):
+        later[column] = (pd.to_datetime(later[column]) + pd.DateOffset(years=1)).dt.strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+    later["AÑO"] = 2018
+    later = later[later["Fecha-I"].str.startswith("2018-01")]
+    departures = tmp_path / "departures.csv"
+    later.to_csv(departures, index=False)
+    assert main(["-q", "outcomes", "--model", str(model_path), "--data", str(departures)]) == 0
+    assert load_model(model_path).outcomes_until == "2018-01-31"
+    before = model_path.read_bytes()
+    broken = tmp_path / "broken.csv"
+    later.drop(columns="Fecha-O").to_csv(broken, index=False)
+    assert main(["-q", "outcomes", "--model", str(model_path), "--data", str(broken)]) == 2
+    assert model_path.read_bytes() == before

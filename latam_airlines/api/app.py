@@ -57,6 +57,7 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
         "trained_at": metadata.get("trained_at"),
         "data_fingerprint": metadata.get("data_fingerprint"),
         "rows": metadata.get("rows"),
+        "outcomes_until": model.outcomes_until,
         "threshold": model.threshold,
         "metrics": model.metrics,
         "features": model.features,

@@ -86,6 +86,10 @@ class ModelInfo(BaseModel):
     trained_at: Optional[str]
     data_fingerprint: Optional[str]
     rows: Optional[int]
+    outcomes_until: Optional[str] = Field(
+        None,
+        description="Last day of departures fed to the model (`latam outcomes`): recent delay rates are as of it.",
+    )
     threshold: float
     metrics: dict[str, Any]
     features: list[str]
