@@ -126,3 +126,9 @@ def make_pipeline(
         settings = {**settings, "n_categorical": len(spec["categorical"]) + len(spec.get("combos", []))}
     steps.append(("classify", _estimator(model, weight, settings, seed)))
     return Pipeline(steps)
+
+
+def outcome_history_step(pipeline: Any) -> FlightFeatures | None:
+    """The fitted feature step of a pipeline when it keeps a recent-delay history."""
+    step = getattr(pipeline, "named_steps", {}).get("features")
+    return step if getattr(step, "outcomes_", None) else None

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from latam_airlines.errors import InputError
-from latam_airlines.models.candidates import MODELS
+from latam_airlines.models.candidates import MODELS, outcome_history_step
 from latam_airlines.models.catboost_codes import INSTALL_HINT, catboost_available, require_catboost
 from latam_airlines.models.metrics import classification_metrics
 from latam_airlines.models.splits import holdout_split
@@ -53,14 +53,16 @@ def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[C
     """Question 1 (which model) and question 2 (which improvements), xgb as the base of the latter."""
     candidates = [
         Candidate("reference", "reference", note="challenge reference: xgb, 10 one-hot features"),
-        Candidate("logreg", "logreg", note="one-hot + history + congestion + holidays, balanced weights"),
+        Candidate("logreg", "logreg", note="one-hot + history + congestion + holidays + recent rates, balanced weights"),
         Candidate("rf", "rf", note="balanced_subsample weights"),
         Candidate("lgbm", "lgbm", note="scale_pos_weight"),
         Candidate("xgb", "xgb", note="scale_pos_weight"),
         Candidate("catboost", "catboost", note="raw categories + combinations, holidays; scale_pos_weight"),
         Candidate("xgb base", "xgb", "base", group="improvement", note="seed fields only (no history, no congestion)"),
         Candidate("xgb +history", "xgb", "history", group="improvement", note="+ delay rates of destination, airline, route, slot"),
-        Candidate("xgb +congestion", "xgb", "congestion", group="improvement", note="+ schedule counts (full = this + holidays)"),
+        Candidate("xgb +congestion", "xgb", "congestion", group="improvement", note="+ schedule counts"),
+        Candidate("xgb +holidays", "xgb", "static", group="improvement", note="+ Chilean holiday calendar (full = this + recent rates)"),
+        Candidate("logreg static", "logreg", "static", group="improvement", note="the chosen logreg without recent delay rates"),
         Candidate("xgb +month", "xgb", "full_with_month", group="improvement", note="full + MES, DIA"),
         Candidate("xgb undersample", "xgb", balance="undersample", group="improvement", note="RandomUnderSampler instead of weights"),
         Candidate("xgb no balancing", "xgb", balance="none", group="improvement", note="no class weights, threshold still tuned"),
@@ -108,11 +110,23 @@ def stratified_sample(processed: pd.DataFrame, rows: int | None, seed: int) -> p
 
 
 def _score(
-    candidate: Candidate, inputs: pd.DataFrame, y: np.ndarray, train: np.ndarray, test: np.ndarray, seed: int
+    candidate: Candidate,
+    inputs: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    seed: int,
+    feed: bool = False,
 ) -> dict:
+    """Metrics on `test`. `feed` (temporal holdout only: its test days follow the training
+    days) gives the recent-delay history the test outcomes, each visible from the next day on;
+    K-fold test rows share days with the training rows, whose history already covers them."""
     config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed)  # fmt: skip
     feature_set = "reference" if candidate.model == "reference" else candidate.features
     pipeline, threshold = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
+    history = outcome_history_step(pipeline)
+    if feed and history is not None:  # test outcomes arrive a day later, as in holdout_evaluation
+        history.record_outcomes(inputs.iloc[test], y[test])
     return classification_metrics(y[test], pipeline.predict_proba(inputs.iloc[test])[:, 1], threshold)
 
 
@@ -140,7 +154,7 @@ def compare_models(
     rows = []
     for candidate in candidates:
         for protocol, fold, train, test in splits:
-            metrics = _score(candidate, inputs, y, train, test, seed)
+            metrics = _score(candidate, inputs, y, train, test, seed, feed=protocol == "temporal holdout")
             rows.append(
                 {
                     "candidate": candidate.name,

@@ -135,9 +135,10 @@ class DelayModel:
     # ----------------------------------------------------------------- outcome feed
     def _outcome_steps(self) -> list[Any]:
         """The fitted feature steps that keep a recent-delay history (features/recent.py)."""
+        from latam_airlines.models.candidates import outcome_history_step
+
         tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal")]
-        steps = [getattr(tier, "named_steps", {}).get("features") for tier in tiers if tier is not None]
-        return [step for step in steps if getattr(step, "outcomes_", None)]
+        return [step for step in map(outcome_history_step, tiers) if step is not None]
 
     @property
     def outcomes_until(self) -> str | None:
