@@ -169,7 +169,7 @@ def canonical_from_columns(
         for field, values in derived.items():
             values = np.asarray(values, dtype="float64")
             out[field] = np.where(np.isnan(out[field]), values, out[field])
-        weekday = np.asarray(scheduled.dayofweek, dtype="float64")
+        weekday = np.asarray(scheduled.day_of_week, dtype="float64")
         names = np.full(rows, None, dtype=object)
         names[~np.isnan(weekday)] = np.asarray(DAY_NAMES, dtype=object)[
             weekday[~np.isnan(weekday)].astype(int)
