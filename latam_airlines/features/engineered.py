@@ -16,7 +16,7 @@ Two steps, both shared by training, `latam predict` and the API:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -516,6 +516,13 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         spec = self.spec_
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        combined: dict[tuple[str, ...], np.ndarray] = {}
+
+        def key_codes(key: tuple[str, ...]) -> np.ndarray:  # keys shared by features: combined once
+            if key not in combined:
+                combined[key] = self._key(codes, key)
+            return combined[key]
+
         blocks = []
         for field in spec["categorical"]:
             if self.one_hot:
@@ -527,24 +534,24 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
                 blocks.append(np.where(codes[field] >= 0, codes[field], np.nan)[:, None])
         for key in spec.get("combos", []):  # position among the training combinations, NaN if new
             known = self.combos_[key]
-            combined = self._key(codes, key)
-            position = np.clip(np.searchsorted(known, combined), 0, max(len(known) - 1, 0))
-            found = (known[position] == combined) & (combined >= 0) if len(known) else combined < -1
+            values = key_codes(key)
+            position = np.clip(np.searchsorted(known, values), 0, max(len(known) - 1, 0))
+            found = (known[position] == values) & (values >= 0) if len(known) else values < -1
             blocks.append(np.where(found, position, np.nan)[:, None])
         for field in spec["numeric"]:
             blocks.append(_numbers(X[field].to_numpy())[:, None])
         for key in spec["history"]:
-            blocks.append(self._lookup(self.history_[key], self._key(codes, key), self.prior_)[:, None])
+            blocks.append(self._lookup(self.history_[key], key_codes(key), self.prior_)[:, None])
         for key in spec["congestion"]:
-            blocks.append(self._lookup(self.congestion_[key], self._key(codes, key), 0.0)[:, None])
+            blocks.append(self._lookup(self.congestion_[key], key_codes(key), 0.0)[:, None])
         days = self._days(X) if self.holidays_ is not None or self.outcomes_ else None
         if self.holidays_ is not None:
             blocks.append(holiday_features(days, self.holidays_))
         if self.outcomes_:
-            blocks.append(self._recent(codes, days))
+            blocks.append(self._recent(key_codes, days))
         return np.hstack(blocks).astype(np.float32)
 
-    def _recent(self, codes: Mapping[str, np.ndarray], days: np.ndarray) -> np.ndarray:
+    def _recent(self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray) -> np.ndarray:
         """Smoothed delay rate of each recent window, over days strictly before the flight's
         day, slid back to end on the last recorded day when the history is older (or the day
         unknown)."""
@@ -552,7 +559,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         end = np.where(np.isnan(days), after_last, np.minimum(days, after_last)).astype(np.int64)
         columns = []
         for key, width in self.spec_["recent"]:
-            delayed, flights = self.outcomes_[key].window(self._key(codes, key), end - width, end)
+            delayed, flights = self.outcomes_[key].window(key_codes(key), end - width, end)
             columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
         return np.column_stack(columns)
 
