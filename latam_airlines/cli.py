@@ -131,6 +131,28 @@ def features_build(
 
 
 # ---------------------------------------------------- models (train, evaluate, compare, tune, predict)
+def _one_of(choices: tuple[str, ...]) -> str:
+    """`a, b or c`: an option's choices for its help."""
+    return f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else "".join(choices)
+
+
+class _ChoicesInHelp(typer.core.TyperCommand):
+    """A command whose option help says {MODELS}, {FEATURE_CHOICES} or {TUNABLE}: filled in from
+    those tuples when the help is shown, so that `latam` starts without importing the models."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from latam_airlines.models.candidates import MODELS
+        from latam_airlines.models.train_model import FEATURE_CHOICES
+        from latam_airlines.models.tune import TUNABLE
+
+        names = {"{MODELS}": MODELS, "{FEATURE_CHOICES}": FEATURE_CHOICES, "{TUNABLE}": TUNABLE}
+        for param in self.params:
+            for placeholder, choices in names.items():
+                if getattr(param, "help", None):
+                    param.help = param.help.replace(placeholder, _one_of(choices))
+        super().format_help(ctx, formatter)
+
+
 def _read_processed(data: Optional[Path], sample: Optional[int] = None, seed: int = 42):
     """The processed table (--data, else params features.processed_path), optionally sampled."""
     from latam_airlines.models.compare import stratified_sample
@@ -150,13 +172,13 @@ def _metric_line(metrics: dict) -> str:
     )
 
 
-@app.command("train")
+@app.command("train", cls=_ChoicesInHelp)
 def train_command(
     data: Optional[Path] = typer.Option(
         None, "--data", "-d", help="Processed table (default: params features.processed_path)."
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="reference, logreg, rf, xgb or lgbm (default: params train.model)."
+        None, "--model", "-m", help="{MODELS} (default: params train.model)."
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Artifact (default: params train.model_path)."
@@ -165,7 +187,7 @@ def train_command(
         None, "--metrics", help="Metrics JSON (default: params train.metrics_path)."
     ),
     features: Optional[str] = typer.Option(
-        None, "--features", help="full, history, base or full_with_month."
+        None, "--features", help="{FEATURE_CHOICES} (default: params train.features)."
     ),
     balance: Optional[str] = typer.Option(None, "--balance", help="weight, undersample or none."),
     split: Optional[str] = typer.Option(None, "--split", help="temporal or random (holdout protocol)."),
@@ -273,12 +295,17 @@ def evaluate_command(
     )
 
 
-@app.command("compare")
+@app.command("compare", cls=_ChoicesInHelp)
 def compare_command(
     data: Optional[Path] = typer.Option(
         None, "--data", "-d", help="Processed table (default: params features.processed_path)."
     ),
-    models: Optional[str] = typer.Option(None, "--models", help="Comma-separated candidates (default: all)."),
+    models: Optional[str] = typer.Option(
+        None,
+        "--models",
+        help="Comma-separated candidates: models ({MODELS}) or rows of the default table "
+        "such as 'xgb base' (default: all).",
+    ),
     folds: Optional[int] = typer.Option(
         None, "--folds", help="Stratified K-fold folds (default: params compare.folds)."
     ),
@@ -339,13 +366,13 @@ def compare_command(
     typer.echo(f"wrote {report}")
 
 
-@app.command("tune")
+@app.command("tune", cls=_ChoicesInHelp)
 def tune_command(
     data: Optional[Path] = typer.Option(
         None, "--data", "-d", help="Processed table (default: params features.processed_path)."
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", "-m", help="xgb or lgbm (default: params tune.model)."
+        None, "--model", "-m", help="{TUNABLE} (default: params tune.model)."
     ),
     trials: Optional[int] = typer.Option(
         None, "--trials", "-n", help="Optuna trials (default: params tune.trials)."
