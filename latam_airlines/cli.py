@@ -229,6 +229,7 @@ def train_command(
             balance=balance or config.get("balance", "weight"), params=tuned_params,
             split=split or config["split"], test_months=list(config["test_months"]), test_size=config["test_size"],
             validation_share=config.get("validation_share", 0.2), refit_full=config.get("refit_full", True),
+            threshold_folds=config.get("threshold_folds", 5),
             year=year if year is not None else config.get("year"),
         )  # fmt: skip
         bar.update()

@@ -116,17 +116,17 @@ def _score(
     train: np.ndarray,
     test: np.ndarray,
     seed: int,
-    feed: bool = False,
 ) -> dict:
-    """Metrics on `test`. `feed` (temporal holdout only: its test days follow the training
-    days) gives the recent-delay history the test outcomes, each visible from the next day on;
-    K-fold test rows share days with the training rows, whose history already covers them."""
-    config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed)  # fmt: skip
+    """Metrics on `test`. The recent-delay history gets every row's outcome (test rows' too),
+    each visible from the next day on, as in holdout_evaluation."""
+    # One 20 % validation share picks each threshold (not train's 5 folds): five times fewer fits
+    # for a table of 13 candidates x 6 splits; the threshold-free metrics are unaffected.
+    config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed, threshold_folds=1)  # fmt: skip
     feature_set = "reference" if candidate.model == "reference" else candidate.features
     pipeline, threshold = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
     history = outcome_history_step(pipeline)
-    if feed and history is not None:  # test outcomes arrive a day later, as in holdout_evaluation
-        history.record_outcomes(inputs.iloc[test], y[test])
+    if history is not None:
+        history.record_outcomes(inputs, y)
     return classification_metrics(y[test], pipeline.predict_proba(inputs.iloc[test])[:, 1], threshold)
 
 
@@ -154,7 +154,7 @@ def compare_models(
     rows = []
     for candidate in candidates:
         for protocol, fold, train, test in splits:
-            metrics = _score(candidate, inputs, y, train, test, seed, feed=protocol == "temporal holdout")
+            metrics = _score(candidate, inputs, y, train, test, seed)
             rows.append(
                 {
                     "candidate": candidate.name,
