@@ -447,6 +447,14 @@ def predict_command(
     flights = read_flights(input)
     predictions = predict_flights(delay_model, flights)
     write_table(predictions, output)
+    gap = delay_model.outcome_gap_days(flights)
+    if gap is not None and gap > 7:  # recent delay rates slide back to the last fed day
+        log.warning(
+            "recent delay rates are as of %s, %d days before the latest flight: feed departures "
+            "with `latam outcomes` for fresher predictions",
+            delay_model.outcomes_until,
+            gap,
+        )
     unknown = int((predictions["unknown_fields"] != "").sum())
     typer.echo(
         f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed "

@@ -142,3 +142,9 @@ def test_recorded_outcomes_move_recent_rates_of_later_days_only(small_model: Del
     assert after[1] > before[1]  # January 10 is past the history: the window slides back
     with pytest.raises(InputError, match="0/1"):
         model.record_outcomes(late, np.full(len(late), 2))
+
+
+def test_outcome_gap_counts_days_from_the_history_to_the_latest_flight(small_model: DelayModel) -> None:
+    dated = [{**MINIMAL, "MES": 1, "Fecha-I": "2018-01-10 10:00:00", "Des-I": "SCFA"}]
+    assert small_model.outcome_gap_days(dated) == 10  # history ends 2017-12-31
+    assert small_model.outcome_gap_days([MINIMAL]) is None  # no day of month: no date

@@ -146,6 +146,23 @@ class DelayModel:
         days = [step.outcomes_until_ for step in self._outcome_steps() if not np.isnan(step.outcomes_until_)]
         return str(np.datetime64(int(max(days)), "D")) if days else None
 
+    def outcome_gap_days(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int | None:
+        """Days between the last recorded outcomes and the latest dated flight (1 = fresh: the
+        flight is the day after); None without a history or dated flights."""
+        from latam_airlines.features.recent import day_numbers
+
+        until = self.outcomes_until
+        prepared = self.prepare(flights)
+        if until is None or not {"AÑO", "MES", "DIA"} <= set(prepared.columns):
+            return None
+        numbers = {
+            f: pd.to_numeric(prepared[f], errors="coerce").to_numpy(float) for f in ("AÑO", "MES", "DIA")
+        }
+        days = day_numbers(numbers["AÑO"], numbers["MES"], numbers["DIA"])
+        if np.isnan(days).all():
+            return None
+        return int(np.nanmax(days) - np.datetime64(until, "D").astype(np.int64))
+
     def record_outcomes(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]], delayed: Any) -> int:
         """Feed observed outcomes (1 = left > 15 min late) so recent delay rates stay current
         without refitting; returns how many flights were recorded (known day and values).
