@@ -69,3 +69,18 @@ def test_compare_with_catboost_installed_keeps_it() -> None:
     from latam_airlines.models.compare import default_candidates
 
     assert "catboost" in {c.model for c in default_candidates()}
+
+
+def test_loading_a_catboost_artifact_without_catboost_names_the_extra(
+    scl_features: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from latam_airlines.models import load_model, train
+
+    sample = scl_features.sample(3000, random_state=4).reset_index(drop=True)
+    path = train(sample, model="catboost", params={"iterations": 20}, threshold_folds=1).save(
+        tmp_path / "cb.joblib"
+    )
+    for name in [module for module in sys.modules if module == "catboost" or module.startswith("catboost.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(InputError, match=r"needs the package 'catboost'.*\.\[catboost\]"):
+        load_model(path)

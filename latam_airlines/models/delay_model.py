@@ -195,6 +195,12 @@ def load_model(path: str | Path) -> DelayModel:
         raise InputError("no model artifact here (train one with `latam train`)", file=str(path))
     try:
         payload = joblib.load(path)
+    except ModuleNotFoundError as error:  # e.g. a CatBoost artifact without the [catboost] extra
+        raise InputError(
+            f"the artifact needs the package {str(error.name).split('.')[0]!r}, not installed "
+            f'(for catboost: pip install -e ".[catboost]")',
+            file=str(path),
+        ) from None
     except Exception as error:  # a truncated or foreign file raises many types
         raise InputError(
             f"not a readable model artifact ({type(error).__name__}: {error})", file=str(path)
