@@ -94,7 +94,7 @@ def test_holidays_follow_each_rows_year() -> None:
     # and 2013-06-29 (the same holiday, not moved that year: a Saturday) is too.
     frame = pd.DataFrame({"AÑO": [2017.0, 2013.0, 2013.0], "MES": [6.0, 6.0, 7.0], "DIA": [26.0, 29.0, 4.0]})
     features = FlightFeatures("static", year=2017)
-    holiday = holiday_features(features._days(frame), holiday_calendar([2013, 2017]))[:, 0]
+    holiday = holiday_features(features.flight_days(frame), holiday_calendar([2013, 2017]))[:, 0]
     np.testing.assert_array_equal(holiday, [1, 1, 0])
 
 

@@ -465,7 +465,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         self.outcomes_ = {key: OutcomeHistory() for key, _ in spec.get("recent", [])}
         self.outcomes_until_ = np.nan
         if self.outcomes_:
-            self._record({key: self._key(codes, key) for key in self.outcomes_}, self._days(X), y)
+            self._record({key: self._key(codes, key) for key in self.outcomes_}, self.flight_days(X), y)
         self.n_features_in_ = len(self.vocabulary_)
         return keys
 
@@ -473,7 +473,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         years = _numbers(X["AÑO"].to_numpy()) if "AÑO" in X.columns else np.full(len(X), np.nan)
         return np.where(np.isnan(years), float(self.year), years)
 
-    def _days(self, X: pd.DataFrame) -> np.ndarray:
+    def flight_days(self, X: pd.DataFrame) -> np.ndarray:
+        """Day number (`day_numbers`) of each flight's scheduled day, NaN where unknown."""
         return day_numbers(self._years(X), _numbers(X["MES"].to_numpy()), _numbers(X["DIA"].to_numpy()))
 
     def _record(self, keys: Mapping[tuple[str, ...], np.ndarray], days: np.ndarray, y: np.ndarray) -> None:
@@ -490,7 +491,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             return 0
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
         keys = {key: self._key(codes, key) for key in self.outcomes_}
-        days = self._days(X)
+        days = self.flight_days(X)
         self._record(keys, days, np.asarray(y, dtype=float))
         return int((~np.isnan(days)).sum())
 
@@ -544,7 +545,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(self._lookup(self.history_[key], key_codes(key), self.prior_)[:, None])
         for key in spec["congestion"]:
             blocks.append(self._lookup(self.congestion_[key], key_codes(key), 0.0)[:, None])
-        days = self._days(X) if self.holidays_ is not None or self.outcomes_ else None
+        days = self.flight_days(X) if self.holidays_ is not None or self.outcomes_ else None
         if self.holidays_ is not None:
             blocks.append(holiday_features(days, self.holidays_))
         if self.outcomes_:

@@ -149,19 +149,13 @@ class DelayModel:
     def outcome_gap_days(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int | None:
         """Days between the last recorded outcomes and the latest dated flight (1 = fresh: the
         flight is the day after); None without a history or dated flights."""
-        from latam_airlines.features.recent import day_numbers
-
-        until = self.outcomes_until
-        prepared = self.prepare(flights)
-        if until is None or not {"AÑO", "MES", "DIA"} <= set(prepared.columns):
+        steps = self._outcome_steps()
+        if not steps:
             return None
-        numbers = {
-            f: pd.to_numeric(prepared[f], errors="coerce").to_numpy(float) for f in ("AÑO", "MES", "DIA")
-        }
-        days = day_numbers(numbers["AÑO"], numbers["MES"], numbers["DIA"])
+        days = steps[0].flight_days(self.prepare(flights))
         if np.isnan(days).all():
             return None
-        return int(np.nanmax(days) - np.datetime64(until, "D").astype(np.int64))
+        return int(np.nanmax(days) - max(step.outcomes_until_ for step in steps))
 
     def record_outcomes(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]], delayed: Any) -> int:
         """Feed observed outcomes (1 = left > 15 min late) so recent delay rates stay current

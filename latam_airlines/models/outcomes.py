@@ -18,7 +18,7 @@ from latam_airlines.models.delay_model import DelayModel
 
 
 def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
-    """(flights, 0/1 delayed) from a processed table or a raw file with `Fecha-O`."""
+    """(canonical flights, 0/1 delayed) from a processed table or a raw file with `Fecha-O`."""
     from latam_airlines.data.load import check_raw_columns
     from latam_airlines.data.make_dataset import make_dataset
     from latam_airlines.features import TARGET, build_features
@@ -35,17 +35,15 @@ def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
         check_raw_columns(table, file=str(path))
         table = build_features(make_dataset(table))
         table.attrs["source"] = str(path)
-    _, delayed = training_data(table)  # validates the target column
-    return table, delayed
+    return training_data(table)  # validates the target column
 
 
 def feed_outcomes(model: DelayModel, path: str | Path) -> int:
     """Record the file's outcomes in `model` (in memory); returns how many flights counted."""
-    flights, delayed = read_outcomes(path)
     if not model.outcomes_until:
         raise InputError(
             "this model keeps no recent-delay history (trained with a feature set without "
             "recent rates); nothing to feed",
             value=model.metadata.get("config", {}).get("features"),
         )
-    return model.record_outcomes(flights, delayed)
+    return model.record_outcomes(*read_outcomes(path))

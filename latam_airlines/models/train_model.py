@@ -143,9 +143,7 @@ def fit_with_threshold(
         splits = list(folds.split(inputs, y))
     else:
         splits = [validation_split(y, config.validation_share, config.seed)]
-    scored = np.concatenate([validation for _, validation in splits])
-    probability = np.empty(len(scored))
-    offset = 0
+    probabilities = []
     for fit_rows, validation_rows in splits:
         pipeline = make_pipeline(
             config.model, y[fit_rows], feature_set, config.balance, params, config.seed, config.year
@@ -154,11 +152,9 @@ def fit_with_threshold(
         history = outcome_history_step(pipeline)
         if history is not None:  # as deployed: recent rates count every earlier day's departures
             history.record_outcomes(inputs, y)
-        probability[offset : offset + len(validation_rows)] = pipeline.predict_proba(
-            inputs.iloc[validation_rows]
-        )[:, 1]
-        offset += len(validation_rows)
-    threshold = best_f1_threshold(y[scored], probability)
+        probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
+    scored = np.concatenate([validation for _, validation in splits])
+    threshold = best_f1_threshold(y[scored], np.concatenate(probabilities))
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
     return pipeline.fit(inputs, y), threshold
 
@@ -203,7 +199,9 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
     # Every day's departures, the test part's included: days are stored whole (a random split's
     # test rows share days with training rows), and a flight only sees days before its own.
-    if config.outcome_feed and model.record_outcomes(inputs, y):
+    history = outcome_history_step(classifier.full) if config.outcome_feed else None
+    if history is not None:
+        history.record_outcomes(inputs, y)
         probability = classifier.predict_proba(test_inputs)[:, 1]
     minimal_probability = None
     if "full" in pipelines:  # the minimal tier scored on the same rows (its own threshold)
