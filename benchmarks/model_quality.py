@@ -7,7 +7,7 @@ validation share of the training part, metrics on the test part only. The chosen
 recent delay rates get the test part's outcomes a day after each day, as a deployed model fed
 by `latam outcomes` would; its figures with that history frozen are printed too.
 
-Usage: python benchmarks/model_quality.py [path/to/features_2017.csv]
+Usage: python benchmarks/model_quality.py [path/to/processed_table.csv]  (default: the shipped SCL 2017 table)
 The last line is the ROC-AUC ratio chosen / reference on the temporal holdout.
 """
 
@@ -23,7 +23,9 @@ from latam_airlines.config import load_params, resolve
 from latam_airlines.models import TrainConfig, holdout_evaluation
 from latam_airlines.models.tune import load_tuned
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scl" / "features_2017.csv"
+from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
+
+DATA = SCL_FEATURES
 METRICS = ("roc_auc", "pr_auc", "f1_delayed")
 
 
@@ -68,7 +70,7 @@ def main(path: Path = DATA) -> None:
             print(
                 f"target (ROC-AUC gain >= 0.10 and F1 >= 0.45 on the temporal holdout): {'met' if target else 'NOT met'}"
             )
-    scoring_speed(holdout.model, path.parent / "raw_sample_2017.csv")
+    scoring_speed(holdout.model, SCL_RAW_SAMPLE)
     print(f"ROC-AUC ratio chosen/reference on the temporal holdout: {ratio:.3f}")
 
 

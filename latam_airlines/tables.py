@@ -9,13 +9,21 @@ import pandas as pd
 from latam_airlines.errors import InputError
 
 
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
+
+
+def is_csv(path: str | Path) -> bool:
+    """CSV, plain or compressed (pandas infers the compression from the suffix)."""
+    return str(path).lower().endswith(CSV_SUFFIXES)
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet or CSV table (by suffix); InputError for a missing, empty or broken file."""
     path = Path(path)
     if not path.exists():
         raise InputError("no such file (run the previous pipeline step first?)", file=str(path))
     try:
-        if path.suffix.lower() == ".csv":
+        if is_csv(path):
             frame = pd.read_csv(path, encoding="utf-8-sig")
         else:
             frame = pd.read_parquet(path)

@@ -31,7 +31,7 @@ def test_make_and_build_on_the_real_sample(scl_raw_path, tmp_path, capsys):
 
 
 def _bad_file(tmp_path: Path, scl_raw_path: Path, kind: str) -> Path:
-    text = scl_raw_path.read_text(encoding="utf-8")
+    text = pd.read_csv(scl_raw_path, dtype=str).to_csv(index=False)
     header, *rows = text.splitlines()
     target = tmp_path / f"{kind}.csv"
     if kind == "missing_column":
