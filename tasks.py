@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from invoke import task
 
 
 @task
 def notebook(c, port=8888):
     """Start Jupyter Lab in notebooks/ (the kernel imports the installed package)."""
-    c.run(f"jupyter lab --notebook-dir=notebooks --port={port} --no-browser", pty=True)
+    # Containers and CI machines often run as root, which Jupyter refuses without this flag.
+    as_root = " --allow-root" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
+    c.run(f"jupyter lab --notebook-dir=notebooks --port={port} --no-browser{as_root}", pty=True)
 
 
 @task

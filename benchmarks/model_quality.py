@@ -20,10 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from latam_airlines.config import load_params, resolve
+from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 from latam_airlines.models import TrainConfig, holdout_evaluation
 from latam_airlines.models.tune import load_tuned
-
-from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 
 DATA = SCL_FEATURES
 METRICS = ("roc_auc", "pr_auc", "f1_delayed")
@@ -33,7 +32,9 @@ def main(path: Path = DATA) -> None:
     processed = pd.read_csv(path)
     settings = load_params()
     train = settings["train"]
-    tuned = load_tuned(resolve(train.get("tuned_params") or "params_tuned.yaml")).get(train["model"], {})
+    tuned = load_tuned(resolve(train.get("tuned_params") or "models/params_tuned.yaml")).get(
+        train["model"], {}
+    )
     chosen = {"model": train["model"], "features": train.get("features", "full"),
               "balance": train.get("balance", "weight"), "params": tuned}  # fmt: skip
     print(f"data: {path} ({len(processed):,} flights); chosen: {chosen}")

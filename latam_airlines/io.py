@@ -32,6 +32,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a DataFrame as Parquet or CSV (by suffix), atomically."""
     target = Path(path)
+    # attrs (the source path a table was read from) would be stored in the Parquet metadata:
+    # the same data read from another folder would give different bytes (and a new dvc.lock).
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
     with atomic_path(target) as temporary:
         if target.suffix.lower() == ".csv":
             frame.to_csv(temporary, index=False)

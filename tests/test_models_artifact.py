@@ -30,7 +30,7 @@ def test_artifact_round_trip_gives_identical_probabilities(
     np.testing.assert_array_equal(loaded.predict_proba(records), small_model.predict_proba(records))
     assert loaded.threshold == small_model.threshold
     assert loaded.known_values == small_model.known_values
-    for key in ("model", "version", "trained_at", "data_fingerprint", "rows", "library_versions"):
+    for key in ("model", "version", "data_fingerprint", "rows", "library_versions"):
         assert key in loaded.metadata
     assert loaded.metrics["holdout"]["rows"] > 0
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +74,55 @@ def test_stage_dependencies_exist_or_are_produced_upstream():
 def test_params_yaml_overrides_every_default_section():
     on_disk = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
     assert set(DEFAULT_PARAMS) <= set(on_disk), "params.yaml documents every section of the defaults"
+
+
+def _stale_entries(status: dict, tracked: set[str]) -> list[str]:
+    """What `dvc status --json` says changed in the committed inputs of each stage: code and
+    shipped data tracked by git, params and commands (not data a fresh clone has yet to make)."""
+    stale = []
+    for stage, changes in status.items():
+        for change in changes:
+            if isinstance(change, str):  # "changed command", "always changed", ...
+                stale.append(f"{stage}: {change}")
+                continue
+            for path, state in change.get("changed deps", {}).items():
+                if path == "params.yaml" or isinstance(state, dict):
+                    stale.append(f"{stage}: params {state}")
+                elif path in tracked or any(name.startswith(path.rstrip("/") + "/") for name in tracked):
+                    stale.append(f"{stage}: {path} {state}")
+    return stale
+
+
+def test_dvc_lock_matches_the_committed_code():
+    """The committed dvc.lock must record the code, shipped data, params and commands each stage
+    runs with: otherwise `dvc repro` on a fresh clone re-runs stages and dirties the tree.
+    Refresh it with `dvc repro` (and commit dvc.lock with the change)."""
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    if not (REPO_ROOT / ".git").exists() or not Path(dvc).exists():
+        pytest.fail("needs the git checkout and dvc (pip install -e '.[test]')")
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    result = subprocess.run(
+        [dvc, "status", "--json"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    stale = _stale_entries(json.loads(result.stdout or "{}"), tracked)
+    assert not stale, "dvc.lock is stale (run `dvc repro` and commit dvc.lock):\n" + "\n".join(stale)
+
+
+def test_staleness_check_ignores_data_a_fresh_clone_has_yet_to_make():
+    status = {
+        "build_features": [{"changed deps": {"data/interim/flights.parquet": "deleted"}},
+                           {"changed outs": {"data/processed/features.parquet": "not in cache"}}],
+        "train": [{"changed deps": {"latam_airlines/models": "modified", "params.yaml": {"seed": "modified"}}},
+                  "changed command"],
+    }  # fmt: skip
+    stale = _stale_entries(status, {"latam_airlines/models/train_model.py", "params.yaml"})
+    assert stale == [
+        "train: latam_airlines/models modified",
+        "train: params {'seed': 'modified'}",
+        "train: changed command",
+    ]

@@ -54,7 +54,6 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
     return {
         "version": metadata.get("version"),
         "model": metadata.get("model"),
-        "trained_at": metadata.get("trained_at"),
         "data_fingerprint": metadata.get("data_fingerprint"),
         "rows": metadata.get("rows"),
         "outcomes_until": model.outcomes_until,

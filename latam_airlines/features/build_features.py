@@ -7,7 +7,7 @@ import pandas as pd
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS
 from latam_airlines.tables import require_interim_columns
 
-# The seed's processed table (../shared/data/scl/features_2017.csv), in its column order.
+# The seed's processed table (latam_airlines/datasets/scl/features_2017.csv.gz), in its column order.
 SEED_FEATURE_COLUMNS: list[str] = [
     "DIA", "MES", "HORA", "MIN", "Vlo_change", "Emp_change", "temporada_alta", "periodo_dia",
     "DIANOM", "MESNOM", "Des_I", "TIPOVUELO", "OPERA", "atraso_15",

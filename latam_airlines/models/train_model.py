@@ -17,7 +17,6 @@ Both tiers (full and minimal, see tiered.py) follow the same protocol.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -273,7 +272,6 @@ def _delay_model(
         metadata={
             "model": config.model,
             "version": f"{config.model}-{config.features}-{fingerprint[:8]}",
-            "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "data_fingerprint": fingerprint,
             "rows": int(len(processed)),
             "year": year or 2017,
