@@ -88,7 +88,7 @@ def _period(values: pd.Series) -> pd.Series:
 
 
 DIMENSIONS: dict[str, Dimension] = {
-    "destination": Dimension("SIGLADES", "Destination city (SIGLADES)", _as_text, ordered=False),
+    "destination": Dimension("SIGLADES", "Destination (SIGLADES)", _as_text, ordered=False),
     "airline": Dimension("OPERA", "Operating airline (OPERA)", _as_text, ordered=False),
     "month": Dimension("Fecha-I", "Month (scheduled)", _month, ordered=True),
     "day_of_week": Dimension("Fecha-I", "Day of week (scheduled)", _day_of_week, ordered=True),
