@@ -178,11 +178,18 @@ def _read_processed(data: Optional[Path], sample: Optional[int] = None, seed: in
 
 
 def _metric_line(metrics: dict) -> str:
-    return (
+    line = (
         f"ROC-AUC {metrics['roc_auc']:.3f}, PR-AUC {metrics['pr_auc']:.3f}, "
         f"F1(delayed) {metrics['f1_delayed']:.3f}, recall {metrics['recall_delayed']:.3f}, "
         f"precision {metrics['precision_delayed']:.3f} at threshold {metrics['threshold']:.3f}"
     )
+    if "brier" in metrics:  # calibration, against always answering the observed base rate
+        line += (
+            f"; Brier {metrics['brier']:.4f} (base rate {metrics['brier_base_rate']:.4f}), "
+            f"log-loss {metrics['log_loss']:.4f} (base rate {metrics['log_loss_base_rate']:.4f}), "
+            f"ECE {metrics['ece']:.3f}, mean p {metrics['mean_probability']:.3f} vs observed {metrics['delay_rate']:.3f}"
+        )
+    return line
 
 
 @app.command("train", cls=_ChoicesInHelp)
@@ -203,7 +210,9 @@ def train_command(
         None, "--features", help="{FEATURE_CHOICES} (default: params train.features)."
     ),
     balance: Optional[str] = typer.Option(None, "--balance", help="weight, undersample or none."),
-    split: Optional[str] = typer.Option(None, "--split", help="temporal or random (holdout protocol)."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="temporal (last months present), months (params test_months) or random."
+    ),
     year: Optional[int] = typer.Option(
         None, "--year", help="Year of a table without AÑO (default: AÑO, else 2017)."
     ),
@@ -224,6 +233,7 @@ def train_command(
 
     from latam_airlines.io import write_text
     from latam_airlines.models import train
+    from latam_airlines.models.splits import split_options
     from latam_airlines.models.tune import load_tuned
 
     settings = params()
@@ -240,9 +250,7 @@ def train_command(
         delay_model = train(
             table, model=model, seed=settings["seed"], features=features or config.get("features", "full"),
             balance=balance or config.get("balance", "weight"), params=tuned_params,
-            split=split or config["split"], test_months=list(config["test_months"]), test_size=config["test_size"],
-            validation_share=config.get("validation_share", 0.2), refit_full=config.get("refit_full", True),
-            threshold_folds=config.get("threshold_folds", 5),
+            **{**split_options(config), **({"split": split} if split else {})},
             year=year if year is not None else config.get("year"),
         )  # fmt: skip
         bar.update()
@@ -342,6 +350,7 @@ def compare_command(
     """
     from latam_airlines.io import write_table, write_text
     from latam_airlines.models.compare import compare_models, markdown_table, select_candidates
+    from latam_airlines.models.splits import split_options
     from latam_airlines.models.tune import load_tuned
 
     settings = params()
@@ -355,7 +364,7 @@ def compare_command(
     with progress(len(candidates) * (folds + 1), "compare") as bar:
         scores = compare_models(
             table, candidates, folds=folds, seed=settings["seed"], year=year,
-            test_months=settings["train"]["test_months"], on_step=lambda _: bar.update(),
+            split=split_options(settings["train"]), on_step=lambda _: bar.update(),
         )  # fmt: skip
     source = table.attrs.get("source")
     text = (
@@ -407,6 +416,7 @@ def tune_command(
       latam tune --trials 30
       latam tune --data latam_airlines/datasets/scl/features_2017.csv.gz --trials 5 --folds 2 --sample 10000
     """
+    from latam_airlines.models.splits import split_options
     from latam_airlines.models.tune import save_tuned, tune
 
     settings = params()
@@ -423,7 +433,7 @@ def tune_command(
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
-            seed=settings["seed"], year=year, test_months=tuple(settings["train"]["test_months"]),
+            seed=settings["seed"], year=year, split=split_options(settings["train"]),
             on_trial=lambda *_: bar.update(),
         )  # fmt: skip
     output = output or resolve(config["output"])
@@ -461,17 +471,24 @@ def predict_command(
     predictions = predict_flights(delay_model, flights)
     write_table(predictions, output)
     gap = delay_model.outcome_gap_days(flights)
-    if gap is not None and gap > 7:  # recent delay rates slide back to the last fed day
+    stale_after = delay_model.feed_state()["stale_after_days"] or 7
+    if gap is not None and gap > stale_after:  # the stale regime answers those flights
         log.warning(
-            "recent delay rates are as of %s, %d days before the latest flight: feed departures "
-            "with `latam outcomes` for fresher predictions",
+            "recent delay rates are as of %s, %d days before the latest flight: flights more than "
+            "%d days after it are scored by the stale regime; feed departures with `latam outcomes`",
             delay_model.outcomes_until,
             gap,
+            stale_after,
         )
     unknown = int((predictions["unknown_fields"] != "").sum())
+    thresholds = delay_model.thresholds
+    regimes = ", ".join(
+        f"{name} {count:,} (threshold {thresholds.get(name, delay_model.threshold):.3f})"
+        for name, count in predictions["regime"].value_counts().items()
+    )
     typer.echo(
-        f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed "
-        f"(threshold {delay_model.threshold:.3f}); {unknown:,} flights with values the model never saw"
+        f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed; "
+        f"regimes: {regimes}; {unknown:,} flights with values the model never saw"
     )
 
 
@@ -488,9 +505,9 @@ def outcomes_command(
     ),
 ) -> None:
     """Feed observed departures to a saved model: its recent delay rates (the last 7-28 days
-    per airline, route and slot) move on to them, without refitting. Run it daily. Outcomes are
-    kept per day: a file's days replace what the model held for them (so a day fed twice counts
-    once), so give complete days. Restart `latam serve` to pick the update up.
+    per airline, route and slot) move on to them, without refitting. Run it daily (or several
+    times a day). Outcomes are kept per flight: a flight fed again replaces itself, new flights
+    of a day add to it, so partial days are fine. Restart `latam serve` to pick the update up.
 
     \b
     Examples:

@@ -25,11 +25,16 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "train": {
         "data": str(_SHIPPED / "features_2017.csv.gz"),
         "model": "logreg",
+        "features": "full",
+        "balance": "weight",
         "model_path": "models/model.joblib",
         "metrics_path": "reports/metrics.json",
         "split": "temporal",
+        "last_months": 2,
         "test_months": [11, 12],
         "test_size": 0.33,
+        "calibration": "isotonic",
+        "stale_after_days": 7,
     },
     "evaluate": {
         "reports_dir": "reports",

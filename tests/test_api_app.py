@@ -25,7 +25,7 @@ def shared_model_path(tmp_path_factory: pytest.TempPathFactory, features: pd.Dat
     A seeded 5,000-flight subset keeps the fit short; every airline of the year is in it."""
     path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
     if not path.exists():
-        train(features.sample(5_000, random_state=0), params={"n_estimators": 40}).save(path)
+        train(features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
     return path
 
 
@@ -59,7 +59,7 @@ def test_single_flight_gets_label_and_probability(client: TestClient, api_model:
     body = answer.json()
     expected = float(api_model.predict_proba([MINIMAL])[0])
     assert body["probability"] == pytest.approx([expected], abs=1e-6)
-    assert body["predict"] == [int(expected >= api_model.threshold)]
+    assert body["predict"] == api_model.predict([MINIMAL])  # at the minimal regime's threshold
 
 
 def test_batch_answers_in_order_and_match_the_model(client: TestClient, api_model: DelayModel) -> None:
@@ -224,6 +224,9 @@ def test_model_endpoint_describes_the_artifact(client: TestClient, api_model: De
     assert info["version"] == api_model.metadata["version"]
     assert info["data_fingerprint"] == api_model.metadata["data_fingerprint"]
     assert info["threshold"] == api_model.threshold
+    assert info["feed"]["outcomes_until"] == api_model.outcomes_until
+    assert set(info["feed"]["thresholds"]) == {"fed", "stale", "minimal"}
+    assert info["feed"]["stale_after_days"] == api_model.feed_state()["stale_after_days"]
     assert info["known_values"] == api_model.known_values
     assert info["metrics"] == api_model.metrics
     assert info["max_batch"] == 50

@@ -10,7 +10,7 @@ import pytest
 
 from latam_airlines.errors import InputError
 from latam_airlines.models import DelayModel, load_model, train
-from latam_airlines.models.tiered import align_threshold
+from latam_airlines.models.tiered import calibrate
 
 MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}
 
@@ -45,9 +45,10 @@ def test_minimal_records_are_scored_by_the_minimal_tier(small_model: DelayModel)
     tiers = small_model.pipeline
     prepared = small_model.prepare(records)
     raw_minimal = tiers.minimal.predict_proba(prepared)[:, 1]
-    expected = align_threshold(raw_minimal, tiers.minimal_threshold, tiers.full_threshold)
+    expected = calibrate(raw_minimal, tiers.calibration["minimal"])  # its own calibration map
     np.testing.assert_allclose(probability, expected)
-    assert small_model.predict(records) == [int(p >= small_model.threshold) for p in probability]
+    minimal_threshold = small_model.thresholds["minimal"]  # ... and its own threshold
+    assert small_model.predict(records) == [int(p >= minimal_threshold) for p in probability]
 
 
 def test_rich_records_use_the_schedule_and_destination(small_model: DelayModel) -> None:
@@ -91,14 +92,6 @@ def test_load_model_rejects_missing_and_corrupt_files(tmp_path: Path) -> None:
 def test_train_rejects_a_table_without_target(scl_features: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="atraso_15"):
         train(scl_features.drop(columns="atraso_15").head(100))
-
-
-def test_align_threshold_is_monotone_and_moves_the_threshold() -> None:
-    grid = np.linspace(0, 1, 101)
-    aligned = align_threshold(grid, own=0.3, target=0.6)
-    assert np.all(np.diff(aligned) > 0)
-    assert aligned[0] == 0 and aligned[-1] == pytest.approx(1)
-    assert align_threshold(np.array([0.3]), 0.3, 0.6)[0] == pytest.approx(0.6)
 
 
 def test_catboost_artifact_round_trips_and_scores_unknown_categories(

@@ -129,3 +129,51 @@ def test_recent_rates_see_only_earlier_days_and_follow_fed_outcomes() -> None:
     for _ in range(2):
         assert features.record_outcomes(fresh, np.zeros(len(fresh))) == 14
     assert features.transform(later)[0, column] == pytest.approx(m * prior / (14 + m))
+
+
+def _histories(features: FlightFeatures) -> dict:
+    return {
+        key: (h.composite.tolist(), h.delayed.tolist(), h.flights.tolist())
+        for key, h in features.outcomes_.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def october_and_november(
+    scl_features: pd.DataFrame,
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
+    """Canonical October flights (to fit on) and November 1 (to feed), real SCL rows."""
+    from latam_airlines.models.train_model import training_data
+
+    inputs, y = training_data(scl_features)
+    october = (inputs["MES"] == 10).to_numpy()
+    first = ((inputs["MES"] == 11) & (inputs["DIA"] == 1)).to_numpy()
+    return inputs[october], y[october], inputs[first], y[first]
+
+
+def test_feeding_a_day_in_two_batches_equals_feeding_it_whole(october_and_november) -> None:
+    october, y_october, day, y_day = october_and_november
+    whole = FlightFeatures("full").fit(october, y_october)
+    halves = FlightFeatures("full").fit(october, y_october)
+    assert whole.record_outcomes(day, y_day) == len(day) == 194
+    morning = (day["HORA"] < 13).to_numpy()  # intraday: the morning first, the rest later
+    halves.record_outcomes(day[morning], y_day[morning])
+    halves.record_outcomes(day[~morning], y_day[~morning])
+    assert _histories(halves) == _histories(whole)
+    scl = halves.outcomes_[()]  # every flight of the day, none replaced by the second batch
+    assert scl.flights[scl.days == int(halves.outcomes_until_)].sum() == 194
+
+
+def test_refeeding_a_flight_is_idempotent_and_corrections_replace(october_and_november) -> None:
+    october, y_october, day, y_day = october_and_november
+    features = FlightFeatures("full").fit(october, y_october)
+    features.record_outcomes(day, y_day)
+    once = _histories(features)
+    features.record_outcomes(day.iloc[:50], y_day[:50])  # the same flights again
+    assert _histories(features) == once
+    corrected = y_day.copy()
+    corrected[:10] = 1 - corrected[:10]
+    features.record_outcomes(day.iloc[:10], corrected[:10])  # ten outcomes corrected
+    reference = FlightFeatures("full").fit(october, y_october)
+    reference.record_outcomes(day, corrected)
+    assert _histories(features) == _histories(reference)

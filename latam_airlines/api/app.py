@@ -58,6 +58,7 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
         "rows": metadata.get("rows"),
         "outcomes_until": model.outcomes_until,
         "threshold": model.threshold,
+        "feed": model.feed_state(),
         "metrics": model.metrics,
         "features": model.features,
         "known_values": model.known_values,

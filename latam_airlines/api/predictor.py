@@ -67,8 +67,8 @@ class CachedPredictor:
     def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
         """Labels (at the model's threshold) and delay probabilities, in the records' order."""
         if self.cache_size <= 0:
-            probabilities = [float(p) for p in self.model.predict_proba(records)]
-            return [int(p >= self.threshold) for p in probabilities], probabilities
+            probabilities, labels, _ = self.model.decide(records)
+            return [int(label) for label in labels], [float(p) for p in probabilities]
         cache = self._cache
         keys = [record_key(record) for record in records]
         missing: dict[RecordKey, Mapping[str, Any]] = {}
@@ -83,18 +83,17 @@ class CachedPredictor:
         return [answer[0] for answer in answers], [answer[1] for answer in answers]
 
     def _fill(self, missing: Mapping[RecordKey, Mapping[str, Any]]) -> None:
-        probabilities = self.model.predict_proba(list(missing.values()))
+        # Labels come from the model: each regime (fed, stale, minimal) has its own threshold.
+        probabilities, labels, _ = self.model.decide(list(missing.values()))
         room = self.cache_size - len(self._cache)
-        for key, probability in itertools.islice(zip(missing, probabilities), max(room, 0)):
-            value = float(probability)
-            self._cache[key] = (int(value >= self.threshold), value)
+        for key, probability, label in itertools.islice(zip(missing, probabilities, labels), max(room, 0)):
+            self._cache[key] = (int(label), float(probability))
 
     def _predict_uncached(
         self, records: Sequence[Mapping[str, Any]], answers: list[tuple[int, float] | None]
     ) -> tuple[list[int], list[float]]:
         pending = [index for index, answer in enumerate(answers) if answer is None]
-        probabilities = self.model.predict_proba([records[index] for index in pending])
-        for index, probability in zip(pending, probabilities):
-            value = float(probability)
-            answers[index] = (int(value >= self.threshold), value)
+        probabilities, labels, _ = self.model.decide([records[index] for index in pending])
+        for index, probability, label in zip(pending, probabilities, labels):
+            answers[index] = (int(label), float(probability))
         return [answer[0] for answer in answers], [answer[1] for answer in answers]

@@ -90,6 +90,13 @@ class ModelInfo(BaseModel):
         description="Last day of departures fed to the model (`latam outcomes`): recent delay rates are as of it.",
     )
     threshold: float
+    feed: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Feed state: last fed day, `stale_after_days` (beyond it the stale regime "
+        "answers, a model without recent delay rates), the day the stale regime starts "
+        "(`stale_from`), the decision threshold per regime (fed, stale, minimal) and the "
+        "calibration of the probabilities.",
+    )
     metrics: dict[str, Any]
     features: list[str]
     known_values: dict[str, list[Any]]

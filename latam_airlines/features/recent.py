@@ -9,6 +9,10 @@ model knows yesterday's departures, not today's, so no row sees its own or a sam
 artifact and extended as outcomes arrive (`DelayModel.record_outcomes`, `latam outcomes`).
 When it ends before a flight's day the window slides back to end on its last recorded day:
 stale, but never empty.
+
+Recording is idempotent per flight (`FlightLedger`): a flight fed again replaces its earlier
+outcome, a partial day adds to what the day holds, so a day may be fed in several batches
+(intraday) and a corrected outcome fixes the counts.
 """
 
 from __future__ import annotations
@@ -47,21 +51,25 @@ class OutcomeHistory:
     def days(self) -> np.ndarray:
         return self.composite & ((1 << DAY_BITS) - 1)
 
-    def record(self, keys: np.ndarray, days: np.ndarray, delayed: np.ndarray) -> None:
-        """Add outcomes. The days given replace what was stored for those days, so feeding
-        the same day twice (or a corrected day) never double counts."""
+    def record(
+        self, keys: np.ndarray, days: np.ndarray, delayed: np.ndarray, flights: np.ndarray | None = None
+    ) -> None:
+        """Add counts: `delayed` (and `flights`, default 1 each) per (key, day), summed with what
+        is stored. Negative counts correct earlier ones (a re-fed flight: see FlightLedger)."""
         usable = (keys >= 0) & ~np.isnan(days)
-        fresh_days = np.unique(days[usable].astype(np.int64))
-        keep = ~np.isin(self.days, fresh_days)
-        composite = (keys[usable] << DAY_BITS) | days[usable].astype(np.int64)
+        flights = np.ones(len(keys)) if flights is None else np.asarray(flights, dtype=float)
+        composite = np.concatenate(
+            [self.composite, (keys[usable] << DAY_BITS) | days[usable].astype(np.int64)]
+        )
         unique, inverse = np.unique(composite, return_inverse=True)
-        new_delayed = np.bincount(inverse, weights=delayed[usable], minlength=len(unique)).astype(np.int64)
-        new_flights = np.bincount(inverse, minlength=len(unique)).astype(np.int64)
-        composite = np.concatenate([self.composite[keep], unique])
-        order = np.argsort(composite, kind="stable")
-        self.composite = composite[order]
-        self.delayed = np.concatenate([self.delayed[keep], new_delayed])[order]
-        self.flights = np.concatenate([self.flights[keep], new_flights])[order]
+        delayed_all = np.concatenate([self.delayed, np.asarray(delayed, dtype=float)[usable]])
+        flights_all = np.concatenate([self.flights, flights[usable]])
+        new_delayed = np.bincount(inverse, weights=delayed_all, minlength=len(unique))
+        new_flights = np.bincount(inverse, weights=flights_all, minlength=len(unique))
+        keep = new_flights > 0
+        self.composite = unique[keep]
+        self.delayed = np.rint(new_delayed[keep]).astype(np.int64)
+        self.flights = np.rint(new_flights[keep]).astype(np.int64)
         self._sums()
 
     def window(self, keys: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,3 +81,51 @@ class OutcomeHistory:
         flights = self.flights_sum[high] - self.flights_sum[low]
         unknown = keys < 0
         return np.where(unknown, 0, delayed), np.where(unknown, 0, flights)
+
+
+def flight_ids(columns: list[np.ndarray], days: np.ndarray) -> np.ndarray:
+    """uint64 identity of each flight: its scheduled day and the given identifying fields
+    (airline, type, destination, hour, minute), plus its occurrence number among identical
+    rows of the batch (two flights of one airline to one destination at the same minute stay
+    two flights, as long as a day's batches keep them in the same order)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {str(i): pd.Series(column, dtype=object).astype(str) for i, column in enumerate(columns)}
+    )
+    frame["day"] = days
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    occurrence = pd.Series(hashed).groupby(hashed).cumcount().to_numpy()
+    pair = pd.DataFrame({"flight": hashed, "occurrence": occurrence})
+    return pd.util.hash_pandas_object(pair, index=False).to_numpy()
+
+
+class FlightLedger:
+    """The outcome stored per flight identity (sorted ids, 0/1 delayed), so a re-fed flight
+    changes the histories by the difference only."""
+
+    def __init__(self) -> None:
+        self.ids = np.empty(0, dtype=np.uint64)
+        self.delayed = np.empty(0, dtype=np.int8)
+
+    def merge(self, ids: np.ndarray, delayed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Store the batch; returns (delayed change, flights change) per row to add to the
+        histories: (y, 1) for a new flight, (y - stored, 0) for a known one. Within a batch,
+        the last row of an identity wins."""
+        delayed = np.asarray(delayed, dtype=np.int8)
+        last = np.zeros(len(ids), dtype=bool)  # keep the last occurrence of an id in the batch
+        _, first_from_end = np.unique(ids[::-1], return_index=True)
+        last[len(ids) - 1 - first_from_end] = True
+        position = np.clip(np.searchsorted(self.ids, ids), 0, max(len(self.ids) - 1, 0))
+        known = (self.ids[position] == ids) if len(self.ids) else np.zeros(len(ids), dtype=bool)
+        change = np.where(last, delayed.astype(float), 0.0)
+        count = np.where(last & ~known, 1.0, 0.0)
+        stored = last & known
+        change[stored] -= self.delayed[position[stored]]
+        self.delayed[position[stored]] = delayed[stored]
+        fresh = last & ~known
+        ids_all = np.concatenate([self.ids, ids[fresh]])
+        order = np.argsort(ids_all, kind="stable")
+        self.ids = ids_all[order]
+        self.delayed = np.concatenate([self.delayed, delayed[fresh]])[order]
+        return change, count

@@ -1,7 +1,7 @@
 """Model selection: every candidate under the same two protocols, as a table.
 
-Protocols: stratified K-fold (mean ± std over folds) and the temporal holdout (train Jan–Oct,
-test Nov–Dec). In both, each training part picks its own threshold on an inner validation
+Protocols: stratified K-fold (mean ± std over folds) and the temporal holdout (by default
+the last 2 months present: Nov–Dec on the SCL 2017 table; see splits.py). In both, each training part picks its own threshold on an inner validation
 share and imbalance handling lives inside the pipeline, so no test row influences a fit.
 Candidates read every field (the full tier); the minimal-record tier is reported by `train`.
 """
@@ -9,7 +9,7 @@ Candidates read every field (the full tier); the minimal-record tier is reported
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from latam_airlines.models.candidates import MODELS, outcome_history_step
 from latam_airlines.models.catboost_codes import INSTALL_HINT, catboost_available, require_catboost
 from latam_airlines.models.metrics import classification_metrics
 from latam_airlines.models.splits import holdout_split
+from latam_airlines.models.tiered import calibrate
 from latam_airlines.models.train_model import TrainConfig, fit_with_threshold, training_data
 
 log = logging.getLogger(__name__)
@@ -123,11 +124,12 @@ def _score(
     # for a table of 13 candidates x 6 splits; the threshold-free metrics are unaffected.
     config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed, threshold_folds=1)  # fmt: skip
     feature_set = "reference" if candidate.model == "reference" else candidate.features
-    pipeline, threshold = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
+    pipeline, threshold, knots = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
     history = outcome_history_step(pipeline)
     if history is not None:
         history.record_outcomes(inputs, y)
-    return classification_metrics(y[test], pipeline.predict_proba(inputs.iloc[test])[:, 1], threshold)
+    probability = calibrate(pipeline.predict_proba(inputs.iloc[test])[:, 1], knots)
+    return classification_metrics(y[test], probability, threshold)
 
 
 def compare_models(
@@ -136,10 +138,11 @@ def compare_models(
     folds: int = 5,
     seed: int = 42,
     year: int | None = None,
-    test_months: Sequence[int] = (11, 12),
+    split: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """One row per (candidate, protocol, fold) with the REPORTED metrics."""
+    """One row per (candidate, protocol, fold) with the REPORTED metrics; `split`: holdout_split
+    keywords for the temporal holdout (params.yaml's, via splits.split_options)."""
     if folds < 2:
         raise InputError(f"cross-validation needs at least 2 folds, got {folds}", value=folds)
     inputs, y = training_data(processed, year)
@@ -149,7 +152,7 @@ def compare_models(
             StratifiedKFold(folds, shuffle=True, random_state=seed).split(inputs, y)
         )
     ]
-    train, test = holdout_split(processed, "temporal", test_months, seed=seed)
+    train, test = holdout_split(processed, **{"split": "temporal", **(split or {})}, seed=seed, year=year)
     splits.append(("temporal holdout", 0, train, test))
     rows = []
     for candidate in candidates:

@@ -29,6 +29,11 @@ def _as_number(value: Any) -> float | str:
         return str(value)
 
 
+def _folded(value: Any) -> str:
+    """Spelling-insensitive form of a category value ("grupo latam " ~ "Grupo LATAM")."""
+    return str(value).strip().casefold()
+
+
 def _is_missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
@@ -85,6 +90,7 @@ class DelayModel:
         if missing:
             raise InputError(f"flights lack required field(s) {', '.join(missing)}", column=missing[0])
         canonical = canonical_from_columns(columns, index, year=self.year)
+        self._canonical_spellings(canonical)
         for column in self.features:  # a feature outside the canonical fields: as given, else NaN
             if column not in canonical.columns:
                 canonical[column] = columns.get(column, np.nan)
@@ -92,6 +98,37 @@ class DelayModel:
         if self.defaults:
             prepared = prepared.fillna({k: v for k, v in self.defaults.items() if k in prepared.columns})
         return prepared
+
+    def _spellings(self) -> dict[str, dict[str, str]]:
+        """Per categorical field: folded spelling -> the training spelling."""
+        cached = self.__dict__.get("_spelling_cache")
+        if cached is None:
+            cached = {
+                field: {_folded(value): str(value) for value in known}
+                for field, known in self.known_values.items()
+                if not _numeric(known)
+            }
+            self.__dict__["_spelling_cache"] = cached
+        return cached
+
+    def _canonical_spellings(self, canonical: pd.DataFrame) -> None:
+        """Known categories written in another case or with spaces around take the training
+        spelling (in place), so `"grupo latam"` is scored as `"Grupo LATAM"`."""
+        known_sets = self._known_sets()
+        for field, spellings in self._spellings().items():
+            if field not in canonical.columns:
+                continue
+            values = canonical[field].to_numpy()
+            known = known_sets[field]
+            if all(value is None or value in known for value in set(values.tolist())):
+                continue  # the usual case: one set operation, no per-row work
+            canonical[field] = np.asarray(
+                [
+                    value if value is None or value in known else spellings.get(_folded(value), value)
+                    for value in values.tolist()
+                ],
+                dtype=object,
+            )
 
     def _known_sets(self) -> dict[str, set]:
         # Numbers compare as numbers (7, 7.0 and "7" are the same month); labels as strings.
@@ -107,7 +144,8 @@ class DelayModel:
     def unknown_values(
         self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]
     ) -> list[tuple[int, str, Any]]:
-        """(row position, field, value) for every categorical value the model never saw."""
+        """(row position, field, value) for every categorical value the model never saw
+        (case and surrounding spaces aside: "grupo latam" is the known "Grupo LATAM")."""
         from latam_airlines.features.engineered import flight_columns
 
         columns, _ = flight_columns(flights)
@@ -116,21 +154,65 @@ class DelayModel:
             if field not in columns:
                 continue
             numeric = _numeric(self.known_values[field])
+            spellings = {} if numeric else self._spellings()[field]
             for position, value in enumerate(columns[field].tolist()):
                 if _is_missing(value):
                     continue
-                if (_as_number(value) if numeric else str(value)) not in known_set:
+                if numeric:
+                    unknown = _as_number(value) not in known_set
+                else:
+                    unknown = str(value) not in known_set and _folded(value) not in spellings
+                if unknown:
                     found.append((position, field, value))
         return sorted(found, key=lambda item: (item[0], item[1]))
 
     # ----------------------------------------------------------------- predictions
     def predict_proba(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Probability that each flight departs more than 15 minutes late (1-D array)."""
+        """Calibrated probability that each flight departs more than 15 minutes late (1-D)."""
         return self.pipeline.predict_proba(self.prepare(flights))[:, 1]
 
+    def decide(
+        self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability, label, regime) per flight. regime: "fed" (full tier, recent delay
+        rates current), "stale" (the outcome history ends more than `stale_after_days` before
+        the flight: the tier without recent rates) or "minimal" (only OPERA, TIPOVUELO, MES).
+        Each regime labels at its own F1-optimal threshold (`thresholds`)."""
+        prepared = self.prepare(flights)
+        decide = getattr(self.pipeline, "decide", None)
+        if decide is None:  # a plain estimator: one threshold
+            probability = self.pipeline.predict_proba(prepared)[:, 1]
+            return probability, (probability >= self.threshold).astype(int), np.full(len(prepared), "fed")
+        probability, threshold, tier = decide(prepared)
+        regime = np.where(tier == "full", "fed", tier)
+        return probability, (probability >= threshold).astype(int), regime
+
     def predict(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[int]:
-        """1 (delayed) / 0 per flight, at the stored decision threshold."""
-        return (self.predict_proba(flights) >= self.threshold).astype(int).tolist()
+        """1 (delayed) / 0 per flight, at the threshold of the regime that answered."""
+        return self.decide(flights)[1].tolist()
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """Decision threshold per regime (fed, stale, minimal)."""
+        stored = dict(getattr(self.pipeline, "thresholds", None) or {"full": self.threshold})
+        return {("fed" if tier == "full" else tier): float(value) for tier, value in stored.items()}
+
+    def feed_state(self) -> dict[str, Any]:
+        """What the recent delay rates know: last fed day, when the model turns stale, and
+        which regime answers a flight of the day after the last fed day."""
+        after = getattr(self.pipeline, "stale_after_days", None)
+        until = self.outcomes_until
+        return {
+            "outcomes_until": until,
+            "stale_after_days": after,
+            "stale_from": (
+                str(np.datetime64(until) + np.timedelta64(int(after) + 1, "D"))
+                if until is not None and after is not None
+                else None
+            ),
+            "thresholds": self.thresholds,
+            "calibration": self.metadata.get("calibration", {}).get("method"),
+        }
 
     # ----------------------------------------------------------------- outcome feed
     def _outcome_steps(self) -> list[Any]:
@@ -160,7 +242,9 @@ class DelayModel:
     def record_outcomes(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]], delayed: Any) -> int:
         """Feed observed outcomes (1 = left > 15 min late) so recent delay rates stay current
         without refitting; returns how many flights were recorded (known day and values).
-        A day fed again replaces what was stored for it. Save the model to keep them."""
+        Idempotent per flight (day, airline, type, destination, hour, minute): a flight fed
+        again replaces its earlier outcome, new flights of a day add to it, so a day can come
+        in several batches. Save the model to keep them."""
         delayed = np.asarray(delayed, dtype=float)
         prepared = self.prepare(flights)
         if len(delayed) != len(prepared) or np.isnan(delayed).any() or not np.isin(delayed, [0, 1]).all():
@@ -172,6 +256,7 @@ class DelayModel:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_known_cache", None)  # derived from known_values; rebuilt on first use
+        state.pop("_spelling_cache", None)
         return state
 
     def save(self, path: str | Path) -> Path:

@@ -8,6 +8,7 @@ artifact is scored as it is, on every row.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,13 +71,21 @@ def evaluate(model: DelayModel, processed: pd.DataFrame, repeats: int = 3) -> Ev
             holdout.y_test,
             holdout.probability,
         )
-        protocol = holdout.model.metrics["protocol"] + " (refitted on the training part)"
+        protocol = holdout.model.metrics["protocol"] + " (refitted on the training part, fed daily)"
+        if holdout.fed_pipeline is not None:  # importance as scored: with the fed history
+            scored = copy.copy(holdout.model)
+            scored.pipeline = holdout.fed_pipeline
+        metrics = dict(holdout.model.metrics["holdout"])
+        threshold = metrics["threshold"]
     else:
         _, y = training_data(processed, model.year)
         scored, inputs = model, model.prepare(processed)
-        probability = model.pipeline.predict_proba(inputs)[:, 1]
+        # Each row as the model answers it: its regime's calibrated probability and threshold.
+        probability, _, regime = model.decide(inputs)
+        thresholds = model.thresholds
+        threshold = np.array([thresholds.get(name, model.threshold) for name in regime])
         protocol = "artifact scored as is on every row (not its training data)"
-    metrics = classification_metrics(y, probability, scored.threshold)
+        metrics = classification_metrics(y, probability, threshold)
     fpr, tpr, _ = roc_curve(y, probability)
     precision, recall, _ = precision_recall_curve(y, probability)
     observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
@@ -86,7 +95,7 @@ def evaluate(model: DelayModel, processed: pd.DataFrame, repeats: int = 3) -> Ev
         "calibration": pd.DataFrame({"predicted": predicted, "observed": observed}),
     }
     importance = permutation_importance(scored, inputs, y, repeats=repeats)
-    return Evaluation(protocol, metrics, confusion(y, probability, scored.threshold), curves, importance)
+    return Evaluation(protocol, metrics, confusion(y, probability, threshold), curves, importance)
 
 
 def write_evaluation(evaluation: Evaluation, reports_dir: str | Path, figures_dir: str | Path) -> list[Path]:
@@ -118,7 +127,7 @@ def write_evaluation(evaluation: Evaluation, reports_dir: str | Path, figures_di
         "confusion_matrix.png": confusion_figure(evaluation.confusion, metrics["threshold"]),
         "roc_curve.png": roc_figure(evaluation.curves["roc"], metrics["roc_auc"]),
         "pr_curve.png": pr_figure(evaluation.curves["pr"], metrics["pr_auc"], metrics["delay_rate"]),
-        "calibration_curve.png": calibration_figure(evaluation.curves["calibration"]),
+        "calibration_curve.png": calibration_figure(evaluation.curves["calibration"], metrics),
         "feature_importance.png": importance_figure(evaluation.importance),
     }
     written += [save_figure(figure, figures_dir / name) for name, figure in figures.items()]

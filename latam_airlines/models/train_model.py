@@ -1,22 +1,31 @@
 """Fit a DelayModel on a processed feature table, with an honest holdout evaluation.
 
 Protocol of `train` (every number it reports comes from rows the model did not fit):
-1. split the table: temporal (train Jan–Oct, test Nov–Dec) or stratified random;
-2. inside the training part, the decision threshold (max F1 of the delayed class) is picked on
-   out-of-fold probabilities: `threshold_folds` (5) stratified folds, each scored by a model
-   fitted on the others, so every training row votes (with `threshold_folds` 1: one stratified
-   `validation_share`); the model is then refitted on the whole training part with it;
+1. split the table (models/splits.py): temporal (default: the last 2 months present are the
+   test part, Nov–Dec on the SCL 2017 table; the last third of the days for short tables),
+   fixed calendar months, or stratified random;
+2. inside the training part, every row gets an out-of-fold probability: `threshold_folds` (5)
+   stratified folds, each scored by a model fitted on the others (with `threshold_folds` 1:
+   one stratified `validation_share`). On them an isotonic map is fitted (the calibration:
+   raw score -> observed delay rate) and the decision threshold (max F1 of the delayed class)
+   is picked on the calibrated values; the model is then refitted on the whole training part;
 3. the test part is scored once -> `metrics["holdout"]`. With `outcome_feed` (default) the
    test part's outcomes reach the recent-delay history as a deployed model gets them, a day
-   after: a flight's recent rates count days strictly before its own, never its own day
-   (`metrics["holdout_without_feed"]` scores the same rows with the history frozen at the
-   end of the training part);
-4. with `refit_full` (default) the artifact is refitted on every row, keeping that threshold.
-Both tiers (full and minimal, see tiered.py) follow the same protocol.
+   after: a flight's recent rates count days strictly before its own, never its own day.
+   `holdout_without_feed` scores the same rows with the history frozen at the end of the
+   training part (flights more than `stale_after_days` after it go to the stale tier),
+   `holdout_feed_7_days_late` with a feed a week late; the scoring copy is thrown away, so
+   the returned model's history ends with the training part;
+4. with `refit_full` (default) the artifact is refitted on every row, keeping thresholds and
+   calibration maps.
+Every tier (full, stale, minimal: see tiered.py) follows the same protocol.
+Defaults come from params.yaml's train section (`latam_airlines.config.load_params`), so the
+library, the CLI and `dvc repro` train the same model.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from latam_airlines.errors import InputError
 from latam_airlines.features import TARGET
@@ -38,8 +47,8 @@ from latam_airlines.features.engineered import (
 from latam_airlines.models.candidates import check_model, make_pipeline, outcome_history_step
 from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
-from latam_airlines.models.splits import holdout_split, validation_split
-from latam_airlines.models.tiered import TieredClassifier
+from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
+from latam_airlines.models.tiered import TieredClassifier, calibrate, fit_calibration
 
 FEATURE_CHOICES: tuple[str, ...] = (
     "full",
@@ -52,15 +61,24 @@ FEATURE_CHOICES: tuple[str, ...] = (
 )
 
 
+CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
+MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
+# Feature set of the stale tier (scored when the outcome feed stopped): the same fields
+# without recent delay rates.
+STALE_FEATURES: dict[str, str] = {"full": "static", "full_with_month": "static", "catboost": "static"}
+
+
 @dataclass
 class TrainConfig:
-    """Everything that defines a trained model; stored in the artifact's metadata."""
+    """Everything that defines a trained model; stored in the artifact's metadata.
+    These defaults mirror params.yaml's train section, which `train` reads first."""
 
-    model: str = "xgb"
+    model: str = "logreg"
     features: str = "full"
     balance: str = "weight"
     params: dict[str, Any] = field(default_factory=dict)
     split: str = "temporal"
+    last_months: int = 2
     test_months: list[int] = field(default_factory=lambda: [11, 12])
     test_size: float = 0.33
     validation_share: float = 0.2
@@ -69,6 +87,8 @@ class TrainConfig:
     year: int | None = None
     refit_full: bool = True
     outcome_feed: bool = True
+    calibration: str = "isotonic"
+    stale_after_days: int | None = 7
 
 
 @dataclass
@@ -81,6 +101,9 @@ class Holdout:
     probability: np.ndarray
     minimal_probability: np.ndarray | None
     frozen_probability: np.ndarray | None = None  # history frozen at the training part's end
+    frozen_minimal_probability: np.ndarray | None = None
+    late_probability: np.ndarray | None = None  # outcomes fed LATE_FEED_DAYS days late
+    fed_pipeline: Any = None  # the scoring copy whose history holds the test part's outcomes
 
 
 def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
@@ -112,10 +135,15 @@ def data_fingerprint(processed: pd.DataFrame) -> str:
 
 
 def _tiers(config: TrainConfig) -> dict[str, str]:
-    """tier -> feature set. The reference model reads only the minimal fields: one tier."""
+    """tier -> feature set. The reference model reads only the minimal fields: one tier.
+    A full set with recent rates gets a stale tier (unless `stale_after_days` is None)."""
     if config.model == "reference":
         return {"minimal": "reference"}
-    return {"full": config.features, "minimal": "minimal"}
+    tiers = {"full": config.features}
+    if config.features in STALE_FEATURES and config.stale_after_days is not None:
+        tiers["stale"] = STALE_FEATURES[config.features]
+    tiers["minimal"] = "minimal"
+    return tiers
 
 
 def _tier_params(config: TrainConfig, feature_set: str) -> dict[str, Any]:
@@ -128,16 +156,25 @@ def _tier_params(config: TrainConfig, feature_set: str) -> dict[str, Any]:
 
 def fit_with_threshold(
     inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig, feature_set: str
-) -> tuple[Any, float]:
-    """Threshold picked on validation rows scored by pipelines fitted without them; then the
-    pipeline is refitted on every given row (the validation rows are too valuable to drop).
+) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None]:
+    """(pipeline, threshold, calibration knots): the calibration map and the threshold are
+    fitted on validation rows scored by pipelines fitted without them (the threshold on the
+    calibrated values); then the pipeline is refitted on every given row (the validation rows
+    are too valuable to drop).
 
     Why out-of-fold by default: one 20 % share leaves the F1-optimal cut-off noisy (it moved
     F1 by up to 0.005 between near-identical models); pooling every row's out-of-fold
     probability steadies it (+0.002 F1 on the Jul-Aug and Sep-Oct backtests, logreg).
     """
     params = _tier_params(config, feature_set)
-    if config.threshold_folds > 1:
+    months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
+    if feature_set == "minimal" and config.threshold_folds > 1 and len(np.unique(months)) >= 2:
+        # The minimal tier knows months as categories: a random fold would score rows of months
+        # its model saw, while the next months to predict are unseen (the temporal holdout, a
+        # new year): each fold holds out whole months, so calibration and threshold fit that.
+        folds = GroupKFold(min(config.threshold_folds, len(np.unique(months))))
+        splits = list(folds.split(inputs, y, groups=months))
+    elif config.threshold_folds > 1:
         folds = StratifiedKFold(config.threshold_folds, shuffle=True, random_state=config.seed)
         splits = list(folds.split(inputs, y))
     else:
@@ -153,26 +190,39 @@ def fit_with_threshold(
             history.record_outcomes(inputs, y)
         probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
     scored = np.concatenate([validation for _, validation in splits])
-    threshold = best_f1_threshold(y[scored], np.concatenate(probabilities))
+    probability = np.concatenate(probabilities)
+    knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
+    # The minimal tier ranks weakly (ROC-AUC ~0.61): its unconstrained F1 optimum sits near
+    # "everything is delayed" (92 % flagged before), which tells a user nothing; its label means
+    # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights.
+    max_flagged = MINIMAL_MAX_FLAGGED if feature_set == "minimal" else None
+    threshold = best_f1_threshold(y[scored], calibrate(probability, knots), max_flagged)
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
-    return pipeline.fit(inputs, y), threshold
+    return pipeline.fit(inputs, y), threshold, knots
 
 
 def _assemble(
-    pipelines: dict[str, Any], thresholds: dict[str, float], config: TrainConfig
+    pipelines: dict[str, Any], thresholds: dict[str, float], knots: dict[str, Any], config: TrainConfig
 ) -> TieredClassifier:
     full_fields = fields_of(config.features) if "full" in pipelines else []
     return TieredClassifier(
         full=pipelines.get("full"),
         minimal=pipelines.get("minimal"),
+        stale=pipelines.get("stale"),
         full_fields=full_fields,
-        full_threshold=thresholds.get("full", thresholds["minimal"]),
-        minimal_threshold=thresholds["minimal"],
+        thresholds=dict(thresholds),
+        calibration={tier: value for tier, value in knots.items() if value is not None},
+        stale_after_days=config.stale_after_days if "stale" in pipelines else None,
     )
 
 
 def _check_config(config: TrainConfig) -> None:
     check_model(config.model)
+    if config.calibration not in CALIBRATIONS:
+        raise InputError(
+            f"unknown calibration {config.calibration!r}; expected one of {', '.join(CALIBRATIONS)}",
+            value=config.calibration,
+        )
     if config.features not in FEATURE_CHOICES:
         raise InputError(
             f"unknown feature set {config.features!r}; expected one of {', '.join(FEATURE_CHOICES)}",
@@ -185,53 +235,123 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     _check_config(config)
     inputs, y = training_data(processed, config.year)
     train_rows, test_rows = holdout_split(
-        processed, config.split, config.test_months, config.test_size, config.seed
-    )
-    pipelines, thresholds = {}, {}
+        processed, config.split, config.test_months, config.test_size, config.seed,
+        last_months=config.last_months, year=config.year,
+    )  # fmt: skip
+    pipelines, thresholds, knots = {}, {}, {}
     for tier, feature_set in _tiers(config).items():
-        pipelines[tier], thresholds[tier] = fit_with_threshold(
+        pipelines[tier], thresholds[tier], knots[tier] = fit_with_threshold(
             inputs.iloc[train_rows], y[train_rows], config, feature_set
         )
-    classifier = _assemble(pipelines, thresholds, config)
+    classifier = _assemble(pipelines, thresholds, knots, config)
     model = _delay_model(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
-    # Every day's departures, the test part's included: days are stored whole (a random split's
-    # test rows share days with training rows), and a flight only sees days before its own.
-    history = outcome_history_step(classifier.full) if config.outcome_feed else None
-    if history is not None:
-        history.record_outcomes(inputs, y)
-        probability = classifier.predict_proba(test_inputs)[:, 1]
-    minimal_probability = None
-    if "full" in pipelines:  # the minimal tier scored on the same rows (its own threshold)
-        minimal_probability = pipelines["minimal"].predict_proba(test_inputs)[:, 1]
-    holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal_probability, frozen)
-    model.metrics = holdout_metrics(holdout, thresholds, len(train_rows), config)
+    minimal = frozen_minimal = None
+    if "full" in pipelines:  # the minimal tier scored on the same rows
+        minimal = frozen_minimal = classifier.tier_probability("minimal", test_inputs)
+    extra: dict[str, Any] = {"thresholds": thresholds}
+    if config.outcome_feed and model.outcomes_until is not None:
+        # Every day's departures, the test part's included, on a copy (the returned model's
+        # history ends with the training part): a flight only sees days before its own.
+        fed = copy.deepcopy(classifier)
+        for step in _history_steps(fed):
+            step.record_outcomes(inputs, y)
+        probability = fed.predict_proba(test_inputs)[:, 1]
+        if minimal is not None:
+            minimal = fed.tier_probability("minimal", test_inputs)
+        extra["late"] = _late_feed(fed, test_inputs, LATE_FEED_DAYS)
+        extra["fed"] = fed
+    holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal, frozen)
+    holdout.frozen_minimal_probability = frozen_minimal
+    holdout.late_probability = extra.get("late")
+    holdout.fed_pipeline = extra.get("fed")
+    test_part = describe_test_part(processed, test_rows, config.year)
+    model.metrics = holdout_metrics(holdout, thresholds, len(train_rows), config, test_part)
     return holdout
 
 
+LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
+
+
+def _history_steps(classifier: TieredClassifier) -> list[Any]:
+    from latam_airlines.models.candidates import outcome_history_step
+
+    tiers = [getattr(classifier, tier, None) for tier in ("full", "minimal")]
+    return [step for step in map(outcome_history_step, tiers) if step is not None]
+
+
+def _late_feed(fed: TieredClassifier, test_inputs: pd.DataFrame, late_days: int) -> np.ndarray:
+    """Probabilities when each day's outcomes arrive `late_days` days late: recent rates
+    count days up to `late_days` + 1 before the flight's, and the tier follows the gap."""
+    step = fed.history_step()
+    step.lag_days_ = late_days
+    try:
+        probability = fed.tier_probability("full", test_inputs)
+    finally:
+        del step.lag_days_
+    if fed.stale is not None and late_days + 1 > fed.stale_after_days:
+        probability = fed.tier_probability("stale", test_inputs)
+    return probability
+
+
 def holdout_metrics(
-    holdout: Holdout, thresholds: dict[str, float], train_rows: int, config: TrainConfig
+    holdout: Holdout, thresholds: dict[str, float], train_rows: int, config: TrainConfig, test_part: str = ""
 ) -> dict:
+    if config.split == "temporal":
+        rule = f"last {config.last_months} months present, else the last {config.test_size:.0%} of days"
+    elif config.split == "months":
+        rule = f"test months {config.test_months}"
+    else:
+        rule = f"{config.test_size:.0%}"
+    classifier = holdout.model.pipeline
+    full_threshold = thresholds.get("full", thresholds.get("minimal"))
     metrics: dict[str, Any] = {
-        "protocol": f"{config.split} holdout"
-        + (
-            f" (test months {config.test_months})"
-            if config.split == "temporal"
-            else f" ({config.test_size:.0%})"
-        ),
+        "protocol": f"{config.split} holdout ({rule})" + (f", test {test_part}" if test_part else ""),
         "train_rows": int(train_rows),
-        "holdout": classification_metrics(holdout.y_test, holdout.probability, holdout.model.threshold),
-    }
+        "thresholds": {tier: float(value) for tier, value in thresholds.items()},
+        "stale_after_days": config.stale_after_days if classifier.stale is not None else None,
+        "holdout": _tier_metrics(holdout.y_test, holdout.probability, classifier, holdout.test_inputs, full_threshold),
+    }  # fmt: skip
     if holdout.model.outcomes_until is not None:
         metrics["outcome_feed"] = config.outcome_feed
-        metrics["holdout_without_feed"] = classification_metrics(
-            holdout.y_test, holdout.frozen_probability, holdout.model.threshold
-        )
+        metrics["holdout_without_feed"] = _tier_metrics(
+            holdout.y_test, holdout.frozen_probability, classifier, holdout.test_inputs, full_threshold,
+            frozen=True,
+        )  # fmt: skip
+        late = holdout.late_probability
+        if late is not None:
+            late_tier = (
+                "stale"
+                if classifier.stale is not None and config.stale_after_days < LATE_FEED_DAYS + 1
+                else "full"
+            )
+            metrics[f"holdout_feed_{LATE_FEED_DAYS}_days_late"] = classification_metrics(
+                holdout.y_test, late, thresholds[late_tier]
+            )
     if holdout.minimal_probability is not None:
         metrics["holdout_minimal_fields"] = classification_metrics(
             holdout.y_test, holdout.minimal_probability, thresholds["minimal"]
         )
+        frozen_minimal = holdout.frozen_minimal_probability
+        if frozen_minimal is not None and holdout.model.outcomes_until is not None:
+            metrics["holdout_minimal_fields_without_feed"] = classification_metrics(
+                holdout.y_test, frozen_minimal, thresholds["minimal"]
+            )
+    return metrics
+
+
+def _tier_metrics(
+    y: np.ndarray, probability: np.ndarray, classifier: TieredClassifier, inputs: pd.DataFrame,
+    default_threshold: float, frozen: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """classification_metrics with each row labelled at its own tier's threshold (the fed
+    holdout routes every row to the full tier; frozen, later days go to the stale tier)."""
+    tier = classifier.route(inputs) if frozen else np.where(classifier.full_rows(inputs), "full", "minimal")
+    thresholds = np.array([(classifier.thresholds or {}).get(t, default_threshold) for t in tier])
+    metrics = classification_metrics(y, probability, thresholds)
+    metrics["threshold"] = float(default_threshold)
+    metrics["tiers"] = {str(name): int(count) for name, count in zip(*np.unique(tier, return_counts=True))}
     return metrics
 
 
@@ -252,6 +372,8 @@ def _delay_model(
     features = [f for f in INPUT_FIELDS if f in set(fields_of(config.features)) | set(fields_of("minimal"))]
     if config.model == "reference":
         features = fields_of("reference")
+    if "stale" in _tiers(config):  # the stale tier's fields are a subset of the full tier's
+        features = [f for f in INPUT_FIELDS if f in set(features) | set(fields_of(_tiers(config)["stale"]))]
     known = {}
     for column in features:
         values = inputs[column].dropna().unique()
@@ -267,7 +389,7 @@ def _delay_model(
         categorical=[c for c in features if c in CATEGORICAL_FIELDS],
         known_values={c: v for c, v in known.items() if c in CATEGORICAL_FIELDS or c == "MES"},
         defaults={},
-        threshold=classifier.full_threshold,
+        threshold=classifier.thresholds.get("full", classifier.thresholds.get("minimal", 0.5)),
         metrics=metrics,
         metadata={
             "model": config.model,
@@ -276,7 +398,23 @@ def _delay_model(
             "rows": int(len(processed)),
             "year": year or 2017,
             "config": asdict(config),
-            "thresholds": {"full": classifier.full_threshold, "minimal": classifier.minimal_threshold},
+            "thresholds": dict(classifier.thresholds),
+            "calibration": {
+                "method": config.calibration,
+                "fitted_on": "out-of-fold probabilities of the training part",
+                "knots": {tier: len(knots[0]) for tier, knots in (classifier.calibration or {}).items()},
+            },
+            "feed": {
+                "stale_after_days": classifier.stale_after_days,
+                "regimes": {
+                    "fed": "full tier: recent delay rates, its own threshold",
+                    "stale": f"history older than {classifier.stale_after_days} days: "
+                    f"{_tiers(config).get('stale')} features, their own threshold",
+                    "minimal": "only OPERA, TIPOVUELO, MES given",
+                }
+                if classifier.stale is not None
+                else {},
+            },
             "library_versions": {
                 "sklearn": sklearn.__version__,
                 "xgboost": xgboost.__version__,
@@ -287,19 +425,43 @@ def _delay_model(
     )
 
 
-def train(processed: pd.DataFrame, model: str = "xgb", seed: int = 42, **options: Any) -> DelayModel:
+def train_defaults() -> dict[str, Any]:
+    """TrainConfig fields set in params.yaml's train section (and the top-level seed)."""
+    from latam_airlines.config import load_params
+
+    settings = load_params()
+    section = settings.get("train", {}) or {}
+    defaults = {
+        key: section[key] for key in TrainConfig.__dataclass_fields__ if key in section and key != "params"
+    }
+    if "seed" in settings:
+        defaults["seed"] = settings["seed"]
+    return defaults
+
+
+def train(
+    processed: pd.DataFrame, model: str | None = None, seed: int | None = None, **options: Any
+) -> DelayModel:
     """Fit `model` on the processed table and return a DelayModel (see the module docstring).
 
-    options: any TrainConfig field (features, balance, params, split, test_months, test_size,
-    validation_share, threshold_folds, year, refit_full, outcome_feed).
+    Whatever is not given comes from params.yaml's train section (model logreg, features
+    full, temporal split on the last 2 months, ...), then TrainConfig's defaults.
+    options: any TrainConfig field (features, balance, params, split, last_months, test_months,
+    test_size, validation_share, threshold_folds, year, refit_full, outcome_feed, calibration,
+    stale_after_days).
     """
     unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise InputError(f"unknown training option(s) {', '.join(unknown)}", value=unknown[0])
-    config = TrainConfig(model=model, seed=seed, **options)
+    settings = {**train_defaults(), **options}
+    if model is not None:
+        settings["model"] = model
+    if seed is not None:
+        settings["seed"] = seed
+    config = TrainConfig(**settings)
     holdout = holdout_evaluation(processed, config)
     if not config.refit_full:
-        return holdout.model
+        return holdout.model  # its history ends with the training part (the test part unseen)
     inputs, y = training_data(processed, config.year)
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():

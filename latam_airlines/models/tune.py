@@ -7,7 +7,7 @@ The temporal test months are left out of the search entirely, so the holdout num
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def tune(
     features: str = "full",
     seed: int = 42,
     year: int | None = None,
-    test_months: tuple[int, ...] = (11, 12),
+    split: Mapping[str, Any] | None = None,
     on_trial: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Best params by mean ROC-AUC over `folds` stratified folds of the training part."""
@@ -69,7 +69,7 @@ def tune(
     if trials < 1 or folds < 2:
         raise InputError(f"need trials >= 1 and folds >= 2, got trials={trials}, folds={folds}")
     inputs, y = training_data(processed, year)
-    train_rows, _ = holdout_split(processed, "temporal", test_months, seed=seed)
+    train_rows, _ = holdout_split(processed, **{"split": "temporal", **(split or {})}, seed=seed, year=year)
     inputs, y = inputs.iloc[train_rows], y[train_rows]
     splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(inputs, y))
 

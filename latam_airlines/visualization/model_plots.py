@@ -49,9 +49,22 @@ def pr_figure(curve: pd.DataFrame, average_precision: float, base_rate: float) -
     return figure
 
 
-def calibration_figure(curve: pd.DataFrame) -> plt.Figure:
+def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None) -> plt.Figure:
+    """Observed vs predicted per probability bin; with `metrics`, the constant base-rate
+    answer (one point) and both Brier scores in the legend."""
+    metrics = metrics or {}
     figure, axes = plt.subplots(figsize=(5, 5))
-    axes.plot(curve["predicted"], curve["observed"], marker="o", label="model")
+    label = "model" + (
+        f" (Brier {metrics['brier']:.4f}, ECE {metrics['ece']:.3f})" if "brier" in metrics else ""
+    )
+    axes.plot(curve["predicted"], curve["observed"], marker="o", label=label)
+    if "delay_rate" in metrics:
+        rate = metrics["delay_rate"]
+        base = f"base rate {rate:.3f}" + (
+            f" (Brier {metrics['brier_base_rate']:.4f})" if "brier_base_rate" in metrics else ""
+        )
+        axes.plot([rate], [rate], marker="s", color="black", linestyle="none", label=base)
+        axes.axhline(rate, color="black", linewidth=0.6, alpha=0.4)
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axes.set_xlabel("mean predicted probability (bin)")
     axes.set_ylabel("observed delay rate (bin)")
