@@ -84,8 +84,16 @@ class Holdout:
     frozen_probability: np.ndarray | None = None  # history frozen at the training part's end
 
 
-def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Canonical inputs and 0/1 target of a processed table; InputError naming what is wrong."""
+def training_data(
+    processed: pd.DataFrame, year: int | None = None, *, single_class: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Canonical inputs and 0/1 target of a processed table; InputError naming what is wrong.
+
+    Every row is checked by the shared flight rules (latam_airlines/validation.py). A table
+    whose target has one class is refused unless `single_class` (a day of outcomes may be all
+    on time: something to record, nothing to fit)."""
+    from latam_airlines.validation import validate_table
+
     file = processed.attrs.get("source")
     if TARGET not in processed.columns:
         raise InputError(f"the table has no target column {TARGET!r}", file=file, column=TARGET)
@@ -101,9 +109,10 @@ def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.
             file=file, column=TARGET, value=processed[TARGET].iloc[row],
         )  # fmt: skip
     y = target.to_numpy(dtype=int)
-    if y.min() == y.max():
+    if y.min() == y.max() and not single_class:
         raise InputError("the target has a single class; nothing to learn", file=file, column=TARGET)
-    return canonical_flights(processed, year=year), y
+    checked = validate_table(processed, file, required=REQUIRED_FIELDS)
+    return canonical_flights(checked, year=year), y
 
 
 def data_fingerprint(processed: pd.DataFrame) -> str:
