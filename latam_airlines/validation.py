@@ -224,7 +224,12 @@ def parse_datetimes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
             index=index,
         )
         numbers["second"] = numbers["second"].fillna(0)
-        numbers.loc[(numbers["year"] < YEAR_MIN) | (numbers["year"] > YEAR_MAX), "year"] = np.nan
+        # pandas would roll 24:00 or 10:60 over to the next hour or day: refuse them instead.
+        impossible = (
+            (numbers["year"] < YEAR_MIN) | (numbers["year"] > YEAR_MAX) | (numbers["hour"] > 23)
+            | (numbers["minute"] > 59) | (numbers["second"] > 59)
+        )  # fmt: skip
+        numbers.loc[impossible, "year"] = np.nan
         parsed = pd.to_datetime(numbers, errors="coerce").astype("datetime64[ns]")
         offset = parts["offset"].astype(object).where(parts["offset"].notna(), None)
         shifted = offset.notna().to_numpy() & parsed.notna().to_numpy()

@@ -10,19 +10,22 @@ nor caps the size of headers; each such client holds a connection and its buffer
 - a header size cap: MAX_HEADER_BYTES before the headers are complete (else 431);
 - a connection cap per worker process: MAX_CONNECTIONS open at once; one more is answered
   503 with Retry-After and closed at once (the only 5xx the service gives: capacity, by design).
-Used by `latam serve` (api/server.py) as uvicorn's `http` implementation.
+Used by `latam serve` (api/server.py) as uvicorn's `http` implementation. The limits can be
+set per deployment with LATAM_HEADER_TIMEOUT_S, LATAM_BODY_TIMEOUT_S, LATAM_MAX_HEADER_BYTES and
+LATAM_MAX_CONNECTIONS (read when the worker starts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-HEADER_TIMEOUT_S = 10.0
-BODY_TIMEOUT_S = 30.0
-MAX_HEADER_BYTES = 64 * 1024
-MAX_CONNECTIONS = 2048
+HEADER_TIMEOUT_S = float(os.environ.get("LATAM_HEADER_TIMEOUT_S") or 10.0)
+BODY_TIMEOUT_S = float(os.environ.get("LATAM_BODY_TIMEOUT_S") or 30.0)
+MAX_HEADER_BYTES = int(os.environ.get("LATAM_MAX_HEADER_BYTES") or 64 * 1024)
+MAX_CONNECTIONS = int(os.environ.get("LATAM_MAX_CONNECTIONS") or 2048)
 
 
 def _answer(status: str, message: str, extra: str = "") -> bytes:
