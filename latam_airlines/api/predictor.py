@@ -84,8 +84,10 @@ class CachedPredictor:
             choices.append(values)
         records = [dict(zip(REQUIRED_FIELDS, combo)) for combo in itertools.product(*choices)]
         records = records[: self.cache_size]
-        self.predict(records)
-        self._pinned, self._cache, self.cached_bytes = self._cache, {}, 0
+        probabilities = self.model.predict_proba(records)
+        for record, probability in zip(records, probabilities):
+            value = float(probability)
+            self._pinned[record_key(record)] = (int(value >= self.threshold), value)
         return len(records)
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
