@@ -45,6 +45,18 @@ def params() -> dict:
     return load_params()
 
 
+def writable(*files: Optional[Path], folders: tuple[Optional[Path], ...] = ()) -> None:
+    """Check every output path before work starts (exit 2 with one line if one can't be written)."""
+    from latam_airlines.io import check_output
+
+    for path in files:
+        if path is not None:
+            check_output(path)
+    for path in folders:
+        if path is not None:
+            check_output(path, folder=True)
+
+
 @app.callback()
 def _global_options(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging and tracebacks."),
@@ -93,6 +105,7 @@ def data_make(
     else:
         raw_path = input
     output = output or resolve(settings["interim_path"])
+    writable(output)
     with progress(3, "data make") as bar:
         raw = load_raw(raw_path, source=source)
         bar.update()
@@ -133,6 +146,7 @@ def features_build(
     settings = params()
     input = input or resolve(settings["data"]["interim_path"])
     output = output or resolve(settings["features"]["processed_path"])
+    writable(output)
     with progress(3, "features build") as bar:
         interim = read_table(input)
         bar.update()
@@ -241,6 +255,7 @@ def train_command(
     model = model or config["model"]
     output = output or resolve(config["model_path"])
     metrics_path = metrics or resolve(config["metrics_path"])
+    writable(output, metrics_path)  # before the fit, not after it
     tuned_params = {}
     if tuned and config.get("tuned_params"):
         tuned_params = load_tuned(resolve(config["tuned_params"])).get(model, {})
@@ -297,6 +312,9 @@ def evaluate_command(
 
     settings = params()
     config = settings["evaluate"]
+    writable(
+        folders=(reports_dir or resolve(config["reports_dir"]), figures_dir or resolve(config["figures_dir"]))
+    )
     with progress(3, "evaluate") as bar:
         delay_model = load_model(model or resolve(settings["train"]["model_path"]))
         table = _read_processed(data)
@@ -356,6 +374,7 @@ def compare_command(
     settings = params()
     config = settings.get("compare", {})
     folds = folds or config.get("folds", 5)
+    writable(report or resolve(config.get("report", "reports/model_selection.md")), results)
     tuned = load_tuned(resolve(settings["train"].get("tuned_params") or "models/params_tuned.yaml"))
     candidates = select_candidates(
         [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
@@ -429,6 +448,7 @@ def tune_command(
         **settings.get("tune", {}),
     }
     trials = trials or config["trials"]
+    writable(output or resolve(config["output"]))
     table = _read_processed(data, sample if sample is not None else config["sample"], settings["seed"])
     with progress(trials, "tune") as bar:
         result = tune(
@@ -466,6 +486,7 @@ def predict_command(
     from latam_airlines.models import load_model
     from latam_airlines.models.predict import predict_flights, read_flights
 
+    writable(output)
     delay_model = load_model(model or resolve(params()["train"]["model_path"]))
     flights = read_flights(input)
     predictions = predict_flights(delay_model, flights)
@@ -518,6 +539,7 @@ def outcomes_command(
     from latam_airlines.models.outcomes import feed_outcomes
 
     path = model or resolve(params()["train"]["model_path"])
+    writable(path)  # the artifact is rewritten in place
     delay_model = load_model(path)
     before = delay_model.outcomes_until
     recorded = feed_outcomes(delay_model, data)
@@ -576,6 +598,7 @@ def serve(
     run_server(
         model_path, host=host, port=port, workers=workers,
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
+        cache_bytes=int(settings.get("cache_bytes", 32 * 2**20)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
     )  # fmt: skip
 
@@ -627,6 +650,7 @@ def stress(
     settings = params()
     options = load.STRESS_DEFAULTS | settings.get("stress", {})
     load.wrk_path()  # exit 2 with the install hint before starting anything
+    writable(folders=(output or resolve(options["output"]),))
     with contextlib.ExitStack() as stack:
         if url is None:
             url = stack.enter_context(
@@ -694,6 +718,7 @@ def anomalies(
     settings = params()
     options = settings["anomalies"]
     scoring = scoring_settings(options, settings["seed"], method)
+    writable(folders=(output or resolve(options["output"]),))
     run = run_anomaly_report(
         input or str(resolve(options["input"])),
         year or str(options.get("year", "latest")),
@@ -729,9 +754,24 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"latam: error: {error}", file=sys.stderr)
         return 2
+    except (
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+        FileNotFoundError,
+        FileExistsError,
+    ) as error:
+        # A path the user gave that the system refused (checks ran first; this is the race or
+        # an input path a library opened itself): the user's to fix, one line.
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"latam: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
     except typer.Exit as error:
         return error.exit_code
-    except typer.Abort:
+    except typer.Abort as error:
+        if isinstance(error.__cause__, EOFError):  # click's name for an input that ended early
+            print("latam: error: an input ended early (a truncated compressed file?)", file=sys.stderr)
+            return 2
         print("latam: aborted", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the last line of defence for the user

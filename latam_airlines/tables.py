@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -16,19 +17,35 @@ def is_csv(path: str | Path) -> bool:
     return str(path).lower().endswith(CSV_SUFFIXES)
 
 
+def one_line(error: BaseException, limit: int = 200) -> str:
+    """An exception's message on one line, shortened."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """A Parquet or CSV table (by suffix); InputError for a missing, empty or broken file."""
+    from latam_airlines.io import check_input
+
     path = Path(path)
     if not path.exists():
         raise InputError("no such file (run the previous pipeline step first?)", file=str(path))
+    check_input(path)
+    kind = "CSV" if is_csv(path) else "Parquet"
     try:
         frame = pd.read_csv(path, encoding="utf-8-sig") if is_csv(path) else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty", file=str(path)) from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
-        raise InputError(f"not a readable CSV file ({error})", file=str(path)) from None
-    except (OSError, ValueError) as error:
-        raise InputError(f"not a readable Parquet file ({error})", file=str(path)) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"not UTF-8 text at byte offset {error.start}; re-save it as UTF-8", file=str(path)
+        ) from None
+    except pd.errors.ParserError as error:
+        raise InputError(f"not a readable CSV file ({one_line(error)})", file=str(path)) from None
+    except EOFError:  # a compressed file cut short
+        raise InputError(f"the compressed {kind} file is truncated", file=str(path)) from None
+    except (OSError, ValueError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        raise InputError(f"not a readable {kind} file ({one_line(error)})", file=str(path)) from None
     if frame.empty:
         raise InputError("the table has no rows", file=str(path))
     frame.attrs["source"] = str(path)

@@ -163,10 +163,10 @@ def test_flight_that_is_not_an_object_is_400(client: TestClient) -> None:
     }
 
 
-def test_oversized_body_is_refused_before_reading(client: TestClient) -> None:
+def test_oversized_body_is_413_before_reading(client: TestClient) -> None:
     huge = b'{"flights": [' + b" " * (50 * 1024 + 1) + b"]}"
     answer = client.post("/predict", content=huge, headers={"Content-Type": "application/json"})
-    assert answer.status_code == 400
+    assert answer.status_code == 413
     assert answer.json()["detail"][0]["field"] == "body"
 
 
@@ -243,12 +243,12 @@ def test_docs_and_schema_describe_every_accepted_field(client: TestClient) -> No
     assert "400" in schema["paths"]["/predict"]["post"]["responses"]
 
 
-def test_chunked_body_over_the_limit_is_400(client: TestClient) -> None:
+def test_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
     def chunks():
         yield b'{"flights": ['
         for _ in range(60):
             yield b" " * 1_024
 
     answer = client.post("/predict", content=chunks(), headers={"Content-Type": "application/json"})
-    assert answer.status_code == 400
+    assert answer.status_code == 413
     assert answer.json()["detail"][0]["field"] == "body"

@@ -26,9 +26,11 @@ from latam_airlines.models import DelayModel, load_model
 MODEL_PATH_ENV = "LATAM_MODEL_PATH"
 MAX_BATCH_ENV = "LATAM_MAX_BATCH"
 CACHE_SIZE_ENV = "LATAM_CACHE_SIZE"
+CACHE_BYTES_ENV = "LATAM_CACHE_BYTES"
 FAST_PATH_ENV = "LATAM_FAST_PATH"  # 0 serves /predict through FastAPI's router (for measurements)
 DEFAULT_MAX_BATCH = 10_000
 DEFAULT_CACHE_SIZE = 100_000
+DEFAULT_CACHE_BYTES = 32 * 2**20  # the prediction cache's bound beyond the warmed minimal records
 # Bytes allowed per flight in a body: generous for the richest record, bounds memory per request.
 BODY_BYTES_PER_FLIGHT = 1_024
 
@@ -72,12 +74,13 @@ def create_app(
     max_batch: int = DEFAULT_MAX_BATCH,
     cache_size: int = DEFAULT_CACHE_SIZE,
     fast_path: bool = True,
+    cache_bytes: int = DEFAULT_CACHE_BYTES,
 ) -> FastAPI | PredictFastPath:
     """The API serving `model`; batches hold at most `max_batch` flights.
 
     fast_path: answer POST /predict in a raw ASGI app in front of FastAPI (which gets the rest)."""
-    validator = FlightValidator(model.known_values, max_batch=max_batch)
-    predictor = CachedPredictor(single_threaded(model), cache_size=cache_size)
+    validator = FlightValidator(model.known_values, max_batch=max_batch, model_fields=model.features)
+    predictor = CachedPredictor(single_threaded(model), cache_size=cache_size, cache_bytes=cache_bytes)
     predictor.warm()  # the minimal records' answers are ready before the first request
     service = PredictService(validator, predictor, max_body_bytes=max_batch * BODY_BYTES_PER_FLIGHT)
     info_body = orjson.dumps(model_info(model, max_batch), option=orjson.OPT_SERIALIZE_NUMPY, default=str)
@@ -88,7 +91,8 @@ def create_app(
         description=(
             "Probability that a flight departing SCL leaves more than 15 minutes late. "
             f"POST up to {max_batch} flights per request to /predict; invalid requests get 400 "
-            "with the flight index, field and bad value."
+            "with the flight index, field and bad value (413: body too large, 415: encoded body). "
+            "Times are Santiago local time (America/Santiago) or carry a UTC offset."
         ),
     )
     app.state.model = model
@@ -116,7 +120,12 @@ def create_app(
         "/predict",
         summary="Delay labels and probabilities for a batch of flights",
         response_model=PredictResponse,
-        responses={400: {"model": ErrorResponse, "description": "Invalid request"}},
+        responses={
+            400: {"model": ErrorResponse, "description": "Invalid request"},
+            408: {"model": ErrorResponse, "description": "The request did not arrive in time"},
+            413: {"model": ErrorResponse, "description": "Body larger than max_batch flights allow"},
+            415: {"model": ErrorResponse, "description": "Content-Encoding other than identity"},
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -127,7 +136,10 @@ def create_app(
     async def predict(request: Request) -> Response:
         # Reached only with fast_path=False: the same service behind FastAPI's routing.
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > service.max_body_bytes:
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            status, body = service.unsupported_encoding(encoding.encode())
+        elif declared and declared.isdigit() and int(declared) > service.max_body_bytes:
             status, body = service.too_large(int(declared))
         else:
             status, body = service.answer(await request.body())
@@ -163,5 +175,9 @@ def app_from_env() -> FastAPI | PredictFastPath:
     serve = settings.get("serve", {})
     max_batch = int(os.environ.get(MAX_BATCH_ENV) or serve.get("max_batch", DEFAULT_MAX_BATCH))
     cache_size = int(os.environ.get(CACHE_SIZE_ENV) or serve.get("cache_size", DEFAULT_CACHE_SIZE))
+    cache_bytes = int(os.environ.get(CACHE_BYTES_ENV) or serve.get("cache_bytes", DEFAULT_CACHE_BYTES))
     fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
-    return create_app(load_model(Path(path)), max_batch=max_batch, cache_size=cache_size, fast_path=fast_path)
+    return create_app(
+        load_model(Path(path)), max_batch=max_batch, cache_size=cache_size, fast_path=fast_path,
+        cache_bytes=cache_bytes,
+    )  # fmt: skip

@@ -3,6 +3,11 @@
 The model is a pure function of a record, and the minimal record (OPERA, TIPOVUELO, MES) has a
 few hundred combinations, so nearly every request is a dictionary lookup. Records the cache
 has not seen are predicted together in one vectorised call to the model.
+
+Bounded from outside: records reach the cache validated (text fields at most 64 characters,
+categories the model knows) and holding only the fields the model reads; the cache holds the
+warmed minimal records for good, and other records up to `cache_size` entries and `cache_bytes`
+(an estimate that errs high), after which that part is emptied and fills again.
 """
 
 from __future__ import annotations
@@ -19,6 +24,20 @@ RecordKey = tuple[tuple[str, Any], ...]
 def record_key(record: Mapping[str, Any]) -> RecordKey:
     """A hashable key holding every field of the record (the order fields came in is irrelevant)."""
     return tuple(sorted(record.items()))
+
+
+# Bytes of one cache entry beyond its text: the dict slot, the key tuple and its pair tuples,
+# the answer tuple, ints and floats (CPython 3.11, measured with tracemalloc, rounded up).
+ENTRY_OVERHEAD_BYTES = 400
+FIELD_OVERHEAD_BYTES = 120
+
+
+def entry_bytes(key: RecordKey) -> int:
+    """A high estimate of the memory one cache entry takes."""
+    size = ENTRY_OVERHEAD_BYTES
+    for name, value in key:
+        size += FIELD_OVERHEAD_BYTES + len(name) + (len(value) if isinstance(value, str) else 0)
+    return size
 
 
 def single_threaded(model: DelayModel) -> DelayModel:
@@ -40,12 +59,16 @@ def single_threaded(model: DelayModel) -> DelayModel:
 
 
 class CachedPredictor:
-    """(label, probability) per record; probabilities cached up to `cache_size` records."""
+    """(label, probability) per record; probabilities cached up to `cache_size` records and
+    about `cache_bytes` bytes (the warmed minimal records are kept apart, never dropped)."""
 
-    def __init__(self, model: DelayModel, cache_size: int = 100_000) -> None:
+    def __init__(self, model: DelayModel, cache_size: int = 100_000, cache_bytes: int = 32 * 2**20) -> None:
         self.model = model
         self.threshold = model.threshold
         self.cache_size = cache_size
+        self.cache_bytes = cache_bytes
+        self.cached_bytes = 0  # estimate of the dynamic part
+        self._pinned: dict[RecordKey, tuple[int, float]] = {}
         self._cache: dict[RecordKey, tuple[int, float]] = {}
 
     def warm(self) -> int:
@@ -61,7 +84,9 @@ class CachedPredictor:
             choices.append(values)
         records = [dict(zip(REQUIRED_FIELDS, combo)) for combo in itertools.product(*choices)]
         records = records[: self.cache_size]
-        self.predict(records)
+        probabilities, labels, _ = self.model.decide(records)
+        for record, probability, label in zip(records, probabilities, labels):
+            self._pinned[record_key(record)] = (int(label), float(probability))
         return len(records)
 
     def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
@@ -69,25 +94,31 @@ class CachedPredictor:
         if self.cache_size <= 0:
             probabilities, labels, _ = self.model.decide(records)
             return [int(label) for label in labels], [float(p) for p in probabilities]
-        cache = self._cache
+        pinned = self._pinned
         keys = [record_key(record) for record in records]
         missing: dict[RecordKey, Mapping[str, Any]] = {}
         for key, record in zip(keys, records):
-            if key not in cache:
+            if key not in pinned and key not in self._cache:
                 missing[key] = record
         if missing:
             self._fill(missing)
-        answers = [cache.get(key) for key in keys]
-        if any(answer is None for answer in answers):  # the cache was full: predict the rest
+        cache = self._cache
+        answers = [pinned.get(key) or cache.get(key) for key in keys]
+        if any(answer is None for answer in answers):  # the cache was emptied meanwhile: predict the rest
             return self._predict_uncached(records, answers)
         return [answer[0] for answer in answers], [answer[1] for answer in answers]
 
     def _fill(self, missing: Mapping[RecordKey, Mapping[str, Any]]) -> None:
         # Labels come from the model: each regime (fed, stale, minimal) has its own threshold.
         probabilities, labels, _ = self.model.decide(list(missing.values()))
-        room = self.cache_size - len(self._cache)
-        for key, probability, label in itertools.islice(zip(missing, probabilities, labels), max(room, 0)):
+        for key, probability, label in itertools.islice(zip(missing, probabilities, labels), self.cache_size):
+            size = entry_bytes(key)
+            if len(self._cache) >= self.cache_size or self.cached_bytes + size > self.cache_bytes:
+                # Full: start again rather than track recency on the hot path; the pinned
+                # minimal records keep answering from memory meanwhile.
+                self._cache, self.cached_bytes = {}, 0
             self._cache[key] = (int(label), float(probability))
+            self.cached_bytes += size
 
     def _predict_uncached(
         self, records: Sequence[Mapping[str, Any]], answers: list[tuple[int, float] | None]

@@ -14,7 +14,10 @@ from latam_airlines.api.validation import FIELD_RULES
 
 
 class Flight(BaseModel):
-    """One flight departing SCL; only OPERA, TIPOVUELO and MES are required."""
+    """One flight departing SCL; only OPERA, TIPOVUELO and MES are required. An optional field
+    given as null counts as absent. Text fields hold at most 64 characters; times are Santiago
+    local time unless they carry a UTC offset; fields must agree with each other (MES with
+    Fecha-I, DIA with MES, ...)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -22,21 +25,33 @@ class Flight(BaseModel):
         json_schema_extra={"examples": [{"OPERA": "Aerolineas Argentinas", "TIPOVUELO": "N", "MES": 3}]},
     )
 
-    OPERA: str = Field(description=FIELD_RULES["OPERA"].description)
+    OPERA: str = Field(max_length=64, description=FIELD_RULES["OPERA"].description)
     TIPOVUELO: Literal["I", "N"] = Field(description=FIELD_RULES["TIPOVUELO"].description)
     MES: int = Field(ge=1, le=12, description=FIELD_RULES["MES"].description)
     Fecha_I: Optional[str] = Field(None, alias="Fecha-I", description=FIELD_RULES["Fecha-I"].description)
-    Des_I_raw: Optional[str] = Field(None, alias="Des-I", description=FIELD_RULES["Des-I"].description)
-    Des_I: Optional[str] = Field(None, description=FIELD_RULES["Des_I"].description)
-    Ori_I: Optional[str] = Field(None, alias="Ori-I", description=FIELD_RULES["Ori-I"].description)
-    Emp_I: Optional[str] = Field(None, alias="Emp-I", description=FIELD_RULES["Emp-I"].description)
+    Des_I_raw: Optional[str] = Field(
+        None, max_length=64, alias="Des-I", description=FIELD_RULES["Des-I"].description
+    )
+    Des_I: Optional[str] = Field(None, max_length=64, description=FIELD_RULES["Des_I"].description)
+    Ori_I: Optional[str] = Field(
+        None, max_length=64, alias="Ori-I", description=FIELD_RULES["Ori-I"].description
+    )
+    Emp_I: Optional[str] = Field(
+        None, max_length=64, alias="Emp-I", description=FIELD_RULES["Emp-I"].description
+    )
     DIANOM: Optional[str] = Field(None, description=FIELD_RULES["DIANOM"].description)
     MESNOM: Optional[str] = Field(None, description=FIELD_RULES["MESNOM"].description)
     periodo_dia: Optional[str] = Field(None, description=FIELD_RULES["periodo_dia"].description)
     DIA: Optional[int] = Field(None, ge=1, le=31, description=FIELD_RULES["DIA"].description)
     HORA: Optional[int] = Field(None, ge=0, le=23, description=FIELD_RULES["HORA"].description)
     MIN: Optional[int] = Field(None, ge=0, le=59, description=FIELD_RULES["MIN"].description)
-    ANO: Optional[int] = Field(None, alias="AÑO", description=FIELD_RULES["AÑO"].description)
+    ANO: Optional[int] = Field(
+        None,
+        alias="AÑO",
+        ge=FIELD_RULES["AÑO"].low,
+        le=FIELD_RULES["AÑO"].high,
+        description=FIELD_RULES["AÑO"].description,
+    )
     temporada_alta: Optional[int] = Field(
         None, ge=0, le=1, description=FIELD_RULES["temporada_alta"].description
     )

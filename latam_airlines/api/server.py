@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from latam_airlines.api.app import CACHE_SIZE_ENV, MAX_BATCH_ENV, MODEL_PATH_ENV
+from latam_airlines.api.app import CACHE_BYTES_ENV, CACHE_SIZE_ENV, MAX_BATCH_ENV, MODEL_PATH_ENV
 from latam_airlines.errors import InputError
 from latam_airlines.models import load_model
 
@@ -20,13 +20,15 @@ def serve(
     workers: int = 1,
     max_batch: int = 10_000,
     cache_size: int = 100_000,
+    cache_bytes: int = 32 * 2**20,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Check the artifact loads, then serve it until interrupted.
 
     uvloop + httptools and no access log: each measured faster (reports/stress_test.md).
-    Each worker process loads the model once, through `app_from_env`.
+    Each worker process loads the model once, through `app_from_env`. Slow, idle and oversize
+    clients are bounded by api/protocol.py (header/body timeouts, header cap, connection cap).
     """
     import uvicorn
 
@@ -39,6 +41,7 @@ def serve(
     os.environ[MODEL_PATH_ENV] = str(model_path)
     os.environ[MAX_BATCH_ENV] = str(max_batch)
     os.environ[CACHE_SIZE_ENV] = str(cache_size)
+    os.environ[CACHE_BYTES_ENV] = str(cache_bytes)
     uvicorn.run(
         "latam_airlines.api.app:app_from_env",
         factory=True,
@@ -46,7 +49,8 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http="latam_airlines.api.protocol:GuardedHttpToolsProtocol",  # httptools + limits
+        timeout_keep_alive=5,
         access_log=access_log,
         log_level="info" if access_log else "warning",
         backlog=4096,  # wrk opens all its connections at once

@@ -21,6 +21,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+# An oversize body is read and dropped (up to this much; the server's body timeout bounds the
+# time, api/protocol.py) before the 413,
+# so clients that send their whole body before reading (urllib, requests) get the answer
+# instead of a broken pipe; beyond it the connection is closed after the answer.
+DRAIN_LIMIT_BYTES = 64 * 2**20
 
 
 def problems_body(problems: list[dict[str, Any]]) -> bytes:
@@ -36,8 +41,13 @@ class PredictService:
         self.max_body_bytes = max_body_bytes
 
     def too_large(self, size: int) -> tuple[int, bytes]:
-        message = f"body larger than {self.max_body_bytes} bytes"
-        return 400, problems_body([problem(None, "body", size, message)])
+        message = f"body larger than {self.max_body_bytes} bytes; send at most serve.max_batch flights"
+        return 413, problems_body([problem(None, "body", size, message)])
+
+    @staticmethod
+    def unsupported_encoding(encoding: bytes) -> tuple[int, bytes]:
+        message = "send the body as plain (identity-encoded) JSON"
+        return 415, problems_body([problem(None, "content-encoding", encoding.decode("latin-1"), message)])
 
     def answer(self, body: bytes) -> tuple[int, bytes]:
         if len(body) > self.max_body_bytes:
@@ -57,11 +67,15 @@ class PredictService:
         return 200, orjson.dumps({"predict": labels, "probability": probabilities})
 
 
-def declared_length(scope: Scope) -> int | None:
+def request_headers(scope: Scope) -> tuple[int | None, bytes | None]:
+    """(declared Content-Length or None, Content-Encoding other than identity or None)."""
+    length = encoding = None
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+            length = int(value) if value.isdigit() else None
+        elif name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+            encoding = value[:40]
+    return length, encoding
 
 
 class PredictFastPath:
@@ -84,25 +98,62 @@ class PredictFastPath:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        declared = declared_length(scope)
-        if declared is not None and declared > self.service.max_body_bytes:
-            status, body = self.service.too_large(declared)
-        else:
-            received, size = await self._read_body(receive)
-            status, body = self.service.too_large(size) if received is None else self.service.answer(received)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        declared, encoding = request_headers(scope)
+        close = False
+        try:
+            if encoding is not None:
+                status, body = self.service.unsupported_encoding(encoding)
+                close = not await self._drain(receive)
+            elif declared is not None and declared > self.service.max_body_bytes:
+                status, body = self.service.too_large(declared)
+                close = not await self._drain(receive)
+            else:
+                received, size = await self._read_body(receive)
+                if received is None:
+                    status, body = self.service.too_large(size)
+                    close = not await self._drain(receive)
+                else:
+                    status, body = self.service.answer(received)
+        except ClientGone:
+            return
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _next(receive: Receive) -> Message:
+        # Slow clients are cut by the server's header and body timeouts (api/protocol.py): the
+        # connection closes and this receive answers http.disconnect.
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        return message
 
     async def _read_body(self, receive: Receive) -> tuple[bytes | None, int]:
         """(the whole body, its size); (None, size so far) once past the limit (chunked uploads)."""
-        message = await receive()
+        message = await self._next(receive)
         chunks = [message.get("body", b"")]
         size = len(chunks[0])
         while message.get("more_body", False):
-            message = await receive()
+            message = await self._next(receive)
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.service.max_body_bytes:
                 return None, size
         return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size
+
+    async def _drain(self, receive: Receive) -> bool:
+        """Read and drop the rest of the body; False when it is too long or slow to drain."""
+        size = 0
+        while size <= DRAIN_LIMIT_BYTES:
+            message = await self._next(receive)
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was read: nobody to answer."""

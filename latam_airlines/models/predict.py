@@ -26,14 +26,19 @@ ID_COLUMNS: tuple[str, ...] = (
 
 
 def read_flights(path: str | Path) -> pd.DataFrame:
-    """The flights file (CSV or Parquet) with the fields the model needs."""
+    """The flights file (CSV or Parquet) with the fields the model needs, every row checked by
+    the rules the API applies (latam_airlines/validation.py); InputError names the first bad
+    row, column and value. Times come back parsed (Santiago local time)."""
     from latam_airlines.tables import read_table
+    from latam_airlines.validation import validate_table
 
     flights = read_table(path)
     missing = [field for field in REQUIRED_FIELDS if field not in flights.columns]
     if missing:
         raise InputError("the flights file lacks a required column", file=str(path), column=missing[0])
-    return flights
+    checked = validate_table(flights, str(path), required=REQUIRED_FIELDS)
+    checked.attrs["source"] = str(path)
+    return checked
 
 
 def predict_flights(model: DelayModel, flights: pd.DataFrame) -> pd.DataFrame:

@@ -106,8 +106,16 @@ class Holdout:
     fed_pipeline: Any = None  # the scoring copy whose history holds the test part's outcomes
 
 
-def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Canonical inputs and 0/1 target of a processed table; InputError naming what is wrong."""
+def training_data(
+    processed: pd.DataFrame, year: int | None = None, *, single_class: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Canonical inputs and 0/1 target of a processed table; InputError naming what is wrong.
+
+    Every row is checked by the shared flight rules (latam_airlines/validation.py). A table
+    whose target has one class is refused unless `single_class` (a day of outcomes may be all
+    on time: something to record, nothing to fit)."""
+    from latam_airlines.validation import validate_table
+
     file = processed.attrs.get("source")
     if TARGET not in processed.columns:
         raise InputError(f"the table has no target column {TARGET!r}", file=file, column=TARGET)
@@ -123,9 +131,10 @@ def training_data(processed: pd.DataFrame, year: int | None = None) -> tuple[pd.
             file=file, column=TARGET, value=processed[TARGET].iloc[row],
         )  # fmt: skip
     y = target.to_numpy(dtype=int)
-    if y.min() == y.max():
+    if y.min() == y.max() and not single_class:
         raise InputError("the target has a single class; nothing to learn", file=file, column=TARGET)
-    return canonical_flights(processed, year=year), y
+    checked = validate_table(processed, file, required=REQUIRED_FIELDS)
+    return canonical_flights(checked, year=year), y
 
 
 def data_fingerprint(processed: pd.DataFrame) -> str:
