@@ -34,11 +34,21 @@ app.add_typer(features_app, name="features")
 _state = {"quiet": False, "verbose": False}
 
 
-def progress(total: int, description: str):
-    """A progress bar over `total` steps, silent under --quiet."""
+def progress(total: int | None, description: str):
+    """A progress bar over `total` steps (None: a count of named steps), silent under --quiet."""
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=description, unit="step", disable=_state["quiet"], file=sys.stderr)
+
+
+def named_steps(bar, prefix: str):
+    """on_step for the library's long functions: each step's name shown as it starts."""
+
+    def on_step(message: str) -> None:
+        bar.set_description_str(f"{prefix}: {message}")
+        bar.update()
+
+    return on_step
 
 
 def params() -> dict:
@@ -259,20 +269,20 @@ def train_command(
     tuned_params = {}
     if tuned and config.get("tuned_params"):
         tuned_params = load_tuned(resolve(config["tuned_params"])).get(model, {})
-    with progress(3, f"train {model}") as bar:
+    with progress(None, f"train {model}: read the table") as bar:
         table = _read_processed(data, sample, settings["seed"])
         bar.update()
         delay_model = train(
-            table, model=model, seed=settings["seed"], features=features or config.get("features", "full"),
+            table, model=model, seed=settings["seed"], on_step=named_steps(bar, f"train {model}"),
+            features=features or config.get("features", "full"),
             balance=balance or config.get("balance", "weight"), params=tuned_params,
             **{**split_options(config), **({"split": split} if split else {})},
             year=year if year is not None else config.get("year"),
         )  # fmt: skip
-        bar.update()
+        named_steps(bar, f"train {model}")("write the artifact and metrics")
         delay_model.save(output)
         summary = {**delay_model.metrics, "model": delay_model.metadata["version"], "params": tuned_params}
         write_text(json.dumps(summary, indent=2) + "\n", metrics_path)
-        bar.update()
     holdout = delay_model.metrics["holdout"]
     typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
     typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
@@ -299,8 +309,9 @@ def evaluate_command(
 ) -> None:
     """Evaluate an artifact: metrics JSON, confusion matrix, ROC/PR/calibration curves, importance.
 
-    On its own training data the holdout protocol is re-run (honest numbers); on other data the
-    artifact is scored as is.
+    On its own training data it reports the holdout that `latam train` recorded in the artifact
+    (no refit; an older artifact without that record re-runs the holdout protocol and says so);
+    on other data the artifact is scored as is.
 
     \b
     Examples:
@@ -315,18 +326,20 @@ def evaluate_command(
     writable(
         folders=(reports_dir or resolve(config["reports_dir"]), figures_dir or resolve(config["figures_dir"]))
     )
-    with progress(3, "evaluate") as bar:
+    with progress(None, "evaluate: read the model and the table") as bar:
         delay_model = load_model(model or resolve(settings["train"]["model_path"]))
         table = _read_processed(data)
         bar.update()
-        evaluation = evaluate(delay_model, table, repeats=config.get("permutation_repeats", 3))
-        bar.update()
+        on_step = named_steps(bar, "evaluate")
+        evaluation = evaluate(
+            delay_model, table, repeats=config.get("permutation_repeats", 3), on_step=on_step
+        )
+        on_step("write metrics, curves and figures")
         written = write_evaluation(
             evaluation,
             reports_dir or resolve(config["reports_dir"]),
             figures_dir or resolve(config["figures_dir"]),
         )
-        bar.update()
     typer.echo(
         f"{evaluation.protocol}: {_metric_line(evaluation.metrics)}; accuracy {evaluation.metrics['accuracy']:.3f}"
     )

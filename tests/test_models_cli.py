@@ -55,12 +55,42 @@ def test_evaluate_writes_metrics_curves_and_figures(trained: Path, small_table: 
     code = main(["-q", "evaluate", "--model", str(trained), "--data", str(small_table),
                  "--reports-dir", str(tmp_path), "--figures-dir", str(tmp_path / "figures")])  # fmt: skip
     assert code == 0
-    assert (tmp_path / "evaluation.json").exists()
-    for name in ("roc", "pr", "calibration", "importance"):
-        assert (tmp_path / "plots" / f"{name}.csv").exists()
+    import json
+
+    from latam_airlines.models import load_model
+
+    # On its own training data, evaluate reports the holdout train recorded (no refit): same figures.
+    evaluation = json.loads((tmp_path / "evaluation.json").read_text())
+    recorded = json.loads((trained.parent / "metrics.json").read_text())["holdout"]
+    for metric in ("roc_auc", "pr_auc", "f1_delayed", "brier"):
+        assert evaluation[metric] == pytest.approx(recorded[metric], abs=1e-9)
+    assert "as recorded by train" in evaluation["protocol"]
+    evidence = load_model(trained).evidence
+    matrix = evaluation["confusion_matrix"]
+    assert sum(matrix["actual_delayed"]) == int(evidence["y"].sum()) == recorded["support_delayed"]
+    assert matrix["actual_delayed"][1] + matrix["actual_on_time"][1] == int(evidence["decision"].sum())
+    importance = pd.read_csv(tmp_path / "plots" / "importance.csv")
+    assert set(importance["field"]) == set(load_model(trained).features)
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
     assert figures == {"confusion_matrix.png", "roc_curve.png", "pr_curve.png", "calibration_curve.png",
                        "feature_importance.png"}  # fmt: skip
+
+
+def test_evaluation_caption_names_model_data_and_period(trained: Path, small_table: Path) -> None:
+    from latam_airlines.models import load_model
+    from latam_airlines.models.evaluate import evaluate
+    from latam_airlines.tables import read_table
+
+    model = load_model(trained)
+    evaluation = evaluate(model, read_table(small_table))
+    assert evaluation.caption.startswith(model.metadata["version"])
+    assert small_table.name in evaluation.caption and "2017-11-01..2017-12-31" in evaluation.caption
+    steps: list[str] = []
+    other = read_table(small_table).head(3000)  # not its training data: scored as is
+    other.attrs["source"] = "other.csv"
+    evaluation = evaluate(model, other, repeats=1, on_step=steps.append)
+    assert "scored as is" in evaluation.protocol and "other.csv" in evaluation.caption
+    assert steps == ["permutation importance"]
 
 
 def test_compare_and_tune_run_small(small_table: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -68,6 +68,8 @@ class DelayModel:
         self.threshold = float(threshold)
         self.metrics = dict(metrics or {})
         self.metadata = dict(metadata or {})
+        # The holdout as train scored it (labels, probabilities, importance): `evaluate` reads it.
+        self.evidence: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- inputs
     @property

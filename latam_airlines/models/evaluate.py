@@ -1,15 +1,18 @@
 """Evaluate a model artifact: metrics, curves (CSV for `dvc plots`) and figures (PNG).
 
 On the data the artifact was trained on (same fingerprint) the artifact itself saw every row,
-so the evaluation re-runs its holdout protocol (same configuration and seed: fit on the
-training part, threshold on validation, score the test part). On any other table the
-artifact is scored as it is, on every row.
+so the evaluation reports the holdout that `train` recorded in the artifact (`evidence`: the
+test part's labels, probabilities as scored, and permutation importance): nothing is fitted
+again. An older artifact without that record re-runs its holdout protocol, and says so. On any
+other table the artifact is scored as it is, on every row.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
 from latam_airlines.io import write_table, write_text
 from latam_airlines.models.delay_model import DelayModel
-from latam_airlines.models.metrics import classification_metrics, confusion
+from latam_airlines.models.importance import permutation_importance
+from latam_airlines.models.metrics import classification_metrics
+from latam_airlines.models.splits import describe_test_part
 from latam_airlines.models.train_model import TrainConfig, data_fingerprint, holdout_evaluation, training_data
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Evaluation:
     confusion: np.ndarray
     curves: dict[str, pd.DataFrame]
     importance: pd.DataFrame
+    caption: str = ""  # model, data and period: the second line of every figure's title
 
 
 def _thin(frame: pd.DataFrame, points: int = 300) -> pd.DataFrame:
@@ -42,29 +50,49 @@ def _thin(frame: pd.DataFrame, points: int = 300) -> pd.DataFrame:
     return frame.iloc[keep].reset_index(drop=True)
 
 
-def permutation_importance(
-    model: DelayModel, inputs: pd.DataFrame, y: np.ndarray, repeats: int = 3, seed: int = 42
-) -> pd.DataFrame:
-    """ROC-AUC drop when each input field is shuffled (fields, not encoded columns: a field's
-    category code, history rates and congestion counts move together)."""
-    generator = np.random.default_rng(seed)
-    baseline = roc_auc_score(y, model.pipeline.predict_proba(inputs)[:, 1])
-    rows = []
-    for field in model.features:
-        drops = []
-        for _ in range(repeats):
-            shuffled = inputs.copy()
-            shuffled[field] = generator.permutation(shuffled[field].to_numpy())
-            drops.append(baseline - roc_auc_score(y, model.pipeline.predict_proba(shuffled)[:, 1]))
-        rows.append({"field": field, "auc_drop": float(np.mean(drops)), "auc_drop_std": float(np.std(drops))})
-    return pd.DataFrame(rows).sort_values("auc_drop", ascending=False).reset_index(drop=True)
+def _curves(y: np.ndarray, probability: np.ndarray) -> dict[str, pd.DataFrame]:
+    fpr, tpr, _ = roc_curve(y, probability)
+    precision, recall, _ = precision_recall_curve(y, probability)
+    observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
+    return {
+        "roc": _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr})),
+        "pr": _thin(pd.DataFrame({"recall": recall, "precision": precision})),
+        "calibration": pd.DataFrame({"predicted": predicted, "observed": observed}),
+    }
 
 
-def evaluate(model: DelayModel, processed: pd.DataFrame, repeats: int = 3) -> Evaluation:
+def _caption(model: DelayModel, processed: pd.DataFrame, period: str) -> str:
+    source = Path(str(processed.attrs.get("source") or "in-memory table")).name
+    return f"{model.metadata.get('version', 'model')} on {source}" + (f", {period}" if period else "")
+
+
+def evaluate(
+    model: DelayModel,
+    processed: pd.DataFrame,
+    repeats: int = 3,
+    on_step: Callable[[str], None] | None = None,
+) -> Evaluation:
     """Metrics, curves and importance of `model` on `processed` (see the module docstring)."""
     config = model.metadata.get("config")
-    if config and model.metadata.get("data_fingerprint") == data_fingerprint(processed):
-        holdout = holdout_evaluation(processed, TrainConfig(**config))
+    same_data = model.metadata.get("data_fingerprint") == data_fingerprint(processed)
+    evidence = getattr(model, "evidence", None)
+    if same_data and evidence:
+        y, probability = (
+            np.asarray(evidence["y"], dtype=int),
+            np.asarray(evidence["probability"], dtype=float),
+        )
+        metrics = dict(model.metrics["holdout"])
+        matrix = confusion_matrix(y, np.asarray(evidence["decision"], dtype=int), labels=[0, 1])
+        importance = pd.DataFrame(evidence["importance"])
+        protocol = evidence["protocol"] + " (as recorded by train: the artifact is not refitted)"
+        caption = _caption(model, processed, "holdout " + evidence.get("period", ""))
+        return Evaluation(protocol, metrics, matrix, _curves(y, probability), importance, caption)
+    if same_data and config:
+        log.warning(
+            "this artifact keeps no holdout record (trained by an older version): re-running its "
+            "holdout protocol, which fits the training part again"
+        )
+        holdout = holdout_evaluation(processed, TrainConfig(**config), on_step)
         scored, inputs, y, probability = (
             holdout.model,
             holdout.test_inputs,
@@ -77,6 +105,7 @@ def evaluate(model: DelayModel, processed: pd.DataFrame, repeats: int = 3) -> Ev
             scored.pipeline = holdout.fed_pipeline
         metrics = dict(holdout.model.metrics["holdout"])
         threshold = metrics["threshold"]
+        period = "holdout " + (holdout.model.evidence or {}).get("period", "")
     else:
         _, y = training_data(processed, model.year)
         scored, inputs = model, model.prepare(processed)
@@ -86,16 +115,16 @@ def evaluate(model: DelayModel, processed: pd.DataFrame, repeats: int = 3) -> Ev
         threshold = np.array([thresholds.get(name, model.threshold) for name in regime])
         protocol = "artifact scored as is on every row (not its training data)"
         metrics = classification_metrics(y, probability, threshold)
-    fpr, tpr, _ = roc_curve(y, probability)
-    precision, recall, _ = precision_recall_curve(y, probability)
-    observed, predicted = calibration_curve(y, probability, n_bins=10, strategy="quantile")
-    curves = {
-        "roc": _thin(pd.DataFrame({"fpr": fpr, "tpr": tpr})),
-        "pr": _thin(pd.DataFrame({"recall": recall, "precision": precision})),
-        "calibration": pd.DataFrame({"predicted": predicted, "observed": observed}),
-    }
-    importance = permutation_importance(scored, inputs, y, repeats=repeats)
-    return Evaluation(protocol, metrics, confusion(y, probability, threshold), curves, importance)
+        period = describe_test_part(processed, np.arange(len(processed)), model.year)
+    if on_step is not None:
+        on_step("permutation importance")
+    importance = permutation_importance(
+        lambda frame: scored.pipeline.predict_proba(frame)[:, 1], inputs, y, scored.features, repeats
+    )
+    matrix = confusion_matrix(y, (probability >= threshold).astype(int), labels=[0, 1])
+    return Evaluation(
+        protocol, metrics, matrix, _curves(y, probability), importance, _caption(model, processed, period)
+    )
 
 
 def write_evaluation(evaluation: Evaluation, reports_dir: str | Path, figures_dir: str | Path) -> list[Path]:
@@ -123,12 +152,13 @@ def write_evaluation(evaluation: Evaluation, reports_dir: str | Path, figures_di
     for name, curve in evaluation.curves.items():
         written.append(write_table(curve, reports_dir / "plots" / f"{name}.csv"))
     written.append(write_table(evaluation.importance, reports_dir / "plots" / "importance.csv"))
+    caption = evaluation.caption
     figures = {
-        "confusion_matrix.png": confusion_figure(evaluation.confusion, metrics["threshold"]),
-        "roc_curve.png": roc_figure(evaluation.curves["roc"], metrics["roc_auc"]),
-        "pr_curve.png": pr_figure(evaluation.curves["pr"], metrics["pr_auc"], metrics["delay_rate"]),
-        "calibration_curve.png": calibration_figure(evaluation.curves["calibration"], metrics),
-        "feature_importance.png": importance_figure(evaluation.importance),
+        "confusion_matrix.png": confusion_figure(evaluation.confusion, metrics["threshold"], caption),
+        "roc_curve.png": roc_figure(evaluation.curves["roc"], metrics["roc_auc"], caption),
+        "pr_curve.png": pr_figure(evaluation.curves["pr"], metrics["pr_auc"], metrics["delay_rate"], caption),
+        "calibration_curve.png": calibration_figure(evaluation.curves["calibration"], metrics, caption),
+        "feature_importance.png": importance_figure(evaluation.importance, caption),
     }
     written += [save_figure(figure, figures_dir / name) for name, figure in figures.items()]
     return written

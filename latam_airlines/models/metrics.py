@@ -7,7 +7,6 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     brier_score_loss,
-    confusion_matrix,
     log_loss,
     precision_recall_curve,
     precision_recall_fscore_support,
@@ -56,13 +55,6 @@ def classification_metrics(
         metrics[f"f1_{name}"] = float(f1[label])
         metrics[f"support_{name}"] = int(support[label])
     return metrics
-
-
-def confusion(y_true: np.ndarray, probability: np.ndarray, threshold: float) -> np.ndarray:
-    """2x2 confusion matrix, rows = actual (on time, delayed), columns = predicted."""
-    return confusion_matrix(
-        np.asarray(y_true).astype(int), (probability >= threshold).astype(int), labels=[0, 1]
-    )
 
 
 def expected_calibration_error(y_true: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:

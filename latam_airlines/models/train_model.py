@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -164,7 +165,11 @@ def _tier_params(config: TrainConfig, feature_set: str) -> dict[str, Any]:
 
 
 def fit_with_threshold(
-    inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig, feature_set: str
+    inputs: pd.DataFrame,
+    y: np.ndarray,
+    config: TrainConfig,
+    feature_set: str,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None]:
     """(pipeline, threshold, calibration knots): the calibration map and the threshold are
     fitted on validation rows scored by pipelines fitted without them (the threshold on the
@@ -189,7 +194,8 @@ def fit_with_threshold(
     else:
         splits = [validation_split(y, config.validation_share, config.seed)]
     probabilities = []
-    for fit_rows, validation_rows in splits:
+    for fold, (fit_rows, validation_rows) in enumerate(splits, start=1):
+        _step(on_step, f"{feature_set} features: fold {fold}/{len(splits)}")
         pipeline = make_pipeline(
             config.model, y[fit_rows], feature_set, config.balance, params, config.seed, config.year
         )
@@ -206,8 +212,15 @@ def fit_with_threshold(
     # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights.
     max_flagged = MINIMAL_MAX_FLAGGED if feature_set == "minimal" else None
     threshold = best_f1_threshold(y[scored], calibrate(probability, knots), max_flagged)
+    _step(on_step, f"{feature_set} features: refit on the training part")
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
     return pipeline.fit(inputs, y), threshold, knots
+
+
+def _step(on_step: Callable[[str], None] | None, message: str) -> None:
+    """Name the step about to run (the CLI shows it; long fits are minutes on big tables)."""
+    if on_step is not None:
+        on_step(message)
 
 
 def _assemble(
@@ -239,8 +252,12 @@ def _check_config(config: TrainConfig) -> None:
         )
 
 
-def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
-    """Steps 1–3 of the protocol: fit on the training part, score the test part."""
+def holdout_evaluation(
+    processed: pd.DataFrame, config: TrainConfig, on_step: Callable[[str], None] | None = None
+) -> Holdout:
+    """Steps 1–3 of the protocol: fit on the training part, score the test part. The test
+    part's labels, probabilities and permutation importance stay in the model's `evidence`,
+    so `evaluate` reports them without fitting again."""
     _check_config(config)
     inputs, y = training_data(processed, config.year)
     train_rows, test_rows = holdout_split(
@@ -250,7 +267,7 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     pipelines, thresholds, knots = {}, {}, {}
     for tier, feature_set in _tiers(config).items():
         pipelines[tier], thresholds[tier], knots[tier] = fit_with_threshold(
-            inputs.iloc[train_rows], y[train_rows], config, feature_set
+            inputs.iloc[train_rows], y[train_rows], config, feature_set, on_step
         )
     classifier = _assemble(pipelines, thresholds, knots, config)
     model = _delay_model(classifier, inputs, config, processed, metrics={})
@@ -277,7 +294,35 @@ def holdout_evaluation(processed: pd.DataFrame, config: TrainConfig) -> Holdout:
     holdout.fed_pipeline = extra.get("fed")
     test_part = describe_test_part(processed, test_rows, config.year)
     model.metrics = holdout_metrics(holdout, thresholds, len(train_rows), config, test_part)
+    _step(on_step, "permutation importance on the holdout")
+    model.evidence = holdout_evidence(holdout, test_part)
     return holdout
+
+
+def holdout_evidence(holdout: Holdout, period: str = "") -> dict[str, Any]:
+    """What the holdout showed, kept in the artifact: each test flight's label, probability and
+    decision (as scored, fed daily when the feed is on) and the fields' permutation importance."""
+    from latam_airlines.models.importance import permutation_importance
+
+    scored = holdout.fed_pipeline if holdout.fed_pipeline is not None else holdout.model.pipeline
+    classifier = holdout.model.pipeline
+    tier = np.where(classifier.full_rows(holdout.test_inputs), "full", "minimal")
+    thresholds = np.array([classifier.thresholds.get(name, holdout.model.threshold) for name in tier])
+    importance = permutation_importance(
+        lambda frame: scored.predict_proba(frame)[:, 1], holdout.test_inputs, holdout.y_test,
+        holdout.model.features, repeats=IMPORTANCE_REPEATS,
+    )  # fmt: skip
+    return {
+        "y": holdout.y_test.astype(np.int8),
+        "probability": np.asarray(holdout.probability, dtype=np.float32),
+        "decision": (holdout.probability >= thresholds).astype(np.int8),
+        "importance": importance.to_dict("list"),
+        "protocol": holdout.model.metrics["protocol"],
+        "period": period,
+    }
+
+
+IMPORTANCE_REPEATS = 3  # shuffles per field for the holdout's permutation importance
 
 
 LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
@@ -449,7 +494,11 @@ def train_defaults() -> dict[str, Any]:
 
 
 def train(
-    processed: pd.DataFrame, model: str | None = None, seed: int | None = None, **options: Any
+    processed: pd.DataFrame,
+    model: str | None = None,
+    seed: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> DelayModel:
     """Fit `model` on the processed table and return a DelayModel (see the module docstring).
 
@@ -457,7 +506,7 @@ def train(
     full, temporal split on the last 2 months, ...), then TrainConfig's defaults.
     options: any TrainConfig field (features, balance, params, split, last_months, test_months,
     test_size, validation_share, threshold_folds, year, refit_full, outcome_feed, calibration,
-    stale_after_days).
+    stale_after_days). `on_step(message)` is told each step as it starts (folds, refits).
     """
     unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
     if unknown:
@@ -468,15 +517,18 @@ def train(
     if seed is not None:
         settings["seed"] = seed
     config = TrainConfig(**settings)
-    holdout = holdout_evaluation(processed, config)
+    holdout = holdout_evaluation(processed, config, on_step)
     if not config.refit_full:
         return holdout.model  # its history ends with the training part (the test part unseen)
     inputs, y = training_data(processed, config.year)
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():
+        _step(on_step, f"{feature_set} features: refit on every row")
         params = _tier_params(config, feature_set)
         pipeline = make_pipeline(
             config.model, y, feature_set, config.balance, params, config.seed, config.year
         )
         setattr(classifier, tier, pipeline.fit(inputs, y))
-    return _delay_model(classifier, inputs, config, processed, holdout.model.metrics)
+    final = _delay_model(classifier, inputs, config, processed, holdout.model.metrics)
+    final.evidence = holdout.model.evidence
+    return final

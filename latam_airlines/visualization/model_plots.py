@@ -8,7 +8,12 @@ import pandas as pd
 import seaborn as sns
 
 
-def confusion_figure(matrix: np.ndarray, threshold: float) -> plt.Figure:
+def _title(axes: plt.Axes, title: str, caption: str) -> None:
+    """The figure's title, with the model, data and period it shows on a second line."""
+    axes.set_title(f"{title}\n{caption}" if caption else title, fontsize=10)
+
+
+def confusion_figure(matrix: np.ndarray, threshold: float, caption: str = "") -> plt.Figure:
     """Counts with row shares; rows = actual class, columns = predicted class."""
     figure, axes = plt.subplots(figsize=(5, 4.2))
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
@@ -22,34 +27,36 @@ def confusion_figure(matrix: np.ndarray, threshold: float) -> plt.Figure:
                 xticklabels=["on time", "delayed"], yticklabels=["on time", "delayed"])  # fmt: skip
     axes.set_xlabel("predicted")
     axes.set_ylabel("actual")
-    axes.set_title(f"Confusion matrix (threshold {threshold:.3f})")
+    _title(axes, f"Confusion matrix (threshold {threshold:.3f})", caption)
     return figure
 
 
-def roc_figure(curve: pd.DataFrame, auc: float) -> plt.Figure:
+def roc_figure(curve: pd.DataFrame, auc: float, caption: str = "") -> plt.Figure:
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot(curve["fpr"], curve["tpr"], label=f"model (AUC {auc:.3f})")
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     axes.set_xlabel("false positive rate")
     axes.set_ylabel("true positive rate (recall, delayed)")
-    axes.set_title("ROC curve")
+    _title(axes, "ROC curve", caption)
     axes.legend(loc="lower right")
     return figure
 
 
-def pr_figure(curve: pd.DataFrame, average_precision: float, base_rate: float) -> plt.Figure:
+def pr_figure(
+    curve: pd.DataFrame, average_precision: float, base_rate: float, caption: str = ""
+) -> plt.Figure:
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot(curve["recall"], curve["precision"], label=f"model (AP {average_precision:.3f})")
     axes.axhline(base_rate, linestyle="--", color="grey", label=f"delay rate {base_rate:.1%}")
     axes.set_xlabel("recall (delayed)")
     axes.set_ylabel("precision (delayed)")
     axes.set_ylim(0, 1)
-    axes.set_title("Precision-recall curve")
+    _title(axes, "Precision-recall curve", caption)
     axes.legend(loc="upper right")
     return figure
 
 
-def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None) -> plt.Figure:
+def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None, caption: str = "") -> plt.Figure:
     """Observed vs predicted per probability bin; with `metrics`, the constant base-rate
     answer (one point) and both Brier scores in the legend."""
     metrics = metrics or {}
@@ -68,12 +75,12 @@ def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None) -> plt.
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     axes.set_xlabel("mean predicted probability (bin)")
     axes.set_ylabel("observed delay rate (bin)")
-    axes.set_title("Calibration curve")
+    _title(axes, "Calibration curve", caption)
     axes.legend(loc="upper left")
     return figure
 
 
-def importance_figure(importance: pd.DataFrame) -> plt.Figure:
+def importance_figure(importance: pd.DataFrame, caption: str = "") -> plt.Figure:
     """Permutation importance: drop in ROC-AUC when a field is shuffled (mean ± std)."""
     ordered = importance.sort_values("auc_drop", ascending=True)
     figure, axes = plt.subplots(figsize=(6, 0.4 * len(ordered) + 1.5))
@@ -82,5 +89,5 @@ def importance_figure(importance: pd.DataFrame) -> plt.Figure:
     )
     axes.set_xlabel("ROC-AUC drop when the field is shuffled")
     axes.set_ylabel("input field")
-    axes.set_title("Permutation feature importance")
+    _title(axes, "Permutation feature importance", caption)
     return figure
