@@ -33,7 +33,7 @@ def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.Da
     # The same artifact test_api_app.py and test_api_server.py use (trained once per session).
     path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
     if not path.exists():
-        train(scl_features.sample(5_000, random_state=0), params={"n_estimators": 40}).save(path)
+        train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
     return path
 
 

@@ -23,7 +23,7 @@ from latam_airlines.models import train
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
     path = tmp_path_factory.mktemp("mistakes") / "model.joblib"
-    train(scl_features.sample(3_000, random_state=1), params={"n_estimators": 20}).save(path)
+    train(scl_features.sample(3_000, random_state=1), model="xgb", params={"n_estimators": 20}).save(path)
     return path
 
 
