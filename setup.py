@@ -62,7 +62,9 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["latam_airlines", "latam_airlines.*"]),
     # The real SCL 2017 data ships inside the package (latam_airlines/datasets/scl/).
-    package_data={"latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md"]},
+    package_data={
+        "latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md", "us2001/*.parquet", "us2001/README.md"]
+    },
     install_requires=RUNTIME,
     extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "s3": ["s3fs>=2023.1"]},
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},

@@ -20,10 +20,9 @@ from pathlib import Path
 import pandas as pd
 
 from latam_airlines.config import load_params, resolve
+from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 from latam_airlines.models import TrainConfig, holdout_evaluation
 from latam_airlines.models.tune import load_tuned
-
-from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 
 DATA = SCL_FEATURES
 METRICS = ("roc_auc", "pr_auc", "f1_delayed")

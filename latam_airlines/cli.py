@@ -636,7 +636,23 @@ def anomalies(
         help="Report folder; writes <output>/<year>/ (default: params anomalies.output).",
     ),
     method: Optional[str] = typer.Option(
-        None, "--method", "-m", help="rrcf or isolation-forest (default: params anomalies.method)."
+        None,
+        "--method",
+        "-m",
+        help="krcf (AWS Random Cut Forest), rrcf or isolation-forest (default: params anomalies.method).",
+    ),
+    engine: Optional[str] = typer.Option(
+        None,
+        "--engine",
+        "-e",
+        help="local (this machine) or dask (read, aggregate and score on a Dask cluster; "
+        'pip install -e ".[dask]") (default: params anomalies.engine).',
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) for --engine dask; default: a LocalCluster "
+        "of --jobs workers (params anomalies.scheduler).",
     ),
     by: Optional[str] = typer.Option(
         None,
@@ -645,12 +661,19 @@ def anomalies(
         "(default: params anomalies.by).",
     ),
     jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", help="Worker processes, -1 for every core (default: params anomalies.n_jobs)."
+        None,
+        "--jobs",
+        "-j",
+        help="Worker processes (or LocalCluster workers for --engine dask), -1 for every core "
+        "(default: params anomalies.n_jobs).",
     ),
 ) -> None:
     """Find each airport's anomalous delay days in one year: daily flights and delays per airport,
-    a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores.
-    Writes <output>/<year>/anomalies.csv and one chart per airport, <output>/<year>/<AIRPORT>.png.
+    a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores, with
+    the feature that drove each score. Days and airports with too few flights are listed, not
+    scored (params anomalies.min_flights_per_day, min_airport_flights, min_days).
+    Writes <output>/<year>/anomalies.csv, index.md (the year's anomalies, largest first, with
+    their cause) and one chart per scored airport, <output>/<year>/<AIRPORT>.png.
 
     \b
     Examples:
@@ -658,8 +681,11 @@ def anomalies(
       latam anomalies --input ../shared/data/scl/raw_sample_2017.csv --year 2017
       latam anomalies --input data/yearly/ --year latest --output reports/anomalies
       latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
+      latam anomalies --input data/external/flights-3m.parquet --engine dask --jobs 2
+      latam anomalies --input s3://bucket/flights/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from latam_airlines.anomalies import run_anomaly_report, scoring_settings
+    from latam_airlines.anomalies.plots import cause_label
 
     settings = params()
     options = settings["anomalies"]
@@ -673,6 +699,8 @@ def anomalies(
         sigmas=float(options.get("sigmas", 3)),
         n_jobs=int(jobs if jobs is not None else options.get("n_jobs", -1)),
         progress=progress,
+        engine=engine or str(options.get("engine") or "local"),
+        scheduler=scheduler or options.get("scheduler") or None,
     )
     flagged = run.flagged
     typer.echo(
@@ -683,8 +711,9 @@ def anomalies(
     for _, day in flagged.nlargest(5, "score").iterrows():
         typer.echo(
             f"  {day['airport']} {day['date']:%Y-%m-%d}: {day['flights']} flights, "
-            f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}"
+            f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}, cause: {cause_label(day)}"
         )
+    typer.echo(f"every anomaly with its cause: {run.folder / 'index.md'}")
 
 
 def _is_usage_error(error: Exception) -> bool:

@@ -36,7 +36,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "input": "data/interim/flights.parquet",
         "year": "latest",
         "output": "reports/anomalies",
-        "method": "rrcf",
+        "method": "krcf",
+        "engine": "local",
     },
 }
 

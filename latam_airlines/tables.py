@@ -8,7 +8,6 @@ import pandas as pd
 
 from latam_airlines.errors import InputError
 
-
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zst")
 
 
@@ -23,10 +22,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError("no such file (run the previous pipeline step first?)", file=str(path))
     try:
-        if is_csv(path):
-            frame = pd.read_csv(path, encoding="utf-8-sig")
-        else:
-            frame = pd.read_parquet(path)
+        frame = pd.read_csv(path, encoding="utf-8-sig") if is_csv(path) else pd.read_parquet(path)
     except pd.errors.EmptyDataError:
         raise InputError("the file is empty", file=str(path)) from None
     except (UnicodeDecodeError, pd.errors.ParserError) as error:

