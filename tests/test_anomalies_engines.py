@@ -53,6 +53,7 @@ def test_us2001_maps_into_the_raw_and_interim_schema():
     assert interim["AÑO"].eq(2001).all() and set(interim["Ori-I"]) == {"BTV", "FAI", "FAT"}
 
 
+@pytest.mark.slow
 def test_dask_engine_equals_the_local_engine(scheduler, local_run, tmp_path: Path):
     run = run_anomaly_report(
         str(US2001_SAMPLE), "latest", tmp_path, SETTINGS, engine="dask", scheduler=scheduler
@@ -64,6 +65,7 @@ def test_dask_engine_equals_the_local_engine(scheduler, local_run, tmp_path: Pat
     assert (run.folder / "anomalies.csv").read_text() == local_csv
 
 
+@pytest.mark.slow
 def test_dask_reads_csv_and_partitioned_parquet_alike(scheduler, local_run, tmp_path: Path):
     records = pd.read_parquet(US2001_SAMPLE)
     csv = tmp_path / "flights_2001.csv"
@@ -83,6 +85,7 @@ def test_dask_reads_csv_and_partitioned_parquet_alike(scheduler, local_run, tmp_
     pd.testing.assert_frame_equal(in_process.table, local_run.table, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
     code = main(
         ["--quiet", "anomalies", "--input", str(US2001_SAMPLE), "--output", str(tmp_path),
@@ -99,7 +102,11 @@ def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
     [
         (["--engine", "spark"], "--engine"),
         (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --engine dask"),
-        (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+        pytest.param(
+            ["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"],
+            "cannot reach the Dask scheduler",
+            marks=pytest.mark.slow,  # the client's connect timeout
+        ),
         (["--method", "svm"], "--method"),
     ],
 )

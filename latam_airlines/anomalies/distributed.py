@@ -50,7 +50,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
     _, Client, LocalCluster = _dask()
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout="5s")
         except OSError as error:
             raise InputError(
                 f"cannot reach the Dask scheduler ({error})", column="--scheduler", value=scheduler

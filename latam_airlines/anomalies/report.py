@@ -133,7 +133,7 @@ def plot_airports(
     scored_airports = table.loc[table["score"].notna(), "airport"].unique()
     scored = table[table["airport"].isin(scored_airports)]
     frames = [frame for _, frame in scored.groupby("airport", sort=True)]
-    if n_jobs == 1 or len(frames) < 8:
+    if n_jobs == 1 or len(frames) < 24:  # a few charts: cheaper here than starting processes
         for frame in frames:
             _plot_batch([frame], str(folder), title_suffix)
             if on_airport:

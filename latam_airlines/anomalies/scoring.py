@@ -243,6 +243,8 @@ def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings)
     return [score_features(features, airport, settings) for airport, features in batch]
 
 
+# Fewer scorable days than this are scored in this process: starting worker processes costs more.
+PARALLEL_MIN_DAYS = 5000
 SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES]
 # Why a listed day has no score (empty: scored).
 STATUS_SMALL_DAY = "few flights"
@@ -285,7 +287,7 @@ def score_and_explain(
     work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
     work.sort(key=lambda item: item[0])
     jobs = [(airport, feature_matrix(daily.iloc[rows])) for airport, rows in work]
-    if n_jobs == 1 or len(jobs) < 4:
+    if n_jobs == 1 or len(jobs) < 4 or sum(len(rows) for _, rows in work) < PARALLEL_MIN_DAYS:
         results = []
         for airport, features in jobs:
             results.append(score_features(features, airport, settings))
