@@ -65,7 +65,7 @@ def data_make(
         None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."
     ),
     source: Optional[str] = typer.Option(
-        None, "--source", help="scl or nycflights13 (default: params data.source)."
+        None, "--source", help="scl, nycflights13 or us2001 (default: params data.source)."
     ),
 ) -> None:
     """Validate a raw flight file and write the typed interim table (Parquet).
@@ -92,6 +92,29 @@ def data_make(
         bar.update()
     log.info("read %d raw rows from %s", len(raw), raw.attrs.get("source"))
     typer.echo(f"wrote {len(interim):,} flights ({len(raw) - len(interim):,} duplicates dropped) to {output}")
+
+
+@data_app.command("fetch-us2001")
+def data_fetch_us2001(
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Where to write (default: data/external/flights-3m.parquet)."
+    ),
+) -> None:
+    """Fetch 3,000,000 real US flights of January-June 2001 (npm package vega-datasets@3.2.1,
+    by name with the npm client), check their SHA-256, write them atomically. Needs Node (npm).
+
+    \b
+    Examples:
+      latam data fetch-us2001
+      latam anomalies --input data/external/flights-3m.parquet --engine dask
+    """
+    from latam_airlines.datasets.us2001 import PACKAGE, SHA256, fetch_us2001
+
+    try:
+        path = fetch_us2001(output)
+    except RuntimeError as error:
+        raise InputError(str(error)) from None
+    typer.echo(f"wrote {path} ({PACKAGE}, sha256 {SHA256[:12]}...)")
 
 
 @features_app.command("build")
