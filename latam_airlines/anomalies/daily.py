@@ -36,14 +36,8 @@ def _airport_codes(column: pd.Series) -> np.ndarray:
     return column.astype("string").str.strip().to_numpy(dtype=object)
 
 
-def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame:
-    """One row per airport and day with flights: `airport, date, flights, mean_delay,
-    delayed_share, p90_delay` (delays in minutes; `delayed_share`: share of flights > 15 min late).
-
-    Days without any flight have no row: seasonal routes (a ski airport served in winter only)
-    would otherwise fill the year with empty days that are normal for them.
-    """
-    sides = choose_sides(flights, by)
+def airport_side_rows(flights: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
+    """One row per flight and side: `airport, date, delay` (rows without airport or delay dropped)."""
     dates = flights["Fecha-I"].dt.normalize().to_numpy()
     delays = flights["dif_min"].to_numpy(dtype=float)
     long = pd.concat(
@@ -53,11 +47,16 @@ def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame
         ],
         ignore_index=True,
     )
-    long = long[long["airport"].notna() & long["delay"].notna()]
-    if long.empty:
-        raise InputError("no flights with an airport code and a delay", file=flights.attrs.get("source"))
-    long["delayed"] = long["delay"] > DELAY_THRESHOLD_MINUTES
-    grouped = long.groupby(["airport", "date"], sort=True)
+    return long[long["airport"].notna() & long["delay"].notna()]
+
+
+def aggregate_airport_days(long: pd.DataFrame) -> pd.DataFrame:
+    """`airport_side_rows` -> one row per airport and day, sorted by airport and date.
+
+    Every figure depends only on the day's rows, not on their order (delays are whole minutes,
+    so their sums are exact): any partition holding all of an airport's rows gives the same."""
+    delayed = long["delay"].to_numpy() > DELAY_THRESHOLD_MINUTES
+    grouped = long.assign(delayed=delayed).groupby(["airport", "date"], sort=True)
     daily = pd.DataFrame(
         {
             "flights": grouped.size(),
@@ -67,6 +66,19 @@ def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame
         }
     )
     return daily.reset_index()
+
+
+def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame:
+    """One row per airport and day with flights: `airport, date, flights, mean_delay,
+    delayed_share, p90_delay` (delays in minutes; `delayed_share`: share of flights > 15 min late).
+
+    Days without any flight have no row: seasonal routes (a ski airport served in winter only)
+    would otherwise fill the year with empty days that are normal for them.
+    """
+    long = airport_side_rows(flights, choose_sides(flights, by))
+    if long.empty:
+        raise InputError("no flights with an airport code and a delay", file=flights.attrs.get("source"))
+    return aggregate_airport_days(long)
 
 
 def feature_matrix(airport_days: pd.DataFrame) -> np.ndarray:

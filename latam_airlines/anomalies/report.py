@@ -1,7 +1,9 @@
-"""Anomalous airport-days end to end: scores -> flags -> `<output>/<year>/` (CSV + one PNG per airport).
+"""Anomalous airport-days end to end: scores -> flags and causes -> `<output>/<year>/`
+(anomalies.csv, index.md listing the year's anomalies with their cause, one PNG per airport).
 
-The year folder is built beside its final place and swapped in whole, so a reader never sees
-a half-written report (and a failed run leaves the previous report untouched).
+`<output>/<year>` is a symlink onto a version folder `<output>/.builds/<year>-<stamp>-*/`: a
+run builds a new version, then switches the link in one step (`os.replace`), so a reader always
+finds a whole report, and a failed or killed run leaves the live one as it was.
 """
 
 from __future__ import annotations
@@ -12,38 +14,84 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from latam_airlines.anomalies.daily import daily_airport_table
-from latam_airlines.anomalies.plots import plot_airport_days
-from latam_airlines.anomalies.scoring import ScoringSettings, anomaly_threshold, score_airport_days
-from latam_airlines.io import write_table
+from latam_airlines.anomalies.daily import FEATURES, daily_airport_table
+from latam_airlines.anomalies.plots import cause_label, plot_airport_days
+from latam_airlines.anomalies.scoring import (
+    STATUS_SMALL_AIRPORT,
+    STATUS_SMALL_DAY,
+    ScoringSettings,
+    anomaly_threshold,
+    score_and_explain,
+)
+from latam_airlines.io import write_table, write_text
 
 log = logging.getLogger(__name__)
 
 CSV_NAME = "anomalies.csv"
+INDEX_NAME = "index.md"
 CSV_COLUMNS = [
     "airport", "date", "flights", "mean_delay", "score", "threshold", "is_anomaly",
-    "delayed_share", "p90_delay", "method",
+    "delayed_share", "p90_delay", "method", "status", "cause", "cause_direction", "cause_share",
+    *[f"contribution_{name}" for name in FEATURES],
 ]  # fmt: skip
 
 
+def explain(daily: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+    """`cause` (the feature that contributed most to the score), `cause_direction` (`high` or
+    `low`: the day's value against the airport's mean over its scored days) and `cause_share`
+    (that feature's share of the score), for every scored day."""
+    contributions = scored[[f"contribution_{name}" for name in FEATURES]].to_numpy(dtype=float)
+    has = ~np.isnan(contributions).any(axis=1)
+    best = np.argmax(np.where(np.isnan(contributions), -np.inf, contributions), axis=1)
+    total = np.nansum(contributions, axis=1)
+    top = contributions[np.arange(len(best)), best]
+    share = np.divide(top, total, out=np.full(len(best), np.nan), where=has & (total > 0))
+    values = daily[FEATURES].to_numpy(dtype=float)
+    mask = pd.DataFrame(np.where(has[:, None], values, np.nan), columns=FEATURES, index=daily.index)
+    means = mask.groupby(daily["airport"].to_numpy()).transform("mean").to_numpy()
+    above = values[np.arange(len(best)), best] >= means[np.arange(len(best)), best]
+    names = np.asarray(FEATURES, dtype=object)[best]
+    return pd.DataFrame(
+        {
+            "cause": np.where(has, names, None),
+            "cause_direction": np.where(has, np.where(above, "high", "low"), None),
+            "cause_share": share,
+        },
+        index=daily.index,
+    )
+
+
 def flag_anomalies(
-    daily: pd.DataFrame, scores: np.ndarray, method: str, sigmas: float = 3.0
+    daily: pd.DataFrame, scores: np.ndarray | pd.DataFrame, method: str, sigmas: float = 3.0
 ) -> tuple[pd.DataFrame, float]:
     """The report table (CSV_COLUMNS) and its threshold: a day is anomalous when its score
-    exceeds mean + `sigmas` std of all scores. Unscored airports keep an empty score."""
-    threshold = anomaly_threshold(scores, sigmas)
-    table = daily.assign(
-        score=scores,
-        threshold=threshold,
-        is_anomaly=np.nan_to_num(scores, nan=-np.inf) > threshold,
-        method=method,
-    )
+    exceeds mean + `sigmas` std of all scores. Unscored days keep an empty score.
+
+    `scores` is `score_and_explain`'s frame (scores, contributions, status) or bare scores."""
+    if not isinstance(scores, pd.DataFrame):
+        values = np.asarray(scores, dtype=float)
+        scores = pd.DataFrame({"score": values}, index=daily.index)
+        for name in FEATURES:
+            scores[f"contribution_{name}"] = np.nan
+        scores["status"] = np.where(np.isnan(values), "not scored", "")
+    values = scores["score"].to_numpy(dtype=float)
+    threshold = anomaly_threshold(values, sigmas)
+    table = pd.concat(
+        [
+            daily.reset_index(drop=True),
+            scores.drop(columns=[c for c in ("airport", "date") if c in scores]).reset_index(drop=True),
+            explain(daily, scores).reset_index(drop=True),
+        ],
+        axis=1,
+    ).assign(threshold=threshold, is_anomaly=np.nan_to_num(values, nan=-np.inf) > threshold, method=method)
     return table[CSV_COLUMNS], threshold
 
 
@@ -57,8 +105,8 @@ def find_anomalies(
     """Flights (`Fecha-I, Ori-I, Des-I, dif_min`) -> scored airport-days and the threshold."""
     settings = settings or ScoringSettings()
     daily = daily_airport_table(flights, by)
-    scores = score_airport_days(daily, settings, n_jobs=n_jobs)
-    return flag_anomalies(daily, scores, settings.method, sigmas)
+    scored = score_and_explain(daily, settings, n_jobs=n_jobs)
+    return flag_anomalies(daily, scored, settings.method, sigmas)
 
 
 def chart_name(airport: str) -> str:
@@ -81,10 +129,11 @@ def plot_airports(
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """One PNG per scored airport in `folder`; returns the airports plotted."""
-    scored = table[table["score"].notna()]
+    """One PNG per scored airport in `folder` (its unscored days drawn too); returns the airports plotted."""
+    scored_airports = table.loc[table["score"].notna(), "airport"].unique()
+    scored = table[table["airport"].isin(scored_airports)]
     frames = [frame for _, frame in scored.groupby("airport", sort=True)]
-    if n_jobs == 1 or len(frames) < 8:
+    if n_jobs == 1 or len(frames) < 24:  # a few charts: cheaper here than starting processes
         for frame in frames:
             _plot_batch([frame], str(folder), title_suffix)
             if on_airport:
@@ -103,29 +152,149 @@ def plot_airports(
     return [str(frame["airport"].iloc[0]) for frame in frames]
 
 
-@contextlib.contextmanager
-def _swapped_in_folder(target: Path):
-    """Yield an empty folder beside `target`; on success it replaces `target` whole."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-"))
+BUILDS = ".builds"  # <output>/.builds/<year>-<stamp>/: the versions <output>/<year> points to
+
+
+def _year_lock(builds: Path, year: str):
+    """An exclusive lock per report year: one run builds and publishes a year at a time, so what
+    is left in .builds outside the live and previous version is a dead run's (kill -9) and goes."""
+    handle = open(builds / f"{year}.lock", "a+")  # noqa: SIM115 - closed by the ExitStack below
+    stack = contextlib.ExitStack()
+    stack.callback(handle.close)
+    with contextlib.suppress(ImportError):  # no fcntl (Windows): runs are not serialised
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    return stack
+
+
+def _live_version(target: Path) -> Path | None:
+    """The version folder `target` points to (None: absent, or a plain folder of old layouts)."""
+    if not target.is_symlink():
+        return None
+    return (target.parent / os.readlink(target)).resolve()
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+
     try:
-        yield building
-        os.chmod(building, 0o777 & ~_umask())
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-            os.replace(target, retired / target.name)
-            os.replace(building, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(building, target)
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0
+
+
+def _point(target: Path, version: Path) -> None:
+    """Make `target` a symlink to `version` in one step: readers see the old or the new report,
+    never none. A plain folder left by older versions of this code is exchanged with the link
+    (Linux), or, where that is not possible, moved aside just before the link takes its place."""
+    link = target.parent / f".{target.name}.link-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(version, target.parent), link)
+    try:
+        if target.is_dir() and not target.is_symlink():
+            retired = version.parent / f"{target.name}-retired-{uuid.uuid4().hex[:8]}"
+            if _exchange(link, target):
+                os.replace(link, retired)  # `link` is now the old folder
+                return
+            os.replace(target, retired)
+        os.replace(link, target)
     finally:
-        shutil.rmtree(building, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(link)
+
+
+def _clean_stale(output: Path, builds: Path, year: str, keep: set[Path]) -> None:
+    """Remove what earlier runs left for `year`: versions neither live nor previous, retired
+    folders, unfinished links, and the temporary folders of the older swap."""
+    for path in builds.glob(f"{year}-*"):
+        if path.resolve() not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for pattern in (f".{year}.link-*", f".{year}.building-*", f".{year}.old-*"):
+        for path in output.glob(pattern):
+            if path.is_symlink() or path.is_file():
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _published_folder(target: Path):
+    """Yield an empty version folder; when the block succeeds `target` is switched onto it
+    (`os.replace` of a new symlink: atomic), the previous version is kept for readers still in
+    it, older ones are removed. A failed or killed run leaves the live report as it was."""
+    output = target.parent
+    builds = output / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    with _year_lock(builds, target.name):
+        previous = _live_version(target)
+        _clean_stale(output, builds, target.name, {previous} if previous else set())
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        version: Path | None = Path(tempfile.mkdtemp(dir=builds, prefix=f"{target.name}-{stamp}-"))
+        try:
+            yield version
+            os.chmod(version, 0o777 & ~_umask())
+            _point(target, version)
+            live, version = version.resolve(), None
+            _clean_stale(output, builds, target.name, {live} | ({previous} if previous else set()))
+        finally:
+            if version is not None:
+                shutil.rmtree(version, ignore_errors=True)
 
 
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def summary_markdown(table: pd.DataFrame, year: int, charts: list[str]) -> str:
+    """index.md: the year's anomalous airport-days, highest score first, with what drove each,
+    then the airports listed but not scored."""
+    flagged = table[table["is_anomaly"]].sort_values(["score", "airport"], ascending=[False, True])
+    method = str(table["method"].iloc[0]) if len(table) else ""
+    threshold = float(table["threshold"].iloc[0]) if len(table) else float("nan")
+    scored = table["score"].notna()
+    lines = [
+        f"# Anomalous airport-days, {year}",
+        "",
+        f"{len(flagged):,} anomalous of {int(scored.sum()):,} scored airport-days at "
+        f"{table.loc[scored, 'airport'].nunique()} airports ({method}; anomalous: score > "
+        f"{threshold:.4g}, mean + sigmas x std of all scores). Cause: the feature that contributed "
+        "most to the score (its share in brackets), high or low against the airport's usual days. "
+        f"Every airport-day is in [{CSV_NAME}]({CSV_NAME}).",
+        "",
+        "| # | date | airport | flights | mean delay (min) | share delayed | p90 delay (min) | score | cause |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    chart_set = set(charts)
+    for rank, (_, day) in enumerate(flagged.iterrows(), start=1):
+        airport = str(day["airport"])
+        shown = f"[{airport}]({chart_name(airport)})" if airport in chart_set else airport
+        share = f" ({day['cause_share']:.0%})" if pd.notna(day["cause_share"]) else ""
+        lines.append(
+            f"| {rank} | {day['date']:%Y-%m-%d} | {shown} | {int(day['flights'])} | {day['mean_delay']:.0f} "
+            f"| {day['delayed_share']:.0%} | {day['p90_delay']:.0f} | {day['score']:.3g} | {cause_label(day)}{share} |"
+        )
+    if flagged.empty:
+        lines.append("| | no anomalous day | | | | | | | |")
+    unscored = table[~scored]
+    if len(unscored):
+        small = unscored[unscored["status"] == STATUS_SMALL_AIRPORT]["airport"].unique()
+        lines += [
+            "",
+            f"Listed but not scored: {len(unscored):,} airport-days, of which "
+            f"{int((unscored['status'] == STATUS_SMALL_DAY).sum()):,} days under the minimum flights per day "
+            f"(anomalies.min_flights_per_day) and {len(small)} small airports (anomalies.min_airport_flights, "
+            "anomalies.min_days)"
+            + (f": {', '.join(map(str, sorted(small)[:40]))}" if len(small) else "")
+            + (" ..." if len(small) > 40 else "")
+            + ".",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def write_anomaly_report(
@@ -135,16 +304,19 @@ def write_anomaly_report(
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
 ) -> Path:
-    """Write `<output>/<year>/anomalies.csv` and `<output>/<year>/<AIRPORT>.png`; returns the folder."""
+    """Write `<output>/<year>/anomalies.csv`, `index.md` and one `<AIRPORT>.png` per scored
+    airport, published whole (see the module's docstring); returns `<output>/<year>`."""
     target = Path(output) / str(year)
     method = str(table["method"].iloc[0]) if len(table) else ""
     threshold = float(table["threshold"].iloc[0]) if len(table) else float("nan")
-    with _swapped_in_folder(target) as folder:
+    with _published_folder(target) as folder:
         csv = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
-        write_table(
-            csv.round({"mean_delay": 2, "delayed_share": 4, "p90_delay": 2, "score": 4, "threshold": 4}),
-            folder / CSV_NAME,
+        rounding = {"mean_delay": 2, "delayed_share": 4, "p90_delay": 2, "score": 4, "threshold": 4}
+        rounding |= {"cause_share": 3} | {f"contribution_{name}": 4 for name in FEATURES}
+        write_table(csv.round(rounding), folder / CSV_NAME)
+        charts = plot_airports(
+            table, folder, f"\n{year}, {method} score > {threshold:.3g}", n_jobs, on_airport
         )
-        plot_airports(table, folder, f"\n{year}, {method} score > {threshold:.3g}", n_jobs, on_airport)
+        write_text(summary_markdown(table, year, charts), folder / INDEX_NAME)
     log.info("wrote the %d report to %s", year, target)
     return target

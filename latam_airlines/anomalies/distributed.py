@@ -1,0 +1,251 @@
+"""The distributed engine (`latam anomalies --engine dask`): the year's file(s) read, aggregated
+into airport-days and scored on a Dask cluster, with the same functions as the in-process engine.
+
+- read: `dask.dataframe` over every file of the year (CSV or Parquet, a partitioned Parquet
+  folder too; local or any fsspec URL such as s3://), mapped per partition to the four columns
+  the job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters;
+- aggregate: one row per flight and side, shuffled so that each airport's rows share a
+  partition, then `aggregate_airport_days` on each partition;
+- score: `score_and_explain` on each partition (whole airports, seeded per airport), on the
+  workers; only airport-days (not flights) come back to the client, which sets the threshold.
+
+Results equal the in-process engine's for the same seed: every airport-day figure depends only
+on that day's flights, every score only on that airport's days and the seed.
+
+`scheduler=None` starts a `LocalCluster` (`workers` processes, one thread each, on 127.0.0.1)
+for the run; otherwise `scheduler` is the address of a running cluster, whose workers must have
+this package installed. Install with `pip install -e ".[dask]"`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import pandas as pd
+
+from latam_airlines.anomalies.daily import SIDES, aggregate_airport_days, airport_side_rows
+from latam_airlines.anomalies.scoring import SCORE_COLUMNS, ScoringSettings, score_and_explain
+from latam_airlines.anomalies.sources import INTERIM_COLUMNS, is_parquet, locate_year, table_columns
+from latam_airlines.errors import InputError
+
+log = logging.getLogger(__name__)
+
+DAILY_COLUMNS = ["airport", "date", "flights", "mean_delay", "delayed_share", "p90_delay"]
+
+
+def _dask():
+    try:
+        import dask.dataframe as dd
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError('--engine dask needs Dask: pip install -e ".[dask]"') from None
+    return dd, Client, LocalCluster
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
+    """A client of the cluster at `scheduler`, or of a LocalCluster started (and closed) here."""
+    _, Client, LocalCluster = _dask()
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except OSError as error:
+            raise InputError(
+                f"cannot reach the Dask scheduler ({error})", column="--scheduler", value=scheduler
+            ) from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=max(1, int(workers)),
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",  # a free port: other clusters may hold 8787
+        memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
+    )
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def _flight_columns(part: pd.DataFrame, layout: str, path: str) -> pd.DataFrame:
+    """One partition of a file, in any layout the job reads -> the four columns, `year` added."""
+    if layout == "interim":
+        frame = part[list(INTERIM_COLUMNS)].copy()
+        if not pd.api.types.is_datetime64_any_dtype(frame["Fecha-I"]):
+            frame["Fecha-I"] = pd.to_datetime(frame["Fecha-I"], errors="coerce", format="mixed")
+        frame["dif_min"] = pd.to_numeric(frame["dif_min"], errors="coerce")
+    elif layout == "us2001":
+        from latam_airlines.data.us2001 import us2001_flights
+
+        frame = us2001_flights(part, file=path)
+    else:
+        from latam_airlines.data import make_dataset
+
+        raw = part.copy()
+        raw.attrs["source"] = path
+        frame = make_dataset(raw)[list(INTERIM_COLUMNS)] if len(raw) else _empty_flights()
+    frame = frame.astype({"Ori-I": "string", "Des-I": "string"}).astype({"Fecha-I": "datetime64[ns]"})
+    return frame.assign(year=frame["Fecha-I"].dt.year.astype("Int32"))
+
+
+def _empty_flights() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Fecha-I": pd.Series(dtype="datetime64[ns]"),
+            "Ori-I": pd.Series(dtype="string"),
+            "Des-I": pd.Series(dtype="string"),
+            "dif_min": pd.Series(dtype=float),
+        }
+    )
+
+
+def _layout(columns: list[str]) -> str:
+    from latam_airlines.data.us2001 import is_us2001
+
+    if all(column in columns for column in INTERIM_COLUMNS):
+        return "interim"
+    return "us2001" if is_us2001(columns) else "raw"
+
+
+def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
+    """The files of a year as one lazy Dask frame of `Fecha-I, Ori-I, Des-I, dif_min, year`."""
+    dd, _, _ = _dask()
+    meta = _empty_flights().assign(year=pd.Series(dtype="Int32"))
+    frames = []
+    for path in paths:
+        layout = _layout(table_columns(path))
+        if layout == "interim":
+            columns = list(INTERIM_COLUMNS)
+        elif layout == "us2001":
+            from latam_airlines.data.us2001 import US2001_COLUMNS
+
+            columns = list(US2001_COLUMNS)
+        else:
+            columns = None  # raw SCL: make_dataset needs the whole row
+        if is_parquet(path):
+            source = dd.read_parquet(path, columns=columns)
+        else:
+            dtypes = {"Vlo-I": "string", "Vlo-O": "string"} if layout == "raw" else None
+            source = dd.read_csv(
+                path,
+                usecols=columns,
+                blocksize=blocksize,
+                dtype=dtypes,
+                encoding="utf-8-sig",
+                assume_missing=True,
+            )
+        frames.append(source.map_partitions(_flight_columns, layout, path, meta=meta))
+    return frames[0] if len(frames) == 1 else dd.concat(frames)
+
+
+def _value_counts(values: pd.Series) -> pd.Series:
+    return values.dropna().value_counts()
+
+
+def _gather_counts(client, column) -> dict:
+    """Value counts of a Dask column, counted per partition on the workers, added up here
+    (no shuffle: the distinct values are few, years or airport codes)."""
+    parts = column.map_partitions(_value_counts, meta=pd.Series(dtype="int64", name="count")).compute()
+    return {key: int(value) for key, value in parts.groupby(level=0).sum().items()}
+
+
+def _side_rows(part: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
+    long = airport_side_rows(part, sides)
+    return long.astype({"airport": "string"})
+
+
+def _daily_partition(long: pd.DataFrame) -> pd.DataFrame:
+    if long.empty:
+        return _empty_daily()
+    return aggregate_airport_days(long.astype({"airport": object}))[DAILY_COLUMNS]
+
+
+def _empty_daily() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "airport": pd.Series(dtype=object),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "flights": pd.Series(dtype="int64"),
+            "mean_delay": pd.Series(dtype=float),
+            "delayed_share": pd.Series(dtype=float),
+            "p90_delay": pd.Series(dtype=float),
+        }
+    )
+
+
+def _score_partition(daily: pd.DataFrame, settings: ScoringSettings) -> pd.DataFrame:
+    daily = daily.sort_values(["airport", "date"]).reset_index(drop=True)
+    scored = score_and_explain(daily, settings, n_jobs=1) if len(daily) else _empty_scores()
+    return pd.concat([daily, scored.reset_index(drop=True)], axis=1)
+
+
+def _empty_scores() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype=float) for column in SCORE_COLUMNS})
+    frame["status"] = pd.Series(dtype=object)
+    return frame
+
+
+def dask_airport_days(
+    location: str,
+    year: str | int,
+    by: str,
+    settings: ScoringSettings,
+    client,
+) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """The year's airport-days, scored on the cluster of `client`: `(daily, scored, year,
+    flights)`, `daily` and `scored` row-aligned and sorted by airport and date as the
+    in-process engine's `daily_airport_table` and `score_and_explain` give them."""
+    from latam_airlines.anomalies.daily import GROUPINGS
+
+    if by not in GROUPINGS:
+        raise InputError(f"expected one of {', '.join(GROUPINGS)}", column="--by", value=by)
+    chosen = locate_year(location, year)
+    # Read once, kept on the workers: the year is chosen, and its flights aggregated, from memory.
+    flights = client.persist(read_flights_dask(chosen.paths))
+    per_year = _gather_counts(client, flights["year"])
+    if not per_year:
+        raise InputError("the table has no rows with a date", file=", ".join(chosen.paths))
+    target = max(per_year) if chosen.year is None else chosen.year
+    if target not in per_year:
+        raise InputError(
+            f"no flights scheduled in this year; years present: {', '.join(map(str, sorted(per_year)))}",
+            file=", ".join(chosen.paths),
+            value=target,
+        )
+    count = per_year[target]
+    flights = flights[flights["year"] == target].drop(columns="year")
+    if by == "auto":
+        origins, destinations = (len(_gather_counts(client, flights[SIDES[side]])) for side in SIDES)
+        sides = [side for side, unique in (("origin", origins), ("destination", destinations)) if unique > 1]
+        sides = sides or list(SIDES)
+    else:
+        sides = list(SIDES) if by == "both" else [by]
+    meta_long = pd.DataFrame(
+        {
+            "airport": pd.Series(dtype="string"),
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "delay": pd.Series(dtype=float),
+        }
+    )
+    long = flights.map_partitions(_side_rows, sides, meta=meta_long)
+    partitions = max(1, len(client.scheduler_info(n_workers=-1)["workers"])) * 8
+    by_airport = long.shuffle("airport", npartitions=partitions)  # each airport's rows in one partition
+    daily = by_airport.map_partitions(_daily_partition, meta=_empty_daily())
+    meta_scored = pd.concat([_empty_daily(), _empty_scores()], axis=1)
+    scored = daily.map_partitions(_score_partition, settings, meta=meta_scored).compute()
+    scored = scored.sort_values(["airport", "date"], kind="stable").reset_index(drop=True)
+    if scored.empty:
+        raise InputError("no flights with an airport code and a delay", file=", ".join(chosen.paths))
+    scored["flights"] = scored["flights"].astype("int64")
+    daily_table = scored[DAILY_COLUMNS].copy()
+    scores = scored[SCORE_COLUMNS + ["status"]].copy()
+    return daily_table, scores, target, int(count)
+
+
+__all__ = ["dask_airport_days", "dask_client", "read_flights_dask"]

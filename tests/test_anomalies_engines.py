@@ -1,0 +1,118 @@
+"""`--engine dask` on a real Dask LocalCluster (127.0.0.1, started here): the same airport-days,
+scores, causes and report as the in-process engine, from Parquet, a partitioned Parquet folder
+and CSV; the US 2001 source (a real slice of the 3 M flights) read by both engines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from latam_airlines.anomalies import ScoringSettings, run_anomaly_report
+from latam_airlines.cli import main
+from latam_airlines.datasets.us2001 import US2001_SAMPLE, sha256_of
+
+SETTINGS = ScoringSettings(num_trees=15, seed=42)
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A two-worker LocalCluster on 127.0.0.1 for this module; its address as --scheduler takes it."""
+    from dask.distributed import LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    return run_anomaly_report(str(US2001_SAMPLE), "latest", tmp_path_factory.mktemp("local"), SETTINGS)
+
+
+def test_shipped_slice_is_the_documented_real_data():
+    assert sha256_of(US2001_SAMPLE) == "ce6f524fd024836914cff93a02fcdca8dd281d0eac2a786d05f8785a7c3ed859"
+    records = pd.read_parquet(US2001_SAMPLE)
+    assert list(records.columns) == ["date", "delay", "distance", "origin", "destination"]
+    assert len(records) == 6590 and set(records["origin"]) == {"BTV", "FAI", "FAT"}
+
+
+def test_us2001_maps_into_the_raw_and_interim_schema():
+    from latam_airlines.data import load_raw, make_dataset
+
+    interim = make_dataset(load_raw(str(US2001_SAMPLE), source="us2001"))
+    records = pd.read_parquet(US2001_SAMPLE)
+    assert len(interim) == len(records)  # no real flight taken for a duplicate
+    np.testing.assert_array_equal(interim["dif_min"].to_numpy(), records["delay"].to_numpy(dtype=float))
+    assert interim["AÑO"].eq(2001).all() and set(interim["Ori-I"]) == {"BTV", "FAI", "FAT"}
+
+
+@pytest.mark.slow
+def test_dask_engine_equals_the_local_engine(scheduler, local_run, tmp_path: Path):
+    run = run_anomaly_report(
+        str(US2001_SAMPLE), "latest", tmp_path, SETTINGS, engine="dask", scheduler=scheduler
+    )
+    assert (run.year, run.flights) == (local_run.year, local_run.flights) == (2001, 6590)
+    pd.testing.assert_frame_equal(run.table, local_run.table, check_dtype=False)
+    assert run.table["is_anomaly"].any() and run.table["score"].notna().sum() > 500
+    local_csv = (local_run.folder / "anomalies.csv").read_text()
+    assert (run.folder / "anomalies.csv").read_text() == local_csv
+
+
+@pytest.mark.slow
+def test_dask_reads_csv_and_partitioned_parquet_alike(scheduler, local_run, tmp_path: Path):
+    records = pd.read_parquet(US2001_SAMPLE)
+    csv = tmp_path / "flights_2001.csv"
+    records.to_csv(csv, index=False)
+    folder = tmp_path / "flights_2001.parquet"
+    folder.mkdir()
+    for month, part in records.groupby(records["date"].dt.month):
+        part.to_parquet(folder / f"part-{month:02d}.parquet", index=False)
+    for source in (csv, folder):
+        run = run_anomaly_report(
+            str(source), "2001", tmp_path / "out", SETTINGS, engine="dask", scheduler=scheduler
+        )
+        pd.testing.assert_frame_equal(run.table, local_run.table, check_dtype=False)
+    in_process = run_anomaly_report(
+        str(folder), "latest", tmp_path / "again", SETTINGS
+    )  # local reads folders too
+    pd.testing.assert_frame_equal(in_process.table, local_run.table, check_dtype=False)
+
+
+@pytest.mark.slow
+def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
+    code = main(
+        ["--quiet", "anomalies", "--input", str(US2001_SAMPLE), "--output", str(tmp_path),
+         "--engine", "dask", "--scheduler", scheduler]
+    )  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "2001: 6,590 flights" in out and "cause:" in out and "index.md" in out
+    assert (tmp_path / "2001" / "index.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--engine", "spark"], "--engine"),
+        (["--scheduler", "tcp://127.0.0.1:9"], "--scheduler needs --engine dask"),
+        pytest.param(
+            ["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"],
+            "cannot reach the Dask scheduler",
+            marks=pytest.mark.slow,  # the client's connect timeout
+        ),
+        (["--method", "svm"], "--method"),
+    ],
+)
+def test_engine_mistakes_exit_2_with_one_line(arguments, message, tmp_path: Path, capsys):
+    code = main(
+        ["--quiet", "anomalies", "--input", str(US2001_SAMPLE), "--output", str(tmp_path), *arguments]
+    )
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and message in error and len(error.splitlines()) == 1
