@@ -517,6 +517,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         dated = ~np.isnan(days)
         if not dated.any():
             return
+        if getattr(self, "ledger_", None) is None:  # an artifact from before per-flight merging
+            self.ledger_ = FlightLedger()  # (its stored days cannot be told apart by flight)
         identity = [X[field].to_numpy()[dated] for field in IDENTITY_FIELDS if field in X.columns]
         change, count = self.ledger_.merge(flight_ids(identity, days[dated]), y[dated])
         for key, history in self.outcomes_.items():
