@@ -309,6 +309,11 @@ def train_command(
     holdout = delay_model.metrics["holdout"]
     typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
     typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
+    if "holdout_without_feed" in delay_model.metrics:
+        typer.echo(
+            f"no outcome feed after the training part (stale regime after "
+            f"{delay_model.metrics.get('stale_after_days')} days): {_metric_line(delay_model.metrics['holdout_without_feed'])}"
+        )
     if "holdout_minimal_fields" in delay_model.metrics:
         typer.echo(
             f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}"

@@ -177,3 +177,25 @@ def test_refeeding_a_flight_is_idempotent_and_corrections_replace(october_and_no
     reference = FlightFeatures("full").fit(october, y_october)
     reference.record_outcomes(day, corrected)
     assert _histories(features) == _histories(reference)
+
+
+def test_intraday_rates_count_same_day_flights_scheduled_an_hour_before() -> None:
+    hours = np.array([8.0, 9.0, 9.5, 10.0, 11.0])
+    frame = pd.DataFrame(
+        {"OPERA": "A", "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "mañana", "Des_I": "SCFA",
+         "HORA": np.floor(hours), "MIN": (hours % 1) * 60, "temporada_alta": 0.0, "AÑO": 2017.0,
+         "MES": 1.0, "DIA": 2.0}
+    )  # fmt: skip
+    y = np.array([1, 1, 0, 0, 0])
+    features = FlightFeatures("intraday").fit(frame, y)
+    column = list(features.get_feature_names_out()).index("same_day_rate[all]")
+    rates = features.transform(frame)[:, column]
+    prior, m = features.prior_, features.smoothing
+    assert rates[0] == pytest.approx(prior)  # nothing an hour before 08:00
+    assert rates[2] == pytest.approx((1 + m * prior) / (1 + m))  # 09:30 sees 08:00 only
+    assert rates[3] == pytest.approx((2 + m * prior) / (2 + m))  # 10:00 sees 08:00 and 09:00
+    # A new day's flight sees nothing until that day's first departures are fed.
+    next_day = frame.assign(DIA=3.0)
+    assert features.transform(next_day.tail(1))[0, column] == pytest.approx(prior)
+    features.record_outcomes(next_day.head(2), np.array([1, 1]))
+    assert features.transform(next_day.tail(1))[0, column] == pytest.approx((2 + m * prior) / (2 + m))

@@ -70,3 +70,14 @@ def test_undated_or_single_day_tables_get_an_actionable_error(scl_features: pd.D
         holdout_split(scl_features.drop(columns="DIA"))
     dates = flight_dates(scl_features.head(3))
     assert str(dates[0]) == "2017-01-01"
+
+
+def test_library_defaults_are_params_yaml_train_section() -> None:
+    from latam_airlines.config import load_params
+    from latam_airlines.models.train_model import TrainConfig, train_defaults
+
+    section = load_params()["train"]
+    defaults = train_defaults()
+    assert defaults["model"] == section["model"] == "logreg"  # the project's choice, not xgb
+    assert defaults["split"] == "temporal" and defaults["last_months"] == 2
+    assert TrainConfig(**defaults).stale_after_days == section["stale_after_days"]

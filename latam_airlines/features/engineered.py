@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import KFold
 
 from latam_airlines.data.schema import DAY_NAMES, PERIODS
-from latam_airlines.features.recent import FlightLedger, OutcomeHistory, day_numbers, flight_ids
+from latam_airlines.features.recent import MINUTE_BITS, FlightLedger, OutcomeHistory, day_numbers, flight_ids
 
 # Canonical input fields, as the processed table names them.
 CATEGORICAL_FIELDS: list[str] = ["OPERA", "TIPOVUELO", "DIANOM", "Des_I", "periodo_dia"]
@@ -315,6 +315,15 @@ RECENT_WINDOWS: list[tuple[tuple[str, ...], int]] = [
     (("periodo_dia",), 7), (("OPERA", "periodo_dia"), 14), (("Des_I", "periodo_dia"), 28),
 ]  # fmt: skip
 FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS}
+# The intraday option: `full` plus same-day delay rates (SCL, airline, destination) of the
+# flights scheduled at least INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes
+# are fed during the day (`latam outcomes` several times a day; recording merges per flight).
+# Train it only for a deployment fed intraday: fed once a day, those rates are empty (prior).
+INTRADAY_AHEAD_MINUTES = 60
+FEATURE_SETS["intraday"] = {
+    **FEATURE_SETS["full"],
+    "intraday": [(), ("OPERA",), ("Des_I",)],
+}
 # For CatBoost, which learns its own ordered target statistics: raw categories plus the
 # combinations ("combos", coded like categories) whose delay rates the other sets precompute.
 FEATURE_SETS["catboost"] = {
@@ -341,7 +350,7 @@ def fields_of(feature_set: str) -> list[str]:
     if feature_set == "reference":
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
-    recent = [key for key, _ in spec.get("recent", [])]
+    recent = [key for key, _ in spec.get("recent", [])] + list(spec.get("intraday", []))
     keys = [
         field
         for key in spec["history"] + spec["congestion"] + spec.get("combos", []) + recent
@@ -474,10 +483,11 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         if spec.get("holidays"):
             self.holidays_ = holiday_calendar([int(year) for year in np.unique(self._years(X))])
         self.outcomes_ = {key: OutcomeHistory() for key, _ in spec.get("recent", [])}
+        self.intraday_ = {key: OutcomeHistory(MINUTE_BITS) for key in spec.get("intraday", [])}
         self.ledger_ = FlightLedger()
         self.outcomes_until_ = np.nan
         if self.outcomes_:
-            recent_keys = {key: self._key(codes, key) for key in self.outcomes_}
+            recent_keys = {key: self._key(codes, key) for key in [*self.outcomes_, *self.intraday_]}
             self._record(recent_keys, self.flight_days(X), y, X)
         self.n_features_in_ = len(self.vocabulary_)
         return keys
@@ -494,16 +504,29 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
 
         return day_numbers(self._years(X), column("MES"), column("DIA"))
 
+    @staticmethod
+    def flight_minutes(X: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+        """Scheduled minute since 1970 of each flight (NaN without day, hour or minute)."""
+        hour = _numbers(X["HORA"].to_numpy()) if "HORA" in X.columns else np.full(len(X), np.nan)
+        minute = _numbers(X["MIN"].to_numpy()) if "MIN" in X.columns else np.full(len(X), np.nan)
+        return days * 1440 + hour * 60 + minute
+
     def _record(
         self, keys: Mapping[tuple[str, ...], np.ndarray], days: np.ndarray, y: np.ndarray, X: pd.DataFrame
     ) -> None:
         dated = ~np.isnan(days)
         if not dated.any():
             return
+        if getattr(self, "ledger_", None) is None:  # an artifact from before per-flight merging
+            self.ledger_ = FlightLedger()  # (its stored days cannot be told apart by flight)
         identity = [X[field].to_numpy()[dated] for field in IDENTITY_FIELDS if field in X.columns]
         change, count = self.ledger_.merge(flight_ids(identity, days[dated]), y[dated])
         for key, history in self.outcomes_.items():
             history.record(keys[key][dated], days[dated], change, count)
+        if getattr(self, "intraday_", None):
+            minutes = self.flight_minutes(X, days)[dated]
+            for key, history in self.intraday_.items():
+                history.record(keys[key][dated], minutes, change, count)
         if self.outcomes_:
             self.outcomes_until_ = float(np.nanmax([self.outcomes_until_, np.nanmax(days)]))
 
@@ -514,7 +537,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         if not getattr(self, "outcomes_", None):
             return 0
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
-        keys = {key: self._key(codes, key) for key in self.outcomes_}
+        keys = {key: self._key(codes, key) for key in [*self.outcomes_, *getattr(self, "intraday_", {})]}
         days = self.flight_days(X)
         self._record(keys, days, np.asarray(y, dtype=float), X)
         return int((~np.isnan(days)).sum())
@@ -574,6 +597,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(holiday_features(days, self.holidays_))
         if self.outcomes_:
             blocks.append(self._recent(key_codes, days))
+        if getattr(self, "intraday_", None):
+            blocks.append(self._same_day(key_codes, X, days))
         return np.hstack(blocks).astype(np.float32)
 
     def _recent(self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray) -> np.ndarray:
@@ -590,6 +615,22 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
         return np.column_stack(columns)
 
+    def _same_day(
+        self, key_codes: Callable[[tuple[str, ...]], np.ndarray], X: pd.DataFrame, days: np.ndarray
+    ) -> np.ndarray:
+        """Smoothed delay rate of the flight's own day, over flights scheduled at least
+        INTRADAY_AHEAD_MINUTES before it (empty, so the prior, when the day was not fed)."""
+        minutes = self.flight_minutes(X, days)
+        known = ~np.isnan(minutes)
+        start = np.where(known, np.nan_to_num(days) * 1440, 0).astype(np.int64)
+        end = np.where(known, np.nan_to_num(minutes) - INTRADAY_AHEAD_MINUTES + 1, 0).astype(np.int64)
+        end = np.maximum(end, start)
+        columns = []
+        for key in self.spec_["intraday"]:
+            delayed, flights = self.intraday_[key].window(key_codes(key), start, end)
+            columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
+        return np.column_stack(columns)
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         spec = self.spec_
         names: list[str] = []
@@ -601,4 +642,5 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
         names += HOLIDAY_FEATURES if spec.get("holidays") else []
         names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
+        names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
         return np.asarray(names, dtype=object)

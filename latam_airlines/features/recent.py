@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 DAY_BITS = 20  # day numbers since 1970-01-01 fit in 20 bits until the year 4840
+MINUTE_BITS = 31  # minute numbers since 1970 (intraday histories) until the year 6053
 
 
 def day_numbers(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -36,8 +37,9 @@ def day_numbers(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndar
 class OutcomeHistory:
     """Delayed and flown counts per (key, day) for one key (integer codes, -1 unknown)."""
 
-    def __init__(self) -> None:
-        self.composite = np.empty(0, dtype=np.int64)  # key << DAY_BITS | day, sorted
+    def __init__(self, bits: int = DAY_BITS) -> None:
+        self.bits = bits  # DAY_BITS: per day; MINUTE_BITS: per scheduled minute (intraday)
+        self.composite = np.empty(0, dtype=np.int64)  # key << bits | day, sorted
         self.delayed = np.empty(0, dtype=np.int64)
         self.flights = np.empty(0, dtype=np.int64)
         self._sums()
@@ -49,7 +51,7 @@ class OutcomeHistory:
 
     @property
     def days(self) -> np.ndarray:
-        return self.composite & ((1 << DAY_BITS) - 1)
+        return self.composite & ((1 << getattr(self, "bits", DAY_BITS)) - 1)
 
     def record(
         self, keys: np.ndarray, days: np.ndarray, delayed: np.ndarray, flights: np.ndarray | None = None
@@ -59,7 +61,10 @@ class OutcomeHistory:
         usable = (keys >= 0) & ~np.isnan(days)
         flights = np.ones(len(keys)) if flights is None else np.asarray(flights, dtype=float)
         composite = np.concatenate(
-            [self.composite, (keys[usable] << DAY_BITS) | days[usable].astype(np.int64)]
+            [
+                self.composite,
+                (keys[usable] << getattr(self, "bits", DAY_BITS)) | days[usable].astype(np.int64),
+            ]
         )
         unique, inverse = np.unique(composite, return_inverse=True)
         delayed_all = np.concatenate([self.delayed, np.asarray(delayed, dtype=float)[usable]])
@@ -74,7 +79,7 @@ class OutcomeHistory:
 
     def window(self, keys: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(delayed, flights) of each key over days start <= day < end (integer arrays)."""
-        base = np.where(keys >= 0, keys, 0) << DAY_BITS
+        base = np.where(keys >= 0, keys, 0) << getattr(self, "bits", DAY_BITS)
         low = np.searchsorted(self.composite, base | start)
         high = np.searchsorted(self.composite, base | end)
         delayed = self.delayed_sum[high] - self.delayed_sum[low]

@@ -214,6 +214,8 @@ class DelayModel:
             ),
             "thresholds": self.thresholds,
             "calibration": self.metadata.get("calibration", {}).get("method"),
+            # same-day rates (features "intraday"): feed departures during the day
+            "intraday": any(getattr(step, "intraday_", None) for step in self._outcome_steps()),
         }
 
     # ----------------------------------------------------------------- outcome feed

@@ -64,6 +64,12 @@ def calibrate(probability: np.ndarray, knots: tuple[np.ndarray, np.ndarray] | No
 class TieredClassifier(BaseEstimator, ClassifierMixin):
     """Routes each row to a tier (see the module docstring); `predict_proba` is calibrated."""
 
+    # Artifacts written before calibration and the stale tier unpickle without these.
+    stale = None
+    thresholds = None
+    calibration = None
+    stale_after_days = None
+
     def __init__(
         self,
         full: Any = None,
@@ -132,7 +138,10 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         tier = self.route(X)
         probability = np.empty(len(X), dtype=float)
         threshold = np.empty(len(X), dtype=float)
-        thresholds = self.thresholds or {}
+        thresholds = self.thresholds or {  # an artifact from before: one threshold per tier
+            "full": getattr(self, "full_threshold", 0.5),
+            "minimal": getattr(self, "minimal_threshold", 0.5),
+        }
         for name in TIERS:
             rows = tier == name
             if not rows.any():

@@ -59,6 +59,7 @@ FEATURE_CHOICES: tuple[str, ...] = (
     "base",
     "full_with_month",
     "catboost",
+    "intraday",
 )
 
 
@@ -66,7 +67,9 @@ CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
 MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
 # without recent delay rates.
-STALE_FEATURES: dict[str, str] = {"full": "static", "full_with_month": "static", "catboost": "static"}
+STALE_FEATURES: dict[str, str] = {
+    "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
+}  # fmt: skip
 
 
 @dataclass
