@@ -6,6 +6,8 @@ objects (measured in reports/stress_test.md); every other path, and /docs, stay 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -60,6 +62,13 @@ class PredictService:
         return 415, problems_body([problem(None, "content-encoding", encoding.decode("latin-1"), message)])
 
     def answer(self, body: bytes) -> tuple[int, bytes]:
+        checked = self.check(body)
+        if isinstance(checked, tuple):
+            return checked
+        return self.predicted(self.predictor.predict(checked))
+
+    def check(self, body: bytes) -> tuple[int, bytes] | list[dict[str, Any]]:
+        """The validated flight records of `body`, or the (status, body) refusing it."""
         if len(body) > self.max_body_bytes:
             return self.too_large(len(body))
         try:
@@ -70,10 +79,13 @@ class PredictService:
                 [problem(None, "body", snippet, f"the body is not valid JSON ({error})")]
             )
         try:
-            flights = self.validator.flights(payload)
+            return self.validator.flights(payload)
         except RequestInvalid as invalid:
             return 400, problems_body(invalid.problems)
-        labels, probabilities = self.predictor.predict(flights)
+
+    @staticmethod
+    def predicted(answers: tuple[list[int], list[float]]) -> tuple[int, bytes]:
+        labels, probabilities = answers
         return 200, orjson.dumps({"predict": labels, "probability": probabilities})
 
 
@@ -101,6 +113,7 @@ class PredictFastPath:
         self.service = service
         self.path = path
         self.inflight_bytes = 0  # body bytes held by requests being read (one event loop: no lock)
+        self._model_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="latam-model")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -129,7 +142,7 @@ class PredictFastPath:
                     close = True
                     headers_extra = [(b"retry-after", b"1")]
                 else:
-                    status, body = self.service.answer(received)
+                    status, body = await self._answer(received)
         except ClientGone:
             return
         headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers_extra]
@@ -137,6 +150,20 @@ class PredictFastPath:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, received: bytes) -> tuple[int, bytes]:
+        """Cached records are answered on the event loop; records needing the model are predicted
+        on one model thread, so a flood of never-seen records (each a model call) queues there
+        while cached requests keep being answered in microseconds."""
+        checked = self.service.check(received)
+        if isinstance(checked, tuple):
+            return checked
+        predictor = self.service.predictor
+        cached = predictor.cached(checked)
+        if cached is None:
+            loop = asyncio.get_running_loop()
+            cached = await loop.run_in_executor(self._model_thread, predictor.predict, checked)
+        return self.service.predicted(cached)
 
     @staticmethod
     async def _next(receive: Receive) -> Message:
