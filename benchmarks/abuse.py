@@ -238,8 +238,13 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=300, help="idle and slow sockets held open")
     parser.add_argument("--warmup", type=float, default=20, help="seconds before the 'after warm-up' RSS")
     parser.add_argument("--output", type=Path, help="also write the summary as JSON here")
+    parser.add_argument(
+        "--cache-mb", type=float, help="the server's cache budget (default: params serve.cache_bytes)"
+    )
     args = parser.parse_args()
 
+    if args.cache_mb is not None:
+        os.environ["LATAM_CACHE_BYTES"] = str(int(args.cache_mb * 2**20))
     port = load.free_port()
     url = f"http://127.0.0.1:{port}"
     address = ("127.0.0.1", port)
@@ -285,6 +290,7 @@ def main() -> None:
         else None,
         "rss_mb": {key: round(value, 1) for key, value in rss.items()},
         "rss_growth_after_warmup_mb": round(rss["end"] - rss.get("after_warmup", rss["start"]), 1),
+        "rss_every_30s_mb": [round(value, 1) for value in samples[::30]],
     }
     fivexx = result.get("5xx", 0) + sum(v for k, v in tally.counts.items() if "5xx" in k)
     summary["5xx_total"] = fivexx
