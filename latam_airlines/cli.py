@@ -639,7 +639,7 @@ def serve(
     run_server(
         model_path, host=host, port=port, workers=workers,
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
-        cache_bytes=int(settings.get("cache_bytes", 32 * 2**20)),
+        cache_bytes=int(os.environ.get("LATAM_CACHE_BYTES") or settings.get("cache_bytes", 32 * 2**20)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
     )  # fmt: skip
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -147,6 +148,22 @@ def parse_datetime(text: str) -> dt.datetime | None:
     return when
 
 
+@functools.lru_cache(maxsize=4096)
+def scheduled_time(text: str) -> tuple[str, dt.datetime] | None:
+    """(canonical `YYYY-MM-DD HH:MM:SS` text, datetime) of a valid time, else None; memoised for
+    the API's hot path (bounded: 4,096 texts of at most 40 characters)."""
+    when = parse_datetime(text)
+    return None if when is None else (when.strftime("%Y-%m-%d %H:%M:%S"), when)
+
+
+@functools.lru_cache(maxsize=4096)
+def _calendar_of(when: dt.datetime) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("AÑO", when.year), ("MES", when.month), ("DIA", when.day), ("HORA", when.hour), ("MIN", when.minute),
+        ("DIANOM", DAY_NAMES[when.weekday()]), ("MESNOM", MONTH_ABBREVIATIONS[when.month - 1]),
+    )  # fmt: skip
+
+
 def date_problem(field: str, value: str) -> str:
     """Why `value` is not a time for `field` (parse_datetime returned None)."""
     match = _DATETIME.fullmatch(value.strip()) if len(value) <= 40 else None
@@ -167,12 +184,7 @@ def record_problems(record: Mapping[str, Any], scheduled: dt.datetime | None) ->
     found: list[tuple[str, str]] = []
     year, month, day = record.get("AÑO"), record.get("MES"), record.get("DIA")
     if scheduled is not None:
-        expected = {
-            "AÑO": scheduled.year, "MES": scheduled.month, "DIA": scheduled.day,
-            "HORA": scheduled.hour, "MIN": scheduled.minute,
-            "DIANOM": DAY_NAMES[scheduled.weekday()], "MESNOM": MONTH_ABBREVIATIONS[scheduled.month - 1],
-        }  # fmt: skip
-        for field, value in expected.items():
+        for field, value in _calendar_of(scheduled):
             given = record.get(field)
             if given is not None and given != value:
                 found.append((field, f"{field} {given!r} contradicts Fecha-I (which says {value!r})"))

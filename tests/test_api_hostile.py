@@ -1,6 +1,7 @@
 """A real `latam serve` against hostile clients: no 5xx for any request, answers that never echo
 a huge value, the body limit answered 413 to clients that send everything first, encoded
-bodies 415, slow and idle clients cut by timeouts, a connection cap, a cache bounded in bytes."""
+bodies 415, slow and idle clients cut by timeouts, a cache bounded in bytes; capacity limits
+(open connections, body bytes in flight) answered 503 with Retry-After, the only 5xx by design."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ LIMITS = {
     "LATAM_BODY_TIMEOUT_S": "2",
     "LATAM_MAX_CONNECTIONS": "40",
     "LATAM_MAX_HEADER_BYTES": "16384",
+    "LATAM_MAX_INFLIGHT_BODY_BYTES": str(2 * 2**20),
 }
 
 
@@ -108,6 +110,16 @@ def test_oversize_body_is_413_for_clients_that_send_it_all_first(server) -> None
     huge = b'{"flights": [' + b" " * 14_000_000 + b"]}"  # past 10,000 flights' allowance (~10 MB)
     status, body = post(url, huge)  # urllib writes the whole body before reading: no broken pipe
     assert status == 413 and json.loads(body)["detail"][0]["field"] == "body"
+
+
+def test_bodies_in_flight_are_bounded_per_worker(server) -> None:
+    url, _ = server
+    big = b'{"flights": [' + b" " * 3_000_000 + b"]}"  # under the body limit, over the 2 MB in flight
+    request = urllib.request.Request(f"{url}/predict", data=big, headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=20)  # noqa: S310 - 127.0.0.1
+    assert refused.value.code == 503 and refused.value.headers["retry-after"] == "1"
+    assert post(url, json.dumps({"flights": [MINIMAL]}).encode())[0] == 200  # the budget is released
 
 
 def test_an_encoded_body_is_415(server) -> None:

@@ -89,6 +89,20 @@ class CachedPredictor:
             self._pinned[record_key(record)] = (int(label), float(probability))
         return len(records)
 
+    def cached(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]] | None:
+        """Labels and probabilities when every record is cached, else None (no model call)."""
+        if self.cache_size <= 0:
+            return None
+        pinned, cache = self._pinned, self._cache
+        answers = []
+        for record in records:
+            key = record_key(record)
+            answer = pinned.get(key) or cache.get(key)
+            if answer is None:
+                return None
+            answers.append(answer)
+        return [answer[0] for answer in answers], [answer[1] for answer in answers]
+
     def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
         """Labels (at the model's threshold) and delay probabilities, in the records' order."""
         if self.cache_size <= 0:

@@ -6,6 +6,9 @@ objects (measured in reports/stress_test.md); every other path, and /docs, stay 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -26,6 +29,9 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 # so clients that send their whole body before reading (urllib, requests) get the answer
 # instead of a broken pipe; beyond it the connection is closed after the answer.
 DRAIN_LIMIT_BYTES = 64 * 2**20
+# Bodies held at once by requests being read, per worker: past it a request is answered 503
+# (Retry-After) rather than let many large uploads together exhaust memory.
+MAX_INFLIGHT_BODY_BYTES = int(os.environ.get("LATAM_MAX_INFLIGHT_BODY_BYTES") or 256 * 2**20)
 
 
 def problems_body(problems: list[dict[str, Any]]) -> bytes:
@@ -45,11 +51,24 @@ class PredictService:
         return 413, problems_body([problem(None, "body", size, message)])
 
     @staticmethod
+    @staticmethod
+    def busy() -> tuple[int, bytes]:
+        message = "too many large requests at once; retry shortly"
+        return 503, problems_body([problem(None, "body", None, message)])
+
+    @staticmethod
     def unsupported_encoding(encoding: bytes) -> tuple[int, bytes]:
         message = "send the body as plain (identity-encoded) JSON"
         return 415, problems_body([problem(None, "content-encoding", encoding.decode("latin-1"), message)])
 
     def answer(self, body: bytes) -> tuple[int, bytes]:
+        checked = self.check(body)
+        if isinstance(checked, tuple):
+            return checked
+        return self.predicted(self.predictor.predict(checked))
+
+    def check(self, body: bytes) -> tuple[int, bytes] | list[dict[str, Any]]:
+        """The validated flight records of `body`, or the (status, body) refusing it."""
         if len(body) > self.max_body_bytes:
             return self.too_large(len(body))
         try:
@@ -60,10 +79,13 @@ class PredictService:
                 [problem(None, "body", snippet, f"the body is not valid JSON ({error})")]
             )
         try:
-            flights = self.validator.flights(payload)
+            return self.validator.flights(payload)
         except RequestInvalid as invalid:
             return 400, problems_body(invalid.problems)
-        labels, probabilities = self.predictor.predict(flights)
+
+    @staticmethod
+    def predicted(answers: tuple[list[int], list[float]]) -> tuple[int, bytes]:
+        labels, probabilities = answers
         return 200, orjson.dumps({"predict": labels, "probability": probabilities})
 
 
@@ -90,6 +112,8 @@ class PredictFastPath:
         self.app = app
         self.service = service
         self.path = path
+        self.inflight_bytes = 0  # body bytes held by requests being read (one event loop: no lock)
+        self._model_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="latam-model")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -100,6 +124,7 @@ class PredictFastPath:
             return
         declared, encoding = request_headers(scope)
         close = False
+        headers_extra: list[tuple[bytes, bytes]] = []
         try:
             if encoding is not None:
                 status, body = self.service.unsupported_encoding(encoding)
@@ -112,15 +137,33 @@ class PredictFastPath:
                 if received is None:
                     status, body = self.service.too_large(size)
                     close = not await self._drain(receive)
+                elif received is BUSY:
+                    status, body = self.service.busy()
+                    close = True
+                    headers_extra = [(b"retry-after", b"1")]
                 else:
-                    status, body = self.service.answer(received)
+                    status, body = await self._answer(received)
         except ClientGone:
             return
-        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers_extra]
         if close:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, received: bytes) -> tuple[int, bytes]:
+        """Cached records are answered on the event loop; records needing the model are predicted
+        on one model thread, so a flood of never-seen records (each a model call) queues there
+        while cached requests keep being answered in microseconds."""
+        checked = self.service.check(received)
+        if isinstance(checked, tuple):
+            return checked
+        predictor = self.service.predictor
+        cached = predictor.cached(checked)
+        if cached is None:
+            loop = asyncio.get_running_loop()
+            cached = await loop.run_in_executor(self._model_thread, predictor.predict, checked)
+        return self.service.predicted(cached)
 
     @staticmethod
     async def _next(receive: Receive) -> Message:
@@ -136,13 +179,22 @@ class PredictFastPath:
         message = await self._next(receive)
         chunks = [message.get("body", b"")]
         size = len(chunks[0])
-        while message.get("more_body", False):
-            message = await self._next(receive)
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.service.max_body_bytes:
-                return None, size
-        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), size
+        if not message.get("more_body", False):
+            return chunks[0], size  # the usual small request: one message
+        self.inflight_bytes += size
+        try:
+            while message.get("more_body", False):
+                message = await self._next(receive)
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                self.inflight_bytes += len(chunks[-1])
+                if size > self.service.max_body_bytes:
+                    return None, size
+                if self.inflight_bytes > MAX_INFLIGHT_BODY_BYTES:
+                    return BUSY, size
+            return b"".join(chunks), size
+        finally:
+            self.inflight_bytes -= size
 
     async def _drain(self, receive: Receive) -> bool:
         """Read and drop the rest of the body; False when it is too long or slow to drain."""
@@ -153,6 +205,9 @@ class PredictFastPath:
             if not message.get("more_body", False):
                 return True
         return False
+
+
+BUSY = b"<busy>"  # sentinel of _read_body: too many bytes in flight
 
 
 class ClientGone(Exception):

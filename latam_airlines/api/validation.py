@@ -19,8 +19,8 @@ from latam_airlines.validation import (
     FieldRule,
     canonical_choice,
     date_problem,
-    parse_datetime,
     record_problems,
+    scheduled_time,
     shown,
 )
 
@@ -134,8 +134,7 @@ class FlightValidator:
                 problems.append(problem(index, field, value, message))
                 continue
             if field == "Fecha-I":
-                scheduled = value
-                value = value.strftime("%Y-%m-%d %H:%M:%S")
+                value, scheduled = value
             canonical = ALIASES.get(field, field)
             if canonical != field and canonical in flight and flight[canonical] is not None:
                 problems.append(problem(index, field, value, f"give either {field} or {canonical}, not both"))
@@ -145,7 +144,7 @@ class FlightValidator:
             return record
         for field, message in record_problems(record, scheduled):
             problems.append(problem(index, field, record.get(field), message))
-        if self.passed_on is not None:
+        if self.passed_on is not None and not self.passed_on.issuperset(record):
             record = {field: value for field, value in record.items() if field in self.passed_on}
         return record
 
@@ -161,8 +160,8 @@ class FlightValidator:
             if rule.max_length is not None and len(value) > rule.max_length:
                 return f"{field} must hold at most {rule.max_length} characters", value
             if field == "Fecha-I":
-                when = parse_datetime(value)
-                return (date_problem(field, value), value) if when is None else (None, when)
+                parsed = scheduled_time(value) if len(value) <= 40 else None
+                return (date_problem(field, value), value) if parsed is None else (None, parsed)
             if rule.choices is not None:
                 choice = canonical_choice(field, value)
                 if choice is None:
