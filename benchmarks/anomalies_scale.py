@@ -118,9 +118,7 @@ class PeakMemory:
                     with contextlib.suppress(psutil.Error):
                         total += member.memory_info().rss
                         times = member.cpu_times()
-                        self.cpu[member.pid] = (
-                            times.user + times.system + times.children_user + times.children_system
-                        )
+                        self.cpu[member.pid] = times.user + times.system  # reaped children: own samples
             except psutil.Error:
                 break
             self.peak = max(self.peak, total)
