@@ -221,9 +221,9 @@ def main() -> int:
     configs = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
     print(
         "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
-        "| airport-days/s | peak memory (GB) | anomalous | stages (s) |"
+        "| airport-days/s | CPU s (process tree) | peak memory (GB) | anomalous | stages (s) |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, source, only in datasets:
         for engine, workers in only or configs:
             result = scale_run(source, workdir / f"report-{engine}-{workers}", engine, workers)
