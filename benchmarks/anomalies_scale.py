@@ -104,6 +104,7 @@ class PeakMemory:
 
         self.process = psutil.Process(pid)
         self.peak = 0
+        self.cpu: dict[int, float] = {}  # CPU seconds per process of the tree, last seen
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -116,6 +117,8 @@ class PeakMemory:
                 for member in [self.process, *self.process.children(recursive=True)]:
                     with contextlib.suppress(psutil.Error):
                         total += member.memory_info().rss
+                        times = member.cpu_times()
+                        self.cpu[member.pid] = times.user + times.system  # reaped children: own samples
             except psutil.Error:
                 break
             self.peak = max(self.peak, total)
@@ -167,7 +170,13 @@ def scale_run(source: Path, output: Path, engine: str, workers: int) -> dict:
     if process.returncode != 0:
         return {"engine": engine, "workers": workers, "error": f"exit {process.returncode}"}
     result = json.loads(out.strip().splitlines()[-1])
-    result |= {"engine": engine, "workers": workers, "wall_with_start": wall, "peak_gb": memory.peak / 1e9}
+    result |= {
+        "engine": engine,
+        "workers": workers,
+        "wall_with_start": wall,
+        "peak_gb": memory.peak / 1e9,
+        "cpu_tree": sum(memory.cpu.values()),
+    }
     return result
 
 
@@ -212,9 +221,9 @@ def main() -> int:
     configs = [("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
     print(
         "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
-        "| airport-days/s | peak memory (GB) | anomalous | stages (s) |"
+        "| airport-days/s | CPU s (process tree) | peak memory (GB) | anomalous | stages (s) |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, source, only in datasets:
         for engine, workers in only or configs:
             result = scale_run(source, workdir / f"report-{engine}-{workers}", engine, workers)
@@ -225,7 +234,7 @@ def main() -> int:
             print(
                 f"| {label} | {engine} | {workers} | {result['flights']:,} | {result['airport_days']:,} "
                 f"| {result['seconds']:.1f} | {result['wall_with_start']:.1f} "
-                f"| {result['airport_days'] / result['seconds']:,.0f} | {result['peak_gb']:.2f} "
+                f"| {result['airport_days'] / result['seconds']:,.0f} | {result['cpu_tree']:.0f} | {result['peak_gb']:.2f} "
                 f"| {result['anomalous']:,} | {stages} |",
                 flush=True,
             )

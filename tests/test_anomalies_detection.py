@@ -60,10 +60,15 @@ def precision_recall(table: pd.DataFrame, injected: set) -> tuple[float, float, 
 
 @pytest.mark.parametrize(
     ("method", "min_precision", "min_recall"),
-    # Floors below what was measured at seed 7 (krcf 0.50 / 0.90, rrcf 0.38 / 0.85, isolation
+    # krcf is held to the goal (measured at seed 7: 0.53 / 1.0); floors below what was
+    # measured for the others (rrcf 0.38 / 0.85, isolation
     # forest 0.48 / 1.0): precision cannot reach 1 because the real 2013 storms (Feb 8-9, Mar 8,
     # Dec 5 ...) are flagged too; benchmarks/anomalies_scale.py --quality compares them.
-    [("krcf", 0.45, 0.85), ("rrcf", 0.33, 0.75), ("isolation-forest", 0.4, 0.9)],
+    [
+        ("krcf", 0.5, 0.95),
+        pytest.param("rrcf", 0.33, 0.75, marks=pytest.mark.slow),  # ~8x slower to score
+        pytest.param("isolation-forest", 0.4, 0.9, marks=pytest.mark.slow),
+    ],
 )
 def test_injected_disruptions_are_flagged_and_few_others(nyc_flights, method, min_precision, min_recall):
     disrupted, injected = inject_disruptions(nyc_flights, seed=7)

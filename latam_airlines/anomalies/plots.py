@@ -136,7 +136,8 @@ class AirportChart:
         )
         target = Path(path)
         with atomic_path(target) as temporary:
-            self.figure.savefig(temporary, dpi=DPI, format="png")
+            # zlib level 1: a tenth of a chart's time saved, files about 20 % larger.
+            self.figure.savefig(temporary, dpi=DPI, format="png", pil_kwargs={"compress_level": 1})
         return target
 
 

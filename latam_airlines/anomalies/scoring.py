@@ -169,6 +169,12 @@ def krcf_scores(
     count, dimensions = features.shape
     if count < 2 or len(np.unique(np.round(features, 9), axis=0)) < 2:
         return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+    # Each feature on a unit range: RCF draws the cut dimension in proportion to its range, so
+    # heavy-tailed delays would take most cuts and a day extreme only in its share of delayed
+    # flights would rarely be isolated. Measured on the injected-anomaly test (seeds 7-9):
+    # recall 0.88-0.90 -> 0.92-1.0, precision 0.47-0.50 -> 0.51-0.53 (reports/anomalies_scale.md).
+    low, span = features.min(axis=0), np.ptp(features, axis=0)
+    features = (features - low) / np.where(span > 0, span, 1.0)
     forest = krcf.RandomCutForest(
         {
             "dimensions": dimensions,
