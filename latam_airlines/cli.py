@@ -185,6 +185,15 @@ def _metric_line(metrics: dict) -> str:
     )
 
 
+def _tracked(tracker, version: str | None = None) -> None:
+    """One line saying where the MLflow run went (nothing when tracking is off or failed)."""
+    if tracker.active and tracker.mlflow is not None:
+        registered = (
+            f"; registered {tracker.settings['registered_model']} version {version}" if version else ""
+        )
+        typer.echo(f"MLflow: run logged to {tracker.uri} (tracking {tracker.seconds:.1f} s){registered}")
+
+
 @app.command("train", cls=_ChoicesInHelp)
 def train_command(
     data: Optional[Path] = typer.Option(
@@ -221,10 +230,13 @@ def train_command(
       latam train --model logreg --split random --output models/logreg.joblib
     """
     import json
+    import time
 
     from latam_airlines.io import write_text
     from latam_airlines.models import train
     from latam_airlines.models.tune import load_tuned
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_train
 
     settings = params()
     config = settings["train"]
@@ -234,9 +246,11 @@ def train_command(
     tuned_params = {}
     if tuned and config.get("tuned_params"):
         tuned_params = load_tuned(resolve(config["tuned_params"])).get(model, {})
+    tracker = Tracker(settings).connect_in_background()  # MLflow starts while the model trains
     with progress(3, f"train {model}") as bar:
         table = _read_processed(data, sample, settings["seed"])
         bar.update()
+        started = time.perf_counter()
         delay_model = train(
             table, model=model, seed=settings["seed"], features=features or config.get("features", "full"),
             balance=balance or config.get("balance", "weight"), params=tuned_params,
@@ -246,10 +260,12 @@ def train_command(
             year=year if year is not None else config.get("year"),
         )  # fmt: skip
         bar.update()
+        training_seconds = time.perf_counter() - started
         delay_model.save(output)
         summary = {**delay_model.metrics, "model": delay_model.metadata["version"], "params": tuned_params}
         write_text(json.dumps(summary, indent=2) + "\n", metrics_path)
         bar.update()
+    tracker, version = track_train(settings, table, delay_model, output, training_seconds, tracker)
     holdout = delay_model.metrics["holdout"]
     typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
     typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
@@ -257,6 +273,7 @@ def train_command(
         typer.echo(
             f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}"
         )
+    _tracked(tracker, version)
 
 
 @app.command("evaluate")
@@ -307,6 +324,9 @@ def evaluate_command(
     typer.echo(
         f"wrote {len(written)} files under {reports_dir or resolve(config['reports_dir'])} and {figures_dir or resolve(config['figures_dir'])}"
     )
+    from latam_airlines.tracking.commands import track_evaluate
+
+    _tracked(track_evaluate(settings, table, delay_model, evaluation, written))
 
 
 @app.command("compare", cls=_ChoicesInHelp)
@@ -378,6 +398,9 @@ def compare_command(
         write_table(scores, results)
     typer.echo(text)
     typer.echo(f"wrote {report}")
+    from latam_airlines.tracking.commands import track_compare
+
+    _tracked(track_compare(settings, table, scores, folds, report))
 
 
 @app.command("tune", cls=_ChoicesInHelp)
@@ -431,6 +454,9 @@ def tune_command(
     typer.echo(f"best CV ROC-AUC {result['cv_roc_auc']:.4f} after {trials} trials ({result['folds']} folds)")
     typer.echo(f"best params for {result['model']}: {result['params']}")
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
+    from latam_airlines.tracking.commands import track_tune
+
+    _tracked(track_tune(settings, table, result))
 
 
 @app.command("predict")
@@ -512,24 +538,26 @@ def outcomes_command(
 
 
 # ---------------------------------------------------- api (serve, stress)
-def _model_path(model: Optional[Path]) -> Path:
-    """--model, else $LATAM_MODEL_PATH, else params train.model_path."""
+def _model_path(model: Optional[Path]) -> Path | str:
+    """--model, else $LATAM_MODEL_PATH, else params train.model_path (a models:/ URI stays a str)."""
     import os
 
     from latam_airlines.api.app import MODEL_PATH_ENV
 
     if model is not None:
-        return model
-    return Path(os.environ.get(MODEL_PATH_ENV) or resolve(params()["train"]["model_path"]))
+        return str(model) if str(model).startswith("models:/") else Path(model)
+    spec = os.environ.get(MODEL_PATH_ENV) or str(resolve(params()["train"]["model_path"]))
+    return spec if spec.startswith("models:/") else Path(spec)
 
 
 @app.command("serve")
 def serve(
-    model: Optional[Path] = typer.Option(
+    model: Optional[str] = typer.Option(
         None,
         "--model",
         "-m",
-        help="Model artifact (default: $LATAM_MODEL_PATH, else params train.model_path).",
+        help="Model artifact, or models:/<name>@<alias> of the MLflow registry (served with a local "
+        "fallback; swapped in when the alias moves) (default: $LATAM_MODEL_PATH, else params train.model_path).",
     ),
     host: Optional[str] = typer.Option(None, "--host", help="Interface (default: params serve.host)."),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default: params serve.port)."),
@@ -543,6 +571,7 @@ def serve(
     \b
     Examples:
       latam serve
+      latam serve --model models:/latam-delay@champion
       latam serve --model models/model.joblib --host 127.0.0.1 --port 8000 --workers 1
       LATAM_MODEL_PATH=models/model.joblib latam serve --port 8080
     """
@@ -560,6 +589,7 @@ def serve(
         model_path, host=host, port=port, workers=workers,
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
+        poll_seconds=float(settings.get("poll_seconds", 5)),
     )  # fmt: skip
 
 
@@ -627,6 +657,165 @@ def stress(
     summary_path, plot_path = load.write_report(result, output or resolve(options["output"]))
     typer.echo(result.summary_line())
     typer.echo(f"wrote {summary_path} and {plot_path}")
+
+
+# ---------------------------------------------------- MLflow registry (retrain, promote, models, mlflow)
+@app.command("retrain", cls=_ChoicesInHelp)
+def retrain_command(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="New flights: a processed table, or a raw/interim file (features are built).",
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="{MODELS} (default: params train.model)."
+    ),
+    features: Optional[str] = typer.Option(
+        None, "--features", help="{FEATURE_CHOICES} (default: params train.features)."
+    ),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Train on this many rows (stratified)."),
+    margin: Optional[float] = typer.Option(
+        None, "--margin", help="Primary-metric gain needed (default: params retrain.margin)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Decide and log, but do not move the champion alias."
+    ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Decision JSON (default: params retrain.report)."
+    ),
+) -> None:
+    """Train a challenger on new data; promote it to champion only if it beats the champion on the
+    same most recent holdout (params retrain: primary metric + margin, guard metric + tolerance).
+
+    Needs the MLflow registry ($MLFLOW_TRACKING_URI, params tracking.uri, or the embedded store).
+
+    \b
+    Examples:
+      latam retrain --data latam_airlines/datasets/scl/features_2017.csv.gz
+      MLFLOW_TRACKING_URI=http://127.0.0.1:5000 latam retrain --data new_flights.csv --margin 0.005
+    """
+    from latam_airlines.tracking.champion import retrain, retrain_settings, write_decision
+
+    settings = params()
+    config = settings["train"]
+    table = _read_new_data(data, sample, settings["seed"])
+    with progress(1, "retrain") as bar:
+        decision = retrain(
+            table, settings,
+            dict(model=model or config["model"], seed=settings["seed"], features=features or config.get("features", "full"),
+                 balance=config.get("balance", "weight"), split=config["split"], test_months=list(config["test_months"]),
+                 test_size=config["test_size"], validation_share=config.get("validation_share", 0.2),
+                 threshold_folds=config.get("threshold_folds", 5), year=config.get("year")),
+            promote=not dry_run, margin=margin,
+        )  # fmt: skip
+        bar.update()
+    path = write_decision(decision, report or resolve(retrain_settings(settings)["report"]))
+    typer.echo(decision.summary_line())
+    typer.echo(f"logged run {decision.run_id}; wrote {path}")
+
+
+def _read_new_data(path: Path, sample: Optional[int], seed: int):
+    """A processed table as is; anything else goes through data make + features build."""
+    from latam_airlines.features import TARGET
+    from latam_airlines.models import REQUIRED_FIELDS
+    from latam_airlines.tables import read_table
+
+    table = read_table(path)
+    if TARGET not in table.columns or any(field not in table.columns for field in REQUIRED_FIELDS):
+        from latam_airlines.data import load_raw, make_dataset
+        from latam_airlines.features import build_features
+
+        table = build_features(make_dataset(load_raw(path)))
+        table.attrs["source"] = str(path)
+    if sample is not None:
+        from latam_airlines.models.compare import stratified_sample
+
+        table = stratified_sample(table, sample, seed)
+    return table
+
+
+@app.command("promote")
+def promote_command(
+    version: str = typer.Argument(..., help="Registered version to promote (see `latam models`)."),
+    alias: str = typer.Option("champion", "--alias", help="Alias to point at it."),
+) -> None:
+    """Point an alias (champion by default) at a registered version; a running
+    `latam serve --model models:/<name>@champion` swaps it in within serve.poll_seconds.
+
+    \b
+    Examples:
+      latam promote 3
+      latam promote 4 --alias challenger
+    """
+    from latam_airlines.tracking import registry
+    from latam_airlines.tracking.runs import tracking_settings
+
+    settings = tracking_settings(params())
+    previous = registry.set_alias(version, alias, settings)
+    if alias == registry.CHAMPION:
+        registry.cache_alias(alias, settings)
+    typer.echo(f"{settings['registered_model']}@{alias} -> version {version} (was {previous or 'unset'})")
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the registered model's versions, aliases and holdout metrics.
+
+    \b
+    Examples:
+      latam models
+      MLFLOW_TRACKING_URI=http://127.0.0.1:5000 latam models
+    """
+    from latam_airlines.tracking import registry
+    from latam_airlines.tracking.runs import tracking_settings, tracking_uri
+
+    settings = tracking_settings(params())
+    rows = registry.list_versions(settings)
+    typer.echo(f"{settings['registered_model']} at {tracking_uri(settings)}: {len(rows)} version(s)")
+    if rows:
+        header = f"{'version':>7}  {'aliases':<20} {'model':<28} {'roc_auc':>7} {'pr_auc':>7} {'f1':>6}  data"
+        typer.echo(header)
+    for row in rows:
+        tags = row.tags
+        typer.echo(
+            f"{row.version:>7}  {','.join(row.aliases) or '-':<20} {tags.get('model_version', '?'):<28} "
+            f"{tags.get('holdout.roc_auc', '-'):>7.7} {tags.get('holdout.pr_auc', '-'):>7.7} "
+            f"{tags.get('holdout.f1_delayed', '-'):>6.6}  {tags.get('data_fingerprint', '?')[:12]}"
+        )
+
+
+@app.command("mlflow")
+def mlflow_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface of the MLflow server."),
+    port: int = typer.Option(5000, "--port", help="Port of the MLflow server."),
+) -> None:
+    """Start the MLflow UI and tracking server on the embedded store (mlflow.db, mlartifacts/);
+    point commands at it with MLFLOW_TRACKING_URI=http://HOST:PORT. Stops with Ctrl-C.
+
+    \b
+    Examples:
+      latam mlflow
+      latam mlflow --port 5001
+    """
+    import shutil
+    import subprocess
+
+    from latam_airlines.config import resolve as resolve_path
+    from latam_airlines.tracking.runs import tracking_settings
+
+    settings = tracking_settings(params())
+    executable = shutil.which("mlflow")
+    if executable is None:
+        raise InputError('mlflow is not installed: pip install -e ".[mlflow]"')
+    command = [
+        executable, "server", "--backend-store-uri", f"sqlite:///{resolve_path(settings['database'])}",
+        "--default-artifact-root", str(resolve_path(settings["artifacts"])), "--host", host, "--port", str(port),
+    ]  # fmt: skip
+    typer.echo(
+        f"MLflow UI on http://{host}:{port} (store {settings['database']}, artifacts {settings['artifacts']})"
+    )
+    raise typer.Exit(subprocess.call(command))
 
 
 # ---------------------------------------------------- anomalies
