@@ -57,7 +57,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)  # the server and its uvicorn worker
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
