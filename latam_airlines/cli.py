@@ -303,9 +303,11 @@ def evaluate_command(
     """
     from latam_airlines.models import load_model
     from latam_airlines.models.evaluate import evaluate, write_evaluation
+    from latam_airlines.tracking import Tracker
 
     settings = params()
     config = settings["evaluate"]
+    tracker = Tracker(settings).connect_in_background()
     with progress(3, "evaluate") as bar:
         delay_model = load_model(model or resolve(settings["train"]["model_path"]))
         table = _read_processed(data)
@@ -326,7 +328,7 @@ def evaluate_command(
     )
     from latam_airlines.tracking.commands import track_evaluate
 
-    _tracked(track_evaluate(settings, table, delay_model, evaluation, written))
+    _tracked(track_evaluate(settings, table, delay_model, evaluation, written, tracker))
 
 
 @app.command("compare", cls=_ChoicesInHelp)
@@ -372,6 +374,9 @@ def compare_command(
         [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
     )
     table = _read_processed(data, sample if sample is not None else config.get("sample"), settings["seed"])
+    from latam_airlines.tracking import Tracker
+
+    tracker = Tracker(settings).connect_in_background()
     with progress(len(candidates) * (folds + 1), "compare") as bar:
         scores = compare_models(
             table, candidates, folds=folds, seed=settings["seed"], year=year,
@@ -400,7 +405,7 @@ def compare_command(
     typer.echo(f"wrote {report}")
     from latam_airlines.tracking.commands import track_compare
 
-    _tracked(track_compare(settings, table, scores, folds, report))
+    _tracked(track_compare(settings, table, scores, folds, report, tracker))
 
 
 @app.command("tune", cls=_ChoicesInHelp)
@@ -443,6 +448,9 @@ def tune_command(
     }
     trials = trials or config["trials"]
     table = _read_processed(data, sample if sample is not None else config["sample"], settings["seed"])
+    from latam_airlines.tracking import Tracker
+
+    tracker = Tracker(settings).connect_in_background()
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
@@ -456,7 +464,7 @@ def tune_command(
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
     from latam_airlines.tracking.commands import track_tune
 
-    _tracked(track_tune(settings, table, result))
+    _tracked(track_tune(settings, table, result, tracker))
 
 
 @app.command("predict")

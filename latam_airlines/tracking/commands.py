@@ -39,7 +39,7 @@ def track_train(
             {"config": delay_model.metadata.get("config", {}), "params": params.get("train", {})}
         )
         tracker.log_params({"seed": params.get("seed"), "model_version": delay_model.metadata.get("version")})
-        tracker.log_data(table)
+        tracker.log_data(table, fingerprint=delay_model.metadata.get("data_fingerprint"))
         tracker.log_environment()
         tracker.log_metrics({k: v for k, v in delay_model.metrics.items() if isinstance(v, Mapping)})
         if seconds is not None:
@@ -51,10 +51,15 @@ def track_train(
 
 
 def track_evaluate(
-    params: Mapping[str, Any], table: pd.DataFrame, delay_model: Any, evaluation: Any, written: Sequence[Path]
+    params: Mapping[str, Any],
+    table: pd.DataFrame,
+    delay_model: Any,
+    evaluation: Any,
+    written: Sequence[Path],
+    tracker: Tracker | None = None,
 ) -> Tracker:
     """An `evaluate` run: what evaluate returned (metrics, protocol), its figures and files."""
-    tracker = Tracker(params)
+    tracker = tracker or Tracker(params)
     with tracker.run(f"evaluate {delay_model.metadata.get('version')}", tags=_tags("evaluate")):
         tracker.log_params({"model_version": delay_model.metadata.get("version"), "protocol": evaluation.protocol,
                             "evaluate": params.get("evaluate", {})})  # fmt: skip
@@ -73,10 +78,11 @@ def track_compare(
     scores: pd.DataFrame,
     folds: int,
     report: Path | None = None,
+    tracker: Tracker | None = None,
 ) -> Tracker:
     """A `compare` run with one nested run per candidate: mean and std of every metric per
     protocol (the runs table of the MLflow UI is the comparison table)."""
-    tracker = Tracker(params)
+    tracker = tracker or Tracker(params)
     metric_columns = [c for c in scores.columns if c not in ("candidate", "protocol", "fold")]
     with tracker.run("compare", tags=_tags("compare")):
         tracker.log_params({"folds": folds, "candidates": ",".join(scores["candidate"].unique()),
@@ -98,9 +104,11 @@ def track_compare(
     return tracker
 
 
-def track_tune(params: Mapping[str, Any], table: pd.DataFrame, result: Mapping[str, Any]) -> Tracker:
+def track_tune(
+    params: Mapping[str, Any], table: pd.DataFrame, result: Mapping[str, Any], tracker: Tracker | None = None
+) -> Tracker:
     """A `tune` run with one nested run per Optuna trial (its params and CV ROC-AUC)."""
-    tracker = Tracker(params)
+    tracker = tracker or Tracker(params)
     with tracker.run(f"tune {result['model']}", tags=_tags("tune")):
         tracker.log_params({"model": result["model"], "trials": result["trials"], "folds": result["folds"],
                             "best": result["params"]})  # fmt: skip

@@ -141,16 +141,15 @@ def _log_delay_model(tracker: Tracker, model: Any, register: bool) -> str | None
             signature=infer_signature(example, output),
             input_example=example,
             pip_requirements=_pip_requirements(model),
-            registered_model_name=name if register else None,
-            await_registration_for=30,
         )
-    version = getattr(info, "registered_model_version", None)
-    if version is None:
+    if not register:
         return None
-    registry = mlflow.MlflowClient()
-    for key, value in version_tags(model).items():
-        registry.set_model_version_tag(name, str(version), key, value)
-    return str(version)
+    # One call registers the version with its tags (log_model's own registration would need
+    # one more round trip per tag).
+    registered = mlflow.register_model(
+        info.model_uri, name, await_registration_for=30, tags=version_tags(model)
+    )
+    return str(registered.version)
 
 
 # ----------------------------------------------------------------- reading the registry

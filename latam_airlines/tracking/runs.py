@@ -11,6 +11,7 @@ reported once as a warning and every later call does nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -139,6 +140,7 @@ def numeric_metrics(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, f
     return metrics
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -219,6 +221,7 @@ class Tracker:
         except Exception as error:  # noqa: BLE001 - reported by the caller's thread
             self._connect_error = error
             return
+        library_versions()
         with contextlib.suppress(Exception):  # a warm-up only: MLflow builds this map on log_model
             from mlflow.utils.requirements_utils import _init_modules_to_packages_map
 
@@ -278,11 +281,13 @@ class Tracker:
         if Path(path).exists():
             self.call("log_artifact", str(path), artifact_path)
 
-    def log_data(self, table: Any, context: str = "training") -> None:
+    def log_data(self, table: Any, context: str = "training", fingerprint: str | None = None) -> None:
         """The table's fingerprint, source and size (params + tags; not the rows)."""
+        if not self.active:
+            return
         from latam_airlines.models.train_model import data_fingerprint
 
-        fingerprint = data_fingerprint(table)
+        fingerprint = fingerprint or data_fingerprint(table)
         source = table.attrs.get("source") or "in-memory table"
         self.log_params({f"data.{context}.source": source, f"data.{context}.rows": len(table)})
         self.set_tags({f"data.{context}.fingerprint": fingerprint})
