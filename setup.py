@@ -1,4 +1,4 @@
-"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, dask, test, dev, s3."""
+"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, dask, mlflow, test, dev, s3."""
 
 from pathlib import Path
 
@@ -37,9 +37,15 @@ CATBOOST = ["catboost>=1.2"]
 # Optional: `latam anomalies --engine dask` (tests start a LocalCluster, so test has it).
 DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
 
+# Optional: MLflow tracking, registry, `latam retrain/promote/models/mlflow`, serving models:/ URIs.
+# An extra, not a runtime dependency: it brings ~40 packages (server, SQL store) a file-serving
+# container does not need; without it tracking says so once and every command still works.
+MLFLOW = ["mlflow>=3.4"]
+
 TEST = (
     CATBOOST
     + DASK
+    + MLFLOW
     + [
         "pytest>=8",
         "httpx>=0.27",
@@ -74,6 +80,13 @@ setup(
         "latam_airlines.datasets": ["scl/*.csv.gz", "scl/README.md", "us2001/*.parquet", "us2001/README.md"]
     },
     install_requires=RUNTIME,
-    extras_require={"test": TEST, "dev": DEV, "catboost": CATBOOST, "dask": DASK, "s3": ["s3fs>=2023.1"]},
+    extras_require={
+        "test": TEST,
+        "dev": DEV,
+        "catboost": CATBOOST,
+        "dask": DASK,
+        "mlflow": MLFLOW,
+        "s3": ["s3fs>=2023.1"],
+    },
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

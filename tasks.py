@@ -50,6 +50,12 @@ def serve(c, model="models/model.joblib", port=8000, workers=1):
 
 
 @task
+def mlflow(c, port=5000):
+    """The MLflow UI and tracking server on the embedded store (`latam mlflow`), on 127.0.0.1."""
+    c.run(f"latam mlflow --host 127.0.0.1 --port {port}", pty=True)
+
+
+@task
 def stress(c, url="http://127.0.0.1:8000", duration=45, connections=64):
     """Load-test a running server (`latam stress`)."""
     c.run(f"latam stress --url {url} --duration {duration} --connections {connections}", pty=True)

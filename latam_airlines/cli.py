@@ -239,6 +239,15 @@ def _metric_line(metrics: dict) -> str:
     return line
 
 
+def _tracked(tracker, version: str | None = None) -> None:
+    """One line saying where the MLflow run went (nothing when tracking is off or failed)."""
+    if tracker.active and tracker.mlflow is not None:
+        registered = (
+            f"; registered {tracker.settings['registered_model']} version {version}" if version else ""
+        )
+        typer.echo(f"MLflow: run logged to {tracker.uri} (tracking {tracker.seconds:.1f} s){registered}")
+
+
 @app.command("train", cls=_ChoicesInHelp)
 def train_command(
     data: Optional[Path] = typer.Option(
@@ -277,11 +286,14 @@ def train_command(
       latam train --model logreg --split random --output models/logreg.joblib
     """
     import json
+    import time
 
     from latam_airlines.io import write_text
     from latam_airlines.models import train
     from latam_airlines.models.splits import split_options
     from latam_airlines.models.tune import load_tuned
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_train
 
     settings = params()
     config = settings["train"]
@@ -292,9 +304,11 @@ def train_command(
     tuned_params = {}
     if tuned and config.get("tuned_params"):
         tuned_params = load_tuned(resolve(config["tuned_params"])).get(model, {})
+    tracker = Tracker(settings).connect_in_background()  # MLflow starts while the model trains
     with progress(None, f"train {model}: read the table") as bar:
         table = _read_processed(data, sample, settings["seed"])
         bar.update()
+        started = time.perf_counter()
         delay_model = train(
             table, model=model, seed=settings["seed"], on_step=named_steps(bar, f"train {model}"),
             features=features or config.get("features", "full"),
@@ -302,10 +316,12 @@ def train_command(
             **{**split_options(config), **({"split": split} if split else {})},
             year=year if year is not None else config.get("year"),
         )  # fmt: skip
+        training_seconds = time.perf_counter() - started
         named_steps(bar, f"train {model}")("write the artifact and metrics")
         delay_model.save(output)
         summary = {**delay_model.metrics, "model": delay_model.metadata["version"], "params": tuned_params}
         write_text(json.dumps(summary, indent=2) + "\n", metrics_path)
+    tracker, version = track_train(settings, table, delay_model, output, training_seconds, tracker)
     holdout = delay_model.metrics["holdout"]
     typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
     typer.echo(f"{delay_model.metrics['protocol']}: {_metric_line(holdout)}")
@@ -318,6 +334,7 @@ def train_command(
         typer.echo(
             f"minimal record (OPERA, TIPOVUELO, MES): {_metric_line(delay_model.metrics['holdout_minimal_fields'])}"
         )
+    _tracked(tracker, version)
 
 
 @app.command("evaluate")
@@ -348,12 +365,14 @@ def evaluate_command(
     """
     from latam_airlines.models import load_model
     from latam_airlines.models.evaluate import evaluate, write_evaluation
+    from latam_airlines.tracking import Tracker
 
     settings = params()
     config = settings["evaluate"]
     writable(
         folders=(reports_dir or resolve(config["reports_dir"]), figures_dir or resolve(config["figures_dir"]))
     )
+    tracker = Tracker(settings).connect_in_background()
     with progress(None, "evaluate: read the model and the table") as bar:
         delay_model = load_model(model or resolve(settings["train"]["model_path"]))
         table = _read_processed(data)
@@ -374,6 +393,9 @@ def evaluate_command(
     typer.echo(
         f"wrote {len(written)} files under {reports_dir or resolve(config['reports_dir'])} and {figures_dir or resolve(config['figures_dir'])}"
     )
+    from latam_airlines.tracking.commands import track_evaluate
+
+    _tracked(track_evaluate(settings, table, delay_model, evaluation, written, tracker))
 
 
 @app.command("compare", cls=_ChoicesInHelp)
@@ -421,6 +443,9 @@ def compare_command(
         [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
     )
     table = _read_processed(data, sample if sample is not None else config.get("sample"), settings["seed"])
+    from latam_airlines.tracking import Tracker
+
+    tracker = Tracker(settings).connect_in_background()
     with progress(len(candidates) * (folds + 1), "compare") as bar:
         scores = compare_models(
             table, candidates, folds=folds, seed=settings["seed"], year=year,
@@ -447,6 +472,9 @@ def compare_command(
         write_table(scores, results)
     typer.echo(text)
     typer.echo(f"wrote {report}")
+    from latam_airlines.tracking.commands import track_compare
+
+    _tracked(track_compare(settings, table, scores, folds, report, tracker))
 
 
 @app.command("tune", cls=_ChoicesInHelp)
@@ -491,6 +519,9 @@ def tune_command(
     trials = trials or config["trials"]
     writable(output or resolve(config["output"]))
     table = _read_processed(data, sample if sample is not None else config["sample"], settings["seed"])
+    from latam_airlines.tracking import Tracker
+
+    tracker = Tracker(settings).connect_in_background()
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
@@ -502,6 +533,9 @@ def tune_command(
     typer.echo(f"best CV ROC-AUC {result['cv_roc_auc']:.4f} after {trials} trials ({result['folds']} folds)")
     typer.echo(f"best params for {result['model']}: {result['params']}")
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
+    from latam_airlines.tracking.commands import track_tune
+
+    _tracked(track_tune(settings, table, result, tracker))
 
 
 @app.command("predict")
@@ -592,24 +626,26 @@ def outcomes_command(
 
 
 # ---------------------------------------------------- api (serve, stress)
-def _model_path(model: Optional[Path]) -> Path:
-    """--model, else $LATAM_MODEL_PATH, else params train.model_path."""
+def _model_path(model: Optional[Path]) -> Path | str:
+    """--model, else $LATAM_MODEL_PATH, else params train.model_path (a models:/ URI stays a str)."""
     import os
 
     from latam_airlines.api.app import MODEL_PATH_ENV
 
     if model is not None:
-        return model
-    return Path(os.environ.get(MODEL_PATH_ENV) or resolve(params()["train"]["model_path"]))
+        return str(model) if str(model).startswith("models:/") else Path(model)
+    spec = os.environ.get(MODEL_PATH_ENV) or str(resolve(params()["train"]["model_path"]))
+    return spec if spec.startswith("models:/") else Path(spec)
 
 
 @app.command("serve")
 def serve(
-    model: Optional[Path] = typer.Option(
+    model: Optional[str] = typer.Option(
         None,
         "--model",
         "-m",
-        help="Model artifact (default: $LATAM_MODEL_PATH, else params train.model_path).",
+        help="Model artifact, or models:/<name>@<alias> of the MLflow registry (served with a local "
+        "fallback; swapped in when the alias moves) (default: $LATAM_MODEL_PATH, else params train.model_path).",
     ),
     host: Optional[str] = typer.Option(None, "--host", help="Interface (default: params serve.host)."),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default: params serve.port)."),
@@ -623,6 +659,7 @@ def serve(
     \b
     Examples:
       latam serve
+      latam serve --model models:/latam-delay@champion
       latam serve --model models/model.joblib --host 127.0.0.1 --port 8000 --workers 1
       LATAM_MODEL_PATH=models/model.joblib latam serve --port 8080
     """
@@ -641,6 +678,7 @@ def serve(
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
         cache_bytes=int(os.environ.get("LATAM_CACHE_BYTES") or settings.get("cache_bytes", 32 * 2**20)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
+        poll_seconds=float(settings.get("poll_seconds", 5)),
     )  # fmt: skip
 
 
@@ -709,6 +747,165 @@ def stress(
     summary_path, plot_path = load.write_report(result, output or resolve(options["output"]))
     typer.echo(result.summary_line())
     typer.echo(f"wrote {summary_path} and {plot_path}")
+
+
+# ---------------------------------------------------- MLflow registry (retrain, promote, models, mlflow)
+@app.command("retrain", cls=_ChoicesInHelp)
+def retrain_command(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="New flights: a processed table, or a raw/interim file (features are built).",
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="{MODELS} (default: params train.model)."
+    ),
+    features: Optional[str] = typer.Option(
+        None, "--features", help="{FEATURE_CHOICES} (default: params train.features)."
+    ),
+    sample: Optional[int] = typer.Option(None, "--sample", help="Train on this many rows (stratified)."),
+    margin: Optional[float] = typer.Option(
+        None, "--margin", help="Primary-metric gain needed (default: params retrain.margin)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Decide and log, but do not move the champion alias."
+    ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Decision JSON (default: params retrain.report)."
+    ),
+) -> None:
+    """Train a challenger on new data; promote it to champion only if it beats the champion on the
+    same most recent holdout (params retrain: primary metric + margin, guard metric + tolerance).
+
+    Needs the MLflow registry ($MLFLOW_TRACKING_URI, params tracking.uri, or the embedded store).
+
+    \b
+    Examples:
+      latam retrain --data latam_airlines/datasets/scl/features_2017.csv.gz
+      MLFLOW_TRACKING_URI=http://127.0.0.1:5000 latam retrain --data new_flights.csv --margin 0.005
+    """
+    from latam_airlines.tracking.champion import retrain, retrain_settings, write_decision
+
+    settings = params()
+    config = settings["train"]
+    table = _read_new_data(data, sample, settings["seed"])
+    with progress(1, "retrain") as bar:
+        decision = retrain(
+            table, settings,
+            dict(model=model or config["model"], seed=settings["seed"], features=features or config.get("features", "full"),
+                 balance=config.get("balance", "weight"), split=config["split"], test_months=list(config["test_months"]),
+                 test_size=config["test_size"], validation_share=config.get("validation_share", 0.2),
+                 threshold_folds=config.get("threshold_folds", 5), year=config.get("year")),
+            promote=not dry_run, margin=margin,
+        )  # fmt: skip
+        bar.update()
+    path = write_decision(decision, report or resolve(retrain_settings(settings)["report"]))
+    typer.echo(decision.summary_line())
+    typer.echo(f"logged run {decision.run_id}; wrote {path}")
+
+
+def _read_new_data(path: Path, sample: Optional[int], seed: int):
+    """A processed table as is; anything else goes through data make + features build."""
+    from latam_airlines.features import TARGET
+    from latam_airlines.models import REQUIRED_FIELDS
+    from latam_airlines.tables import read_table
+
+    table = read_table(path)
+    if TARGET not in table.columns or any(field not in table.columns for field in REQUIRED_FIELDS):
+        from latam_airlines.data import load_raw, make_dataset
+        from latam_airlines.features import build_features
+
+        table = build_features(make_dataset(load_raw(path)))
+        table.attrs["source"] = str(path)
+    if sample is not None:
+        from latam_airlines.models.compare import stratified_sample
+
+        table = stratified_sample(table, sample, seed)
+    return table
+
+
+@app.command("promote")
+def promote_command(
+    version: str = typer.Argument(..., help="Registered version to promote (see `latam models`)."),
+    alias: str = typer.Option("champion", "--alias", help="Alias to point at it."),
+) -> None:
+    """Point an alias (champion by default) at a registered version; a running
+    `latam serve --model models:/<name>@champion` swaps it in within serve.poll_seconds.
+
+    \b
+    Examples:
+      latam promote 3
+      latam promote 4 --alias challenger
+    """
+    from latam_airlines.tracking import registry
+    from latam_airlines.tracking.runs import tracking_settings
+
+    settings = tracking_settings(params())
+    previous = registry.set_alias(version, alias, settings)
+    if alias == registry.CHAMPION:
+        registry.cache_alias(alias, settings)
+    typer.echo(f"{settings['registered_model']}@{alias} -> version {version} (was {previous or 'unset'})")
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the registered model's versions, aliases and holdout metrics.
+
+    \b
+    Examples:
+      latam models
+      MLFLOW_TRACKING_URI=http://127.0.0.1:5000 latam models
+    """
+    from latam_airlines.tracking import registry
+    from latam_airlines.tracking.runs import tracking_settings, tracking_uri
+
+    settings = tracking_settings(params())
+    rows = registry.list_versions(settings)
+    typer.echo(f"{settings['registered_model']} at {tracking_uri(settings)}: {len(rows)} version(s)")
+    if rows:
+        header = f"{'version':>7}  {'aliases':<20} {'model':<28} {'roc_auc':>7} {'pr_auc':>7} {'f1':>6}  data"
+        typer.echo(header)
+    for row in rows:
+        tags = row.tags
+        typer.echo(
+            f"{row.version:>7}  {','.join(row.aliases) or '-':<20} {tags.get('model_version', '?'):<28} "
+            f"{tags.get('holdout.roc_auc', '-'):>7.7} {tags.get('holdout.pr_auc', '-'):>7.7} "
+            f"{tags.get('holdout.f1_delayed', '-'):>6.6}  {tags.get('data_fingerprint', '?')[:12]}"
+        )
+
+
+@app.command("mlflow")
+def mlflow_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface of the MLflow server."),
+    port: int = typer.Option(5000, "--port", help="Port of the MLflow server."),
+) -> None:
+    """Start the MLflow UI and tracking server on the embedded store (mlflow.db, mlartifacts/);
+    point commands at it with MLFLOW_TRACKING_URI=http://HOST:PORT. Stops with Ctrl-C.
+
+    \b
+    Examples:
+      latam mlflow
+      latam mlflow --port 5001
+    """
+    import shutil
+    import subprocess
+
+    from latam_airlines.config import resolve as resolve_path
+    from latam_airlines.tracking.runs import tracking_settings
+
+    settings = tracking_settings(params())
+    executable = shutil.which("mlflow")
+    if executable is None:
+        raise InputError('mlflow is not installed: pip install -e ".[mlflow]"')
+    command = [
+        executable, "server", "--backend-store-uri", f"sqlite:///{resolve_path(settings['database'])}",
+        "--default-artifact-root", str(resolve_path(settings["artifacts"])), "--host", host, "--port", str(port),
+    ]  # fmt: skip
+    typer.echo(
+        f"MLflow UI on http://{host}:{port} (store {settings['database']}, artifacts {settings['artifacts']})"
+    )
+    raise typer.Exit(subprocess.call(command))
 
 
 # ---------------------------------------------------- anomalies

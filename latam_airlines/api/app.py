@@ -8,7 +8,6 @@ body, router and JSONResponse (reports/stress_test.md); /docs still shows the fu
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,7 +19,7 @@ from latam_airlines.api.predictor import CachedPredictor, single_threaded
 from latam_airlines.api.schemas import ErrorResponse, Health, ModelInfo, PredictRequest, PredictResponse
 from latam_airlines.api.service import PredictFastPath, PredictService
 from latam_airlines.api.validation import FlightValidator, problem
-from latam_airlines.models import DelayModel, load_model
+from latam_airlines.models import DelayModel
 
 # Environment read by `app_from_env` (what `latam serve` and the container set).
 MODEL_PATH_ENV = "LATAM_MODEL_PATH"
@@ -166,8 +165,9 @@ def _register_schema(app: FastAPI, model: type) -> None:
     app.openapi = openapi
 
 
-def app_from_env() -> FastAPI | PredictFastPath:
-    """uvicorn factory: the model at $LATAM_MODEL_PATH (default params train.model_path)."""
+def app_from_env() -> Any:
+    """uvicorn factory: the model at $LATAM_MODEL_PATH (a file or a models:/ URI; default params
+    train.model_path), swapped in place when it changes (serve.poll_seconds)."""
     from latam_airlines.config import load_params, resolve
 
     settings = load_params()
@@ -177,7 +177,14 @@ def app_from_env() -> FastAPI | PredictFastPath:
     cache_size = int(os.environ.get(CACHE_SIZE_ENV) or serve.get("cache_size", DEFAULT_CACHE_SIZE))
     cache_bytes = int(os.environ.get(CACHE_BYTES_ENV) or serve.get("cache_bytes", DEFAULT_CACHE_BYTES))
     fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
-    return create_app(
-        load_model(Path(path)), max_batch=max_batch, cache_size=cache_size, fast_path=fast_path,
-        cache_bytes=cache_bytes,
-    )  # fmt: skip
+    # A file or models:/name@alias, with the registry fallback and hot swaps (api/reloading.py).
+    from latam_airlines.api.reloading import ModelSource, ReloadingApp, poll_seconds_setting
+
+    return ReloadingApp(
+        ModelSource(str(path)),
+        lambda model: create_app(
+            model, max_batch=max_batch, cache_size=cache_size, fast_path=fast_path, cache_bytes=cache_bytes
+        ),
+        poll_seconds_setting(serve),
+        info=lambda model: model_info(model, max_batch),
+    )

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from latam_airlines.api.app import CACHE_BYTES_ENV, CACHE_SIZE_ENV, MAX_BATCH_ENV, MODEL_PATH_ENV
 from latam_airlines.errors import InputError
-from latam_airlines.models import load_model
 
 WORKERS_ENV = "LATAM_WORKERS"
 
@@ -23,6 +22,7 @@ def serve(
     cache_bytes: int = 32 * 2**20,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
+    poll_seconds: float | None = None,
 ) -> None:
     """Check the artifact loads, then serve it until interrupted.
 
@@ -32,16 +32,26 @@ def serve(
     """
     import uvicorn
 
-    model_path = Path(model_path).resolve()
-    load_model(model_path)  # a missing/corrupt artifact stops here with one clear line (exit 2)
+    from latam_airlines.api.reloading import POLL_SECONDS_ENV, ModelSource
+
+    source = ModelSource(model_path)
+    # a missing/corrupt artifact, or an unreachable registry without a local copy, stops here
+    # with one clear line (exit 2)
+    served = source.load()
+    model_path = source.spec if source.ref else source.path
     if workers < 1:
         raise InputError("--workers must be at least 1", value=workers)
     if on_ready is not None:
-        on_ready(f"serving {model_path} on http://{host}:{port} with {workers} worker(s); docs at /docs")
+        where = f"{served.uri} ({served.source}" + (f", version {served.version})" if served.version else ")")
+        if served.note:
+            on_ready(f"WARNING {served.note}")
+        on_ready(f"serving {where} on http://{host}:{port} with {workers} worker(s); docs at /docs")
     os.environ[MODEL_PATH_ENV] = str(model_path)
     os.environ[MAX_BATCH_ENV] = str(max_batch)
     os.environ[CACHE_SIZE_ENV] = str(cache_size)
     os.environ[CACHE_BYTES_ENV] = str(cache_bytes)
+    if poll_seconds is not None:
+        os.environ[POLL_SECONDS_ENV] = str(poll_seconds)
     uvicorn.run(
         "latam_airlines.api.app:app_from_env",
         factory=True,
