@@ -157,6 +157,16 @@ def test_slow_headers_slow_body_and_idle_connections_are_cut(server) -> None:
         sock.close()
 
 
+def test_a_body_still_trickling_after_the_answer_is_cut_too(server) -> None:
+    _, address = server
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        answer = _read_answer(sock)  # 200 at once (GET /health ignores the body), then closed
+        assert answer.startswith(b"HTTP/1.1 200") and b"408" not in answer
+        assert time.monotonic() - started < 6
+
+
 def test_oversize_headers_are_431(server) -> None:
     _, address = server
     with socket.create_connection(address, timeout=10) as sock:

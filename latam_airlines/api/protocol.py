@@ -78,15 +78,24 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._disarm()  # the answer may take its time; the keep-alive timer takes over after it
         super().on_message_complete()
+        if self.cycle is not None and self.cycle.response_complete:
+            self._await_next_request()  # answered before its body ended (e.g. a GET with a body)
+        else:
+            self._disarm()  # the answer may take its time; the header timer starts after it
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            self._awaiting_headers = True
-            self._header_bytes = 0
-            self._arm(HEADER_TIMEOUT_S)
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.more_body:
+            return  # the body is still arriving: its timer runs on, the next request's after it
+        self._await_next_request()
+
+    def _await_next_request(self) -> None:
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        self._arm(HEADER_TIMEOUT_S)
 
     # ------------------------------------------------------------------ timers
     def _arm(self, seconds: float) -> None:
@@ -100,9 +109,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _timed_out(self) -> None:
         self._deadline = None
-        started = self.cycle is not None and not self.cycle.response_complete and self.cycle.response_started
-        request_begun = self._header_bytes > 0 or not self._awaiting_headers
-        self._refuse(_TIMEOUT_408 if request_begun and not started else b"")
+        if self._awaiting_headers:  # idle: close without a word; part of a request: 408
+            answer = _TIMEOUT_408 if self._header_bytes > 0 else b""
+        else:  # a body too slow: 408, unless the request was already being answered
+            answer = b"" if self.cycle is not None and self.cycle.response_started else _TIMEOUT_408
+        self._refuse(answer)
 
     def _refuse(self, answer: bytes) -> None:
         if self.transport.is_closing():
