@@ -145,7 +145,7 @@ def idle_and_slow_clients(address, stop: threading.Event, tally: Tally, sockets_
                 sock.setblocking(False)
                 try:
                     data = sock.recv(1024)
-                    if not data or data.startswith(b"HTTP/1.1 408") or data.startswith(b"HTTP/1.1 503"):
+                    if not data or data.startswith(b"HTTP/1.1 408") or data.startswith(b"HTTP/1.1 429"):
                         tally.add("slow/idle socket closed by server")
                         sock.close()
                         continue

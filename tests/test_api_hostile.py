@@ -1,7 +1,7 @@
 """A real `latam serve` against hostile clients: no 5xx for any request, answers that never echo
 a huge value, the body limit answered 413 to clients that send everything first, encoded
 bodies 415, slow and idle clients cut by timeouts, a cache bounded in bytes; capacity limits
-(open connections, body bytes in flight) answered 503 with Retry-After, the only 5xx by design."""
+(open connections, body bytes in flight) answered 429 with Retry-After: the service never answers 5xx."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_bodies_in_flight_are_bounded_per_worker(server) -> None:
     request = urllib.request.Request(f"{url}/predict", data=big, headers={"Content-Type": "application/json"})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=20)  # noqa: S310 - 127.0.0.1
-    assert refused.value.code == 503 and refused.value.headers["retry-after"] == "1"
+    assert refused.value.code == 429 and refused.value.headers["retry-after"] == "1"
     assert post(url, json.dumps({"flights": [MINIMAL]}).encode())[0] == 200  # the budget is released
 
 
@@ -184,7 +184,7 @@ def test_connections_beyond_the_cap_are_refused_and_the_server_lives(server) -> 
         for sock in held[-5:]:
             sock.settimeout(2)
             answer = _read_answer(sock)
-            refused += answer.startswith(b"HTTP/1.1 503")
+            refused += answer.startswith(b"HTTP/1.1 429")
         assert refused >= 1
     finally:
         for sock in held:

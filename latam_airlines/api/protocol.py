@@ -9,7 +9,7 @@ nor caps the size of headers; each such client holds a connection and its buffer
 - a body timeout: its body must be complete BODY_TIMEOUT_S after its headers (else 408);
 - a header size cap: MAX_HEADER_BYTES before the headers are complete (else 431);
 - a connection cap per worker process: MAX_CONNECTIONS open at once; one more is answered
-  503 with Retry-After and closed at once (the only 5xx the service gives: capacity, by design).
+  429 with Retry-After and closed at once (capacity: a client error to retry, never a 5xx).
 Used by `latam serve` (api/server.py) as uvicorn's `http` implementation. The limits can be
 set per deployment with LATAM_HEADER_TIMEOUT_S, LATAM_BODY_TIMEOUT_S, LATAM_MAX_HEADER_BYTES and
 LATAM_MAX_CONNECTIONS (read when the worker starts).
@@ -38,9 +38,7 @@ def _answer(status: str, message: str, extra: str = "") -> bytes:
 
 _TIMEOUT_408 = _answer("408 Request Timeout", "the request did not arrive within the time allowed")
 _TOO_BIG_431 = _answer("431 Request Header Fields Too Large", f"headers larger than {MAX_HEADER_BYTES} bytes")
-_FULL_503 = _answer(
-    "503 Service Unavailable", "too many open connections; retry shortly", "retry-after: 1\r\n"
-)
+_FULL_429 = _answer("429 Too Many Requests", "too many open connections; retry shortly", "retry-after: 1\r\n")
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -52,7 +50,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         if len(self.connections) >= MAX_CONNECTIONS:
             self.transport = transport
-            transport.write(_FULL_503)
+            transport.write(_FULL_429)
             transport.close()
             return
         super().connection_made(transport)

@@ -29,7 +29,7 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 # so clients that send their whole body before reading (urllib, requests) get the answer
 # instead of a broken pipe; beyond it the connection is closed after the answer.
 DRAIN_LIMIT_BYTES = 64 * 2**20
-# Bodies held at once by requests being read, per worker: past it a request is answered 503
+# Bodies held at once by requests being read, per worker: past it a request is answered 429
 # (Retry-After) rather than let many large uploads together exhaust memory.
 MAX_INFLIGHT_BODY_BYTES = int(os.environ.get("LATAM_MAX_INFLIGHT_BODY_BYTES") or 256 * 2**20)
 
@@ -54,7 +54,7 @@ class PredictService:
     @staticmethod
     def busy() -> tuple[int, bytes]:
         message = "too many large requests at once; retry shortly"
-        return 503, problems_body([problem(None, "body", None, message)])
+        return 429, problems_body([problem(None, "body", None, message)])
 
     @staticmethod
     def unsupported_encoding(encoding: bytes) -> tuple[int, bytes]:
