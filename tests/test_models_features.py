@@ -199,3 +199,19 @@ def test_intraday_rates_count_same_day_flights_scheduled_an_hour_before() -> Non
     assert features.transform(next_day.tail(1))[0, column] == pytest.approx(prior)
     features.record_outcomes(next_day.head(2), np.array([1, 1]))
     assert features.transform(next_day.tail(1))[0, column] == pytest.approx((2 + m * prior) / (2 + m))
+
+
+def test_times_with_an_offset_or_fraction_are_read_as_santiago_local_time():
+    from latam_airlines.features.engineered import canonical_flights
+
+    base = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 1}
+    spellings = [
+        "2017-01-01 23:30:00",
+        "2017-01-01T23:30:00-03:00",
+        "2017-01-02T02:30:00Z",
+        "2017-01-01 23:30:00.5",
+    ]
+    canonical = canonical_flights([{**base, "Fecha-I": text} for text in spellings])
+    fields = canonical[["MES", "DIA", "HORA", "MIN", "DIANOM", "periodo_dia"]].astype(str)
+    assert (fields == fields.iloc[0]).all().all()
+    assert fields.iloc[0].tolist() == ["1.0", "1.0", "23.0", "30.0", "Domingo", "noche"]

@@ -95,10 +95,10 @@ def _scheduled(values: np.ndarray) -> pd.DatetimeIndex:
     # The challenge writes "2017-01-01 23:30:00"; other spellings go through pandas' parser.
     parsed = pd.to_datetime(pd.Series(values, dtype=object), format="%Y-%m-%d %H:%M:%S", errors="coerce")
     retry = parsed.isna().to_numpy() & ~pd.isna(values)
-    if retry.any():
-        parsed[retry] = pd.to_datetime(
-            pd.Series(values[retry], dtype=object), format="mixed", errors="coerce"
-        )
+    if retry.any():  # offsets, fractions, a T: the validation's policy (Santiago local time)
+        from latam_airlines.validation import parse_datetimes
+
+        parsed[retry] = parse_datetimes(pd.Series(values[retry], dtype=object))[0].to_numpy()
     return pd.DatetimeIndex(parsed)
 
 
