@@ -10,6 +10,8 @@ from latam_airlines.config import load_params
 from latam_airlines.models import TrainConfig, holdout_evaluation, train
 from latam_airlines.models.splits import holdout_split
 
+pytestmark = pytest.mark.slow  # trains on the full table (minutes on the shared 2-core machine)
+
 
 @pytest.fixture(scope="module")
 def reference_random(scl_features: pd.DataFrame):
