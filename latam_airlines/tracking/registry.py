@@ -7,10 +7,13 @@ alias does not exist: unlike run tracking, these commands cannot do their job wi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +121,23 @@ def _pip_requirements(model: Any) -> list[str]:
     return requirements
 
 
+@contextlib.contextmanager
+def _quiet_mlflow():
+    """Silence two notes MLflow prints on every log_model that do not apply here: the API's MES
+    is an integer by contract, and the pickled wrapper is our own installed class."""
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    pyfunc_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=".*Inferred schema contains integer", category=UserWarning
+            )
+            yield
+    finally:
+        pyfunc_log.setLevel(level)
+
+
 def _log_delay_model(tracker: Tracker, model: Any, register: bool) -> str | None:
     import mlflow
     from mlflow.models import infer_signature
@@ -132,13 +152,15 @@ def _log_delay_model(tracker: Tracker, model: Any, register: bool) -> str | None
     output = pd.DataFrame(
         {"delay_probability": probability, "delayed": (probability >= model.threshold).astype(int)}
     )
-    with tempfile.TemporaryDirectory() as folder:
+    with _quiet_mlflow():
+        signature = infer_signature(example, output)
+    with tempfile.TemporaryDirectory() as folder, _quiet_mlflow():
         artifact = model.save(Path(folder) / "model.joblib")
         info = mlflow.pyfunc.log_model(
             name=MODEL_ARTIFACT,
             python_model=DelayModelPyfunc(),
             artifacts={ARTIFACT_KEY: str(artifact)},
-            signature=infer_signature(example, output),
+            signature=signature,
             input_example=example,
             pip_requirements=_pip_requirements(model),
         )
