@@ -104,11 +104,15 @@ class AirportChart:
         self.delay_anomalies.set_offsets(_points(anomalous["date"], anomalous["mean_delay"]))
         for label in self.labels:
             label.remove()
+        first, last = days["date"].min(), days["date"].max()
+        # Labels of days in the last fifth of the range go to the left of their dot: not cut off.
+        late = first + (last - first) * 0.8
         self.labels = [
             self.traffic.annotate(
                 day["date"].strftime("%b %d") + (f": {cause_label(day)}" if cause_label(day) else ""),
                 (mdates.date2num(day["date"]), day["flights"]),
-                xytext=(4, 4),
+                xytext=(-4, 4) if day["date"] > late else (4, 4),
+                horizontalalignment="right" if day["date"] > late else "left",
                 textcoords="offset points",
                 fontsize=8,
                 color=ANOMALY_COLOR,
@@ -124,7 +128,6 @@ class AirportChart:
         self.delay.set_ylim(low - margin, high + margin)
         # Month starts fixed once per chart: MonthLocator/DateFormatter recompute them through
         # dateutil on every layout pass.
-        first, last = days["date"].min(), days["date"].max()
         months = pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
         self.delay.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
         self.delay.xaxis.set_major_formatter(FixedFormatter(months.strftime("%b").tolist()))
