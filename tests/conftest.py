@@ -39,3 +39,15 @@ def scl_interim(scl_raw: pd.DataFrame) -> pd.DataFrame:
     from latam_airlines.data import make_dataset
 
     return make_dataset(scl_raw)
+
+
+@pytest.fixture(scope="session")
+def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
+    """One small xgb artifact for every API test (trained once per session): a seeded
+    5,000-flight subset keeps the fit short, and every airline of the year is in it."""
+    from latam_airlines.models import train
+
+    path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
+    if not path.exists():
+        train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
+    return path

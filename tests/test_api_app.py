@@ -6,7 +6,6 @@ import copy
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,24 +13,14 @@ from latam_airlines.api import create_app
 from latam_airlines.api.predictor import CachedPredictor
 from latam_airlines.api.schemas import Flight
 from latam_airlines.api.validation import FIELD_RULES, FlightValidator
-from latam_airlines.models import DelayModel, load_model, train
+from latam_airlines.models import DelayModel, load_model
 
 MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 3}
 
 
-def shared_model_path(tmp_path_factory: pytest.TempPathFactory, features: pd.DataFrame) -> Path:
-    """One artifact per test session for every test_api_* file (same path, trained once).
-
-    A seeded 5,000-flight subset keeps the fit short; every airline of the year is in it."""
-    path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
-    if not path.exists():
-        train(features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
-    return path
-
-
 @pytest.fixture(scope="session")
-def api_model(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> DelayModel:
-    return load_model(shared_model_path(tmp_path_factory, scl_features))
+def api_model(api_model_path: Path) -> DelayModel:
+    return load_model(api_model_path)
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["fast-path", "router"])

@@ -13,12 +13,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from latam_airlines.api import stress as load
 from latam_airlines.api.predictor import CachedPredictor
-from latam_airlines.models import load_model, train
+from latam_airlines.models import load_model
 
 # Short limits so the timeouts are seen in seconds (the defaults are 10 s and 30 s).
 LIMITS = {
@@ -28,15 +27,6 @@ LIMITS = {
     "LATAM_MAX_HEADER_BYTES": "16384",
     "LATAM_MAX_INFLIGHT_BODY_BYTES": str(2 * 2**20),
 }
-
-
-@pytest.fixture(scope="session")
-def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    # The same artifact test_api_app.py and test_api_server.py use (trained once per session).
-    path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
-    if not path.exists():
-        train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,11 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from latam_airlines.api import stress as load
 from latam_airlines.cli import main
 from latam_airlines.errors import InputError
-from latam_airlines.models import train
-
-
-@pytest.fixture(scope="session")
-def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    # The same artifact test_api_app.py uses (same path: trained once per session).
-    path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
-    if not path.exists():
-        train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
-    return path
 
 
 @pytest.fixture(scope="module")
