@@ -585,6 +585,7 @@ def serve(
     """
     import os
 
+    from latam_airlines.api.reloading import poll_seconds_setting
     from latam_airlines.api.server import WORKERS_ENV
     from latam_airlines.api.server import serve as run_server
 
@@ -597,7 +598,7 @@ def serve(
         model_path, host=host, port=port, workers=workers,
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
-        poll_seconds=float(settings.get("poll_seconds", 5)),
+        poll_seconds=poll_seconds_setting(settings),
     )  # fmt: skip
 
 
