@@ -451,11 +451,12 @@ def tune_command(
     from latam_airlines.tracking import Tracker
 
     tracker = Tracker(settings).connect_in_background()
+    trials_seen: list[dict] = []  # each trial's CV ROC-AUC, for MLflow's nested runs
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
             seed=settings["seed"], year=year, test_months=tuple(settings["train"]["test_months"]),
-            on_trial=lambda *_: bar.update(),
+            on_trial=lambda number, value: (trials_seen.append({"number": number, "value": value}), bar.update()),
         )  # fmt: skip
     output = output or resolve(config["output"])
     save_tuned(result, output)
@@ -464,7 +465,7 @@ def tune_command(
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
     from latam_airlines.tracking.commands import track_tune
 
-    _tracked(track_tune(settings, table, result, tracker))
+    _tracked(track_tune(settings, table, {**result, "history": trials_seen}, tracker))
 
 
 @app.command("predict")
