@@ -522,11 +522,12 @@ def tune_command(
     from latam_airlines.tracking import Tracker
 
     tracker = Tracker(settings).connect_in_background()
+    trials_seen: list[dict] = []  # each trial's CV ROC-AUC, for MLflow's nested runs
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
             seed=settings["seed"], year=year, split=split_options(settings["train"]),
-            on_trial=lambda *_: bar.update(),
+            on_trial=lambda number, value: (trials_seen.append({"number": number, "value": value}), bar.update()),
         )  # fmt: skip
     output = output or resolve(config["output"])
     save_tuned(result, output)
@@ -535,7 +536,7 @@ def tune_command(
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
     from latam_airlines.tracking.commands import track_tune
 
-    _tracked(track_tune(settings, table, result, tracker))
+    _tracked(track_tune(settings, table, {**result, "history": trials_seen}, tracker))
 
 
 @app.command("predict")
@@ -665,6 +666,7 @@ def serve(
     """
     import os
 
+    from latam_airlines.api.reloading import poll_seconds_setting
     from latam_airlines.api.server import WORKERS_ENV
     from latam_airlines.api.server import serve as run_server
 
@@ -678,7 +680,7 @@ def serve(
         max_batch=int(settings.get("max_batch", 10_000)), cache_size=int(settings.get("cache_size", 100_000)),
         cache_bytes=int(os.environ.get("LATAM_CACHE_BYTES") or settings.get("cache_bytes", 32 * 2**20)),
         access_log=access_log, on_ready=lambda line: typer.echo(line, err=True),
-        poll_seconds=float(settings.get("poll_seconds", 5)),
+        poll_seconds=poll_seconds_setting(settings),
     )  # fmt: skip
 
 

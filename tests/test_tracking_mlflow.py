@@ -229,10 +229,16 @@ def test_serve_champion_swaps_under_load_and_falls_back(
         set_alias(str(versions[-1]), "champion", tracking_settings())
         promoted = time.monotonic()
         while get_json(f"{url}/model")["registry_version"] != str(versions[-1]):
-            assert time.monotonic() - promoted < 5, "the new champion was not served within 5 s (poll 1 s)"
+            # poll 1 s, plus the download and warm-up of the new model on a busy machine
+            assert time.monotonic() - promoted < 4, "the new champion was not served within 4 s (poll 1 s)"
             time.sleep(0.1)
+        print(
+            f"new champion served {time.monotonic() - promoted:.2f} s after the promotion",
+            file=sys.__stderr__,
+        )
         loader.join()
         run = result["run"]
+        print(f"wrk during the swap: {run.summary_line()}", file=sys.__stderr__)
         assert run.requests > 100 and run.non_2xx == 0 and sum(run.socket_errors.values()) == 0
     # registry down: a fresh server serves the local copy of the champion and says so
     down = {**env, "MLFLOW_TRACKING_URI": dead_uri()}

@@ -126,6 +126,8 @@ class ModelSource:
             if stamp is None or stamp == current.stamp:
                 return None
             return ServedModel(load_model(self.path), "file", str(self.path), stamp=stamp)
+        if current.source == "registry" and self.ref.version is not None:
+            return None  # models:/name/N never changes
         known = current.version if current.source == "registry" else None
         try:
             return self._from_registry(known)

@@ -107,7 +107,8 @@ def track_compare(
 def track_tune(
     params: Mapping[str, Any], table: pd.DataFrame, result: Mapping[str, Any], tracker: Tracker | None = None
 ) -> Tracker:
-    """A `tune` run with one nested run per Optuna trial (its params and CV ROC-AUC)."""
+    """A `tune` run with one nested run per Optuna trial (its CV ROC-AUC, and its params when
+    `result["history"]` carries them); the best params on the parent run."""
     tracker = tracker or Tracker(params)
     with tracker.run(f"tune {result['model']}", tags=_tags("tune")):
         tracker.log_params({"model": result["model"], "trials": result["trials"], "folds": result["folds"],
@@ -117,7 +118,7 @@ def track_tune(
         tracker.log_metrics({"best_cv_roc_auc": result["cv_roc_auc"]})
         for trial in result.get("history", []):
             with tracker.run(f"trial {trial['number']}", tags=_tags("tune"), nested=True):
-                tracker.log_params({"trial": trial["number"], **trial["params"]})
+                tracker.log_params({"trial": trial["number"], **trial.get("params", {})})
                 if trial.get("value") is not None:
                     tracker.log_metrics({"cv_roc_auc": trial["value"]})
     return tracker
