@@ -522,12 +522,11 @@ def tune_command(
     from latam_airlines.tracking import Tracker
 
     tracker = Tracker(settings).connect_in_background()
-    trials_seen: list[dict] = []  # each trial's CV ROC-AUC, for MLflow's nested runs
     with progress(trials, "tune") as bar:
         result = tune(
             table, model=model or config["model"], trials=trials, folds=folds or config["folds"],
             seed=settings["seed"], year=year, split=split_options(settings["train"]),
-            on_trial=lambda number, value: (trials_seen.append({"number": number, "value": value}), bar.update()),
+            on_trial=lambda *_: bar.update(),
         )  # fmt: skip
     output = output or resolve(config["output"])
     save_tuned(result, output)
@@ -536,7 +535,7 @@ def tune_command(
     typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
     from latam_airlines.tracking.commands import track_tune
 
-    _tracked(track_tune(settings, table, {**result, "history": trials_seen}, tracker))
+    _tracked(track_tune(settings, table, result, tracker))
 
 
 @app.command("predict")

@@ -94,6 +94,8 @@ def tune(
         "cv_roc_auc": float(study.best_value),
         "trials": trials,
         "folds": folds,
+        # every trial, for MLflow's nested runs (tracking/commands.py)
+        "history": [{"number": t.number, "value": t.value, "params": t.params} for t in study.trials],
     }
 
 
