@@ -213,21 +213,10 @@ def run_wrk(url: str, duration: float, connections: int) -> dict:
 
 @contextlib.contextmanager
 def server(model: Path, port: int):
-    command = [sys.executable, "-m", "latam_airlines.cli", "--quiet", "serve", "--model", str(model),
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]  # fmt: skip
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            load.wait_healthy(f"http://127.0.0.1:{port}", process)
-            yield process
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
+    """`latam serve` on 127.0.0.1:port (stress.local_server); yields its process, whose RSS is read."""
+    started: list[subprocess.Popen] = []
+    with load.local_server(model, workers=1, port=port, on_process=started.append):
+        yield started[0]
 
 
 def main() -> None:

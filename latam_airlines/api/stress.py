@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,8 +295,10 @@ def local_server(
     workers: int = 1,
     port: int | None = None,
     extra_env: Mapping[str, str] | None = None,
+    on_process: Callable[[subprocess.Popen], None] | None = None,
 ) -> Iterator[str]:
-    """Run `latam serve` on 127.0.0.1 in a child process; yield its URL; stop it afterwards."""
+    """Run `latam serve` on 127.0.0.1 in a child process; yield its URL; stop it afterwards.
+    `on_process` gets the child once it answers (e.g. to watch its memory)."""
     port = port or free_port()
     command = [
         sys.executable, "-m", "latam_airlines.cli", "--quiet", "serve", "--model", str(model_path),
@@ -316,6 +318,8 @@ def local_server(
                 log.seek(0)
                 lines = log.read().decode(errors="replace").strip().splitlines()
                 raise InputError(f"`latam serve` did not start: {lines[-1] if lines else error}") from None
+            if on_process is not None:
+                on_process(process)
             yield url
         finally:
             if process.poll() is None:
