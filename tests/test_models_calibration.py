@@ -104,3 +104,17 @@ def test_known_categories_match_whatever_their_case(sampled_model: DelayModel) -
     assert sampled_model.unknown_values(spelled) == []
     unknown = sampled_model.predict_proba([{**MINIMAL, "OPERA": "No Such Airline"}])[0]
     assert unknown < 0.5  # calibrated: an unknown airline gets a rate near the prior, not 0.61
+
+
+def test_served_minimal_tier_is_calibrated_for_the_months_it_has_seen(scl_features: pd.DataFrame) -> None:
+    """The artifact (refitted on every month) answers a minimal record near the observed delay
+    rate of its airline, type and month: its calibration is fitted with the months seen, as
+    served, not with whole months held out (that put Grupo LATAM I in July at 0.69, observed 0.35)."""
+    sample = scl_features.sample(20000, random_state=3).reset_index(drop=True)
+    model = train(sample, model="logreg", threshold_folds=3)
+    group = sample[(sample["OPERA"] == "Grupo LATAM") & (sample["TIPOVUELO"] == "I")]
+    observed = group.groupby("MES")["atraso_15"].mean()
+    predicted = model.predict_proba(
+        [{"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": int(m)} for m in observed.index]
+    )
+    assert np.abs(predicted - observed.to_numpy()).max() < 0.08, dict(zip(observed.index, predicted.round(3)))

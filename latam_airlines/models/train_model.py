@@ -173,6 +173,7 @@ def fit_with_threshold(
     config: TrainConfig,
     feature_set: str,
     on_step: Callable[[str], None] | None = None,
+    unseen_months: bool = True,
 ) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None]:
     """(pipeline, threshold, calibration knots): the calibration map and the threshold are
     fitted on validation rows scored by pipelines fitted without them (the threshold on the
@@ -185,10 +186,15 @@ def fit_with_threshold(
     """
     params = _tier_params(config, feature_set)
     months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
-    if feature_set == "minimal" and config.threshold_folds > 1 and len(np.unique(months)) >= 2:
-        # The minimal tier knows months as categories: a random fold would score rows of months
-        # its model saw, while the next months to predict are unseen (the temporal holdout, a
-        # new year): each fold holds out whole months, so calibration and threshold fit that.
+    if (
+        unseen_months
+        and feature_set == "minimal"
+        and config.threshold_folds > 1
+        and len(np.unique(months)) >= 2
+    ):
+        # The minimal tier knows months as categories: on the temporal holdout the months to
+        # predict are unseen, so each fold holds out whole months and calibration and threshold
+        # fit that. The artifact refitted on every month sees them all (train() refits these).
         folds = GroupKFold(min(config.threshold_folds, len(np.unique(months))))
         splits = list(folds.split(inputs, y, groups=months))
     elif config.threshold_folds > 1:
@@ -526,6 +532,17 @@ def train(
     inputs, y = training_data(processed, config.year)
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():
+        if feature_set == "minimal" and tier in classifier.thresholds:
+            # Served, the minimal tier scores months it has seen: its calibration and threshold
+            # fitted with whole months held out would overshoot them (July 0.69 for an observed
+            # 0.35), so they are fitted again on out-of-fold scores of every row, months seen.
+            pipeline, threshold, knots = fit_with_threshold(
+                inputs, y, config, feature_set, on_step, unseen_months=False
+            )
+            classifier.minimal, classifier.thresholds[tier] = pipeline, threshold
+            if knots is not None:
+                classifier.calibration = {**(classifier.calibration or {}), tier: knots}
+            continue
         _step(on_step, f"{feature_set} features: refit on every row")
         params = _tier_params(config, feature_set)
         pipeline = make_pipeline(
