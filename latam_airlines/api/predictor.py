@@ -64,7 +64,6 @@ class CachedPredictor:
 
     def __init__(self, model: DelayModel, cache_size: int = 100_000, cache_bytes: int = 32 * 2**20) -> None:
         self.model = model
-        self.threshold = model.threshold
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes
         self.cached_bytes = 0  # estimate of the dynamic part
