@@ -1,4 +1,5 @@
-"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, dask, mlflow, test, dev, s3."""
+"""Install with `pip install -e .` (library + `latam` CLI); extras: catboost, dask, mlflow, redis, airflow, postgres,
+test, dev, s3."""
 
 from pathlib import Path
 
@@ -42,10 +43,18 @@ DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
 # container does not need; without it tracking says so once and every command still works.
 MLFLOW = ["mlflow>=3.4"]
 
+# Optional: Redis-shared serving state (outcome feeds and promotions reach every worker and
+# replica of `latam serve` within a second; tests start a real redis-server).
+REDIS = ["redis>=5"]
+
+# Optional: the Airflow 3 DAGs in dags/ (yearly_anomalies, retrain, daily_outcomes).
+AIRFLOW = ["apache-airflow>=3.0,<4"]
+
 TEST = (
     CATBOOST
     + DASK
     + MLFLOW
+    + REDIS
     + [
         "pytest>=8",
         "httpx>=0.27",
@@ -86,6 +95,10 @@ setup(
         "catboost": CATBOOST,
         "dask": DASK,
         "mlflow": MLFLOW,
+        "redis": REDIS,
+        "airflow": AIRFLOW,
+        # the compose file's Airflow and MLflow services keep their metadata in Postgres
+        "postgres": ["psycopg2-binary>=2.9"],
         "s3": ["s3fs>=2023.1"],
     },
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},

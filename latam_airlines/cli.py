@@ -603,26 +603,18 @@ def outcomes_command(
     """Feed observed departures to a saved model: its recent delay rates (the last 7-28 days
     per airline, route and slot) move on to them, without refitting. Run it daily (or several
     times a day). Outcomes are kept per flight: a flight fed again replaces itself, new flights
-    of a day add to it, so partial days are fine. Restart `latam serve` to pick the update up.
+    of a day add to it, so partial days are fine. A running `latam serve` picks the update up
+    within serve.poll_seconds (its file), or within a second from Redis when shared_state is set.
 
     \b
     Examples:
       latam outcomes --data data/processed/features_2017-12-01.csv
       latam outcomes --model models/model.joblib --data yesterday_raw.csv
     """
-    from latam_airlines.models import load_model
-    from latam_airlines.models.outcomes import feed_outcomes
+    from latam_airlines.api.shared_state import feed_and_publish
 
     path = model or resolve(params()["train"]["model_path"])
-    writable(path)  # the artifact is rewritten in place
-    delay_model = load_model(path)
-    before = delay_model.outcomes_until
-    recorded = feed_outcomes(delay_model, data)
-    delay_model.save(path)
-    typer.echo(
-        f"recorded {recorded:,} departures in {path}: recent delay rates now as of "
-        f"{delay_model.outcomes_until} (were {before})"
-    )
+    typer.echo(feed_and_publish(path, data).summary_line())
 
 
 # ---------------------------------------------------- api (serve, stress)
@@ -786,23 +778,31 @@ def retrain_command(
       latam retrain --data latam_airlines/datasets/scl/features_2017.csv.gz
       MLFLOW_TRACKING_URI=http://127.0.0.1:5000 latam retrain --data new_flights.csv --margin 0.005
     """
-    from latam_airlines.tracking.champion import retrain, retrain_settings, write_decision
+    from latam_airlines.tracking.champion import (
+        retrain,
+        retrain_settings,
+        retrain_train_options,
+        write_decision,
+    )
 
     settings = params()
-    config = settings["train"]
     table = _read_new_data(data, sample, settings["seed"])
     with progress(1, "retrain") as bar:
         decision = retrain(
-            table, settings,
-            dict(model=model or config["model"], seed=settings["seed"], features=features or config.get("features", "full"),
-                 balance=config.get("balance", "weight"), split=config["split"], test_months=list(config["test_months"]),
-                 test_size=config["test_size"], validation_share=config.get("validation_share", 0.2),
-                 threshold_folds=config.get("threshold_folds", 5), year=config.get("year")),
-            promote=not dry_run, margin=margin,
-        )  # fmt: skip
+            table,
+            settings,
+            retrain_train_options(settings, model, features),
+            promote=not dry_run,
+            margin=margin,
+        )
         bar.update()
     path = write_decision(decision, report or resolve(retrain_settings(settings)["report"]))
     typer.echo(decision.summary_line())
+    if decision.promote and not dry_run:
+        from latam_airlines.tracking.runs import tracking_settings
+
+        name = tracking_settings(settings)["registered_model"]
+        _announce_promotion(f"models:/{name}@champion", decision.challenger_version)
     typer.echo(f"logged run {decision.run_id}; wrote {path}")
 
 
@@ -847,6 +847,18 @@ def promote_command(
     if alias == registry.CHAMPION:
         registry.cache_alias(alias, settings)
     typer.echo(f"{settings['registered_model']}@{alias} -> version {version} (was {previous or 'unset'})")
+    if alias == registry.CHAMPION:
+        _announce_promotion(f"models:/{settings['registered_model']}@{alias}", version)
+
+
+def _announce_promotion(uri: str, version: Optional[str]) -> None:
+    """Tell every `latam serve` sharing Redis to re-poll its model source now (no Redis: nothing)."""
+    from latam_airlines.api.shared_state import publish_best_effort
+
+    line = publish_best_effort(f"the promotion of {uri} (version {version})",
+                               lambda shared: shared.publish_model(uri, version))  # fmt: skip
+    if line:
+        typer.echo(line)
 
 
 @app.command("models")

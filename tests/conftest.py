@@ -51,3 +51,16 @@ def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.Da
     if not path.exists():
         train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
     return path
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):
+    """A real Redis on a free loopback port for one test, stopped by its pid afterwards."""
+    from service_servers import RedisServer
+
+    server = RedisServer(tmp_path)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

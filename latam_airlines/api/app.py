@@ -167,7 +167,8 @@ def _register_schema(app: FastAPI, model: type) -> None:
 
 def app_from_env() -> Any:
     """uvicorn factory: the model at $LATAM_MODEL_PATH (a file or a models:/ URI; default params
-    train.model_path), swapped in place when it changes (serve.poll_seconds)."""
+    train.model_path), swapped in place when it changes (serve.poll_seconds) or when Redis
+    ($LATAM_REDIS_URL / shared_state.redis_url) publishes a feed or a promotion."""
     from latam_airlines.config import load_params, resolve
 
     settings = load_params()
@@ -179,7 +180,9 @@ def app_from_env() -> Any:
     fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
     # A file or models:/name@alias, with the registry fallback and hot swaps (api/reloading.py).
     from latam_airlines.api.reloading import ModelSource, ReloadingApp, poll_seconds_setting
+    from latam_airlines.api.shared_state import SharedState, shared_settings
 
+    shared = shared_settings(settings)  # Redis-shared outcome history and promotions, if set
     return ReloadingApp(
         ModelSource(str(path)),
         lambda model: create_app(
@@ -187,4 +190,6 @@ def app_from_env() -> Any:
         ),
         poll_seconds_setting(serve),
         info=lambda model: model_info(model, max_batch),
+        shared=SharedState.from_settings(shared),
+        sync_seconds=shared.sync_seconds,
     )

@@ -8,6 +8,10 @@ A model source is a file (as `latam train` writes) or a registry URI (`models:/n
   file's modification: `latam outcomes` updates a file in place) and, on a change, loads the new
   model and builds its app off the event loop, then replaces one reference: requests already
   in flight finish on the old app, the next ones go to the new. No request is dropped.
+- With shared state (api/shared_state.py, a Redis URL set), the same thread also reads Redis's
+  generation counter every `sync_seconds`: a published outcome feed is applied to a copy of the
+  served model and swapped in the same way; a published promotion re-polls the source at once.
+  Redis down: the worker keeps its in-process state and GET /model says so (`shared_state`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from latam_airlines.api.shared_state import SharedState
 from latam_airlines.errors import InputError
 from latam_airlines.models import DelayModel, load_model
 
@@ -147,6 +152,7 @@ class ReloadingApp:
     def __init__(
         self, source: ModelSource, build: AppBuilder, poll_seconds: float = DEFAULT_POLL_SECONDS,
         info: Callable[[DelayModel], dict[str, Any]] | None = None,
+        shared: SharedState | None = None, sync_seconds: float = 1.0,
     ) -> None:  # fmt: skip
         self.source = source
         self.build = build
@@ -154,15 +160,33 @@ class ReloadingApp:
         self._info = info or (lambda model: {"version": model.metadata.get("version")})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()  # one swap at a time (poller thread, tests, startup)
         self.swaps = 0
+        self.shared = shared
+        self.sync_seconds = sync_seconds
+        self._generation: int | None = None  # the Redis generation last acted on
+        self._promotion: dict[str, str] | None = None
+        self._applied: int | None = None  # generation of the shared history the served model holds
+        self.shared_status: dict[str, Any] = (
+            {"backend": "in-process", "status": "off"} if shared is None
+            else {"backend": "redis", "url": shared.url, "status": "not checked yet"}
+        )  # fmt: skip
         self._install(source.load())
+        if shared is not None:
+            self.sync_shared_once()  # a new worker starts from the shared history, not the file's
 
-    def _install(self, served: ServedModel) -> None:
-        app = self.build(served.model)
-        body = orjson.dumps({**self._info(served.model), **served.info()},
+    def _install(self, served: ServedModel, app: Any = None) -> None:
+        app = self.build(served.model) if app is None else app
+        body = orjson.dumps({**self._info(served.model), **served.info(), "shared_state": self.shared_status},
                             option=orjson.OPT_SERIALIZE_NUMPY, default=str)  # fmt: skip
         # One tuple, one assignment: a request sees the old (app, body) or the new, never a mix.
         self.current = (served, app, body)
+
+    def _set_shared_status(self, **status: Any) -> None:
+        if any(self.shared_status.get(key) != value for key, value in status.items()):
+            self.shared_status = {**self.shared_status, **status}
+            with self._lock:
+                self._install(self.served, self.app)  # the same app, a new /model body
 
     @property
     def app(self) -> Any:
@@ -179,12 +203,15 @@ class ReloadingApp:
 
     def poll_once(self) -> bool:
         """Check the source once; swap in a new model if there is one. True when swapped."""
-        served = self.source.poll(self.served)
-        if served is None:
-            return False
-        previous = self.served
-        self._install(served)
-        self.swaps += 1
+        with self._lock:
+            served = self.source.poll(self.served)
+            if served is None:
+                return False
+            previous = self.served
+            self._applied = None
+            served = self._with_shared_history(served, newer_only=True)
+            self._install(served)
+            self.swaps += 1
         log.warning(
             "now serving %s (version %s), was %s (version %s)",
             served.uri, served.version or served.model.metadata.get("version"),
@@ -192,15 +219,79 @@ class ReloadingApp:
         )  # fmt: skip
         return True
 
+    # ------------------------------------------------------------- shared state (Redis)
+    def _with_shared_history(self, served: ServedModel, newer_only: bool = False) -> ServedModel:
+        """`served`, or a copy holding the history Redis has for its model version (newer_only:
+        only when it reaches a later day than the model's own, e.g. a freshly loaded file that
+        already holds the feed)."""
+        from latam_airlines.models.outcomes import import_history
+
+        if self.shared is None or not served.model.outcomes_until:
+            return served
+        try:
+            state = self.shared.outcomes(str(served.model.metadata.get("version")))
+        except self.shared.errors as error:
+            self._set_shared_status(status="unreachable", error=f"{type(error).__name__}: {error}")
+            return served
+        if state is None or state["generation"] == self._applied:
+            return served
+        if newer_only and (state["until"] or "") <= (served.model.outcomes_until or ""):
+            self._applied = state["generation"]
+            return served
+        model = import_history(served.model, state["history"])
+        self._applied = state["generation"]
+        self._set_shared_status(
+            outcomes_generation=state["generation"], outcomes_published_at=state["published_at"]
+        )
+        return ServedModel(model, served.source, served.uri, served.version, served.stamp, served.note)
+
+    def sync_shared_once(self) -> bool:
+        """Read Redis's generation; act on what was published since the last look (a promotion:
+        re-poll the source; a feed for the served model: swap in a copy holding it). True when
+        swapped. Redis unreachable: keep serving, report it in /model, retry next time."""
+        if self.shared is None:
+            return False
+        try:
+            generation = self.shared.generation()
+            promotion = self.shared.model() if generation != self._generation else self._promotion
+        except self.shared.errors as error:
+            self._set_shared_status(status="unreachable", error=f"{type(error).__name__}: {error}")  # fmt: skip
+            return False
+        self._set_shared_status(status="connected", error=None, generation=generation)  # fmt: skip
+        if generation == self._generation:
+            return False
+        swapped = False
+        if promotion != self._promotion and self._generation is not None:
+            swapped = self.poll_once()  # the source has a new model (registry alias or file)
+        self._promotion = promotion
+        with self._lock:
+            served = self._with_shared_history(self.served)
+            if served is not self.served:
+                self._install(served)
+                self.swaps += 1
+                swapped = True
+                log.warning("applied the shared outcome history (generation %s): outcomes until %s",
+                            self._applied, served.model.outcomes_until)  # fmt: skip
+        self._generation = generation
+        return swapped
+
     def _poll_forever(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        intervals = [seconds for seconds in (self.poll_seconds, self.shared and self.sync_seconds) if seconds]
+        tick = min(intervals)
+        next_source = time.monotonic() + self.poll_seconds
+        while not self._stop.wait(tick):
             try:
-                self.poll_once()
+                if self.shared is not None:
+                    self.sync_shared_once()
+                if self.poll_seconds > 0 and time.monotonic() >= next_source:
+                    next_source = time.monotonic() + self.poll_seconds
+                    self.poll_once()
             except Exception:  # noqa: BLE001 - a bad new artifact must not stop serving the old
                 log.exception("model reload failed; still serving %s", self.served.uri)
 
     def start(self) -> None:
-        if self.poll_seconds > 0 and self._thread is None:
+        wanted = self.poll_seconds > 0 or (self.shared is not None and self.sync_seconds > 0)
+        if wanted and self._thread is None:
             self._thread = threading.Thread(target=self._poll_forever, name="model-poller", daemon=True)
             self._thread.start()
 

@@ -33,7 +33,9 @@ def serve(
     import uvicorn
 
     from latam_airlines.api.reloading import POLL_SECONDS_ENV, ModelSource
+    from latam_airlines.api.shared_state import SharedState, shared_settings
 
+    shared = SharedState.from_settings(shared_settings())  # no redis client installed: exit 2 here
     source = ModelSource(model_path)
     # a missing/corrupt artifact, or an unreachable registry without a local copy, stops here
     # with one clear line (exit 2)
@@ -46,6 +48,8 @@ def serve(
         if served.note:
             on_ready(f"WARNING {served.note}")
         on_ready(f"serving {where} on http://{host}:{port} with {workers} worker(s); docs at /docs")
+        if shared is not None:
+            on_ready(f"sharing outcome feeds and promotions through Redis at {shared.url}")
     os.environ[MODEL_PATH_ENV] = str(model_path)
     os.environ[MAX_BATCH_ENV] = str(max_batch)
     os.environ[CACHE_SIZE_ENV] = str(cache_size)

@@ -71,3 +71,65 @@ def feed_outcomes(model: DelayModel, path: str | Path) -> int:
             value=model.metadata.get("config", {}).get("features"),
         )
     return model.record_outcomes(*read_outcomes(path))
+
+
+# ------------------------------------------------------------- the history as bytes
+# Shared serving state (api/shared_state.py) moves a model's recent-delay history between
+# processes as plain arrays (npz, no pickle: what a shared store holds is never executed).
+def export_history(model: DelayModel) -> bytes:
+    """The model's recent-delay history (every outcome step's counts, ledger and last day)."""
+    import io
+
+    from latam_airlines.features.recent import FlightLedger
+
+    arrays: dict[str, np.ndarray] = {}
+    for index, step in enumerate(model._outcome_steps()):
+        arrays[f"{index}.until"] = np.array([step.outcomes_until_], dtype=float)
+        ledger = getattr(step, "ledger_", None) or FlightLedger()  # artifacts from before the ledger
+        arrays[f"{index}.ledger.ids"] = ledger.ids
+        arrays[f"{index}.ledger.delayed"] = ledger.delayed
+        for kind in ("outcomes_", "intraday_"):
+            histories = getattr(step, kind, None) or {}
+            arrays[f"{index}.{kind}keys"] = np.array(["+".join(key) for key in histories], dtype=str)
+            for number, history in enumerate(histories.values()):
+                for name in ("composite", "delayed", "flights"):
+                    arrays[f"{index}.{kind}{number}.{name}"] = getattr(history, name)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def import_history(model: DelayModel, blob: bytes) -> DelayModel:
+    """A copy of `model` holding the exported history `blob` (the model itself is untouched:
+    requests in flight keep reading it). InputError when the history belongs to another model."""
+    import copy
+    import io
+
+    from latam_airlines.features.recent import FlightLedger
+
+    try:
+        arrays = dict(np.load(io.BytesIO(blob), allow_pickle=False))
+    except Exception as error:  # a foreign or truncated blob raises many types
+        raise InputError(f"not an exported outcome history ({type(error).__name__}: {error})") from None
+    updated = copy.deepcopy(model)
+    steps = updated._outcome_steps()
+    for index, step in enumerate(steps):
+        for kind in ("outcomes_", "intraday_"):
+            histories = getattr(step, kind, None) or {}
+            stored = [str(key) for key in arrays.get(f"{index}.{kind}keys", [])]
+            if stored != ["+".join(key) for key in histories]:
+                raise InputError(
+                    "the outcome history was exported from a model with other recent-rate keys",
+                    value=f"{stored} vs {list(histories)}",
+                )  # fmt: skip
+            for number, history in enumerate(histories.values()):
+                for name in ("composite", "delayed", "flights"):
+                    setattr(history, name, arrays[f"{index}.{kind}{number}.{name}"])
+                history._sums()
+        step.ledger_ = FlightLedger()
+        step.ledger_.ids = arrays[f"{index}.ledger.ids"]
+        step.ledger_.delayed = arrays[f"{index}.ledger.delayed"]
+        step.outcomes_until_ = float(arrays[f"{index}.until"][0])
+    if f"{len(steps)}.until" in arrays:
+        raise InputError("the outcome history was exported from a model with more outcome steps")
+    return updated

@@ -110,6 +110,19 @@ def retrain_settings(params: Mapping[str, Any]) -> dict[str, Any]:
     return {**RETRAIN_DEFAULTS, **(params.get("retrain") or {})}
 
 
+def retrain_train_options(
+    params: Mapping[str, Any], model: str | None = None, features: str | None = None
+) -> dict[str, Any]:
+    """The challenger's training options from params `train:` (model and features overridable)."""
+    config = params["train"]
+    return dict(
+        model=model or config["model"], seed=params["seed"], features=features or config.get("features", "full"),
+        balance=config.get("balance", "weight"), split=config["split"], test_months=list(config["test_months"]),
+        test_size=config["test_size"], validation_share=config.get("validation_share", 0.2),
+        threshold_folds=config.get("threshold_folds", 5), year=config.get("year"),
+    )  # fmt: skip
+
+
 def retrain(
     processed: pd.DataFrame,
     params: Mapping[str, Any],

@@ -1,0 +1,223 @@
+"""Serving state shared by every worker and replica of `latam serve` through Redis (extra [redis]).
+
+What is shared: the served model's recent-delay history (what `latam outcomes` and the
+`daily_outcomes` DAG feed) and the promoted model (what `latam promote`/`retrain` move). A
+publisher writes the state, then increments one generation counter; each worker reads only
+that counter, once a second, in its poller thread, never per request, and fetches the state
+when the counter moved. Redis down: publishing says so and the artifact still holds the feed;
+workers keep serving their in-process state and GET /model reports `shared_state.status`.
+
+Keys, under `prefix` (default "latam"):
+- `{prefix}:generation`: incremented by every publish (the only key polled);
+- `{prefix}:model`: hash (uri, version, published_at) of the last promotion;
+- `{prefix}:outcomes:{model version}`: hash (history: npz bytes, until, generation,
+  published_at) of that model's recent-delay history; one per trained model (the history's key
+  codes belong to the model that learnt them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from latam_airlines.errors import InputError
+
+log = logging.getLogger("latam_airlines.api")
+
+REDIS_URL_ENV = "LATAM_REDIS_URL"
+DEFAULT_PREFIX = "latam"
+DEFAULT_SYNC_SECONDS = 1.0
+# A worker's poll and a publisher's write give up quickly: Redis is never worth a stalled server.
+DEFAULT_TIMEOUT_S = 0.5
+# INCR the generation and write the state with it, atomically (Redis runs a script alone).
+_PUBLISH = """
+local generation = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'generation', generation, unpack(ARGV))
+return generation
+"""
+
+
+@dataclass(frozen=True)
+class SharedSettings:
+    url: str | None
+    prefix: str = DEFAULT_PREFIX
+    sync_seconds: float = DEFAULT_SYNC_SECONDS
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+def shared_settings(params: Mapping[str, Any] | None = None) -> SharedSettings:
+    """$LATAM_REDIS_URL over params `shared_state:` (url null: in-process state only)."""
+    if params is None:
+        from latam_airlines.config import load_params
+
+        params = load_params()
+    section = dict(params.get("shared_state") or {})
+    url = os.environ.get(REDIS_URL_ENV) or section.get("redis_url") or None
+    return SharedSettings(
+        url=url,
+        prefix=str(section.get("prefix") or DEFAULT_PREFIX),
+        sync_seconds=float(section.get("sync_seconds") or DEFAULT_SYNC_SECONDS),
+        timeout_s=float(section.get("timeout_s") or DEFAULT_TIMEOUT_S),
+    )
+
+
+def redacted(url: str) -> str:
+    """The URL without its password (what /model and messages show)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class SharedState:
+    """One Redis holding the shared serving state (see the module docstring for the keys)."""
+
+    def __init__(self, url: str, prefix: str = DEFAULT_PREFIX, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        try:
+            import redis
+        except ModuleNotFoundError:
+            raise InputError(
+                'a Redis URL is set but the redis client is not installed: pip install -e ".[redis]"',
+                value=redacted(url),
+            ) from None
+        try:
+            self.client = redis.Redis.from_url(
+                url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+            )
+        except ValueError as error:
+            raise InputError(f"not a Redis URL ({error})", value=redacted(url)) from None
+        self.url = redacted(url)
+        self.prefix = prefix
+        self.errors = (redis.RedisError, OSError)
+
+    @classmethod
+    def from_settings(cls, settings: SharedSettings) -> SharedState | None:
+        return None if not settings.url else cls(settings.url, settings.prefix, settings.timeout_s)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join([self.prefix, *parts])
+
+    # ------------------------------------------------------------- reading (workers)
+    def generation(self) -> int:
+        """The publish counter (0 before any publish); raises a Redis error when unreachable."""
+        value = self.client.get(self._key("generation"))
+        return int(value) if value is not None else 0
+
+    def model(self) -> dict[str, str] | None:
+        """The last promotion published (uri, version, published_at), or None."""
+        stored = self.client.hgetall(self._key("model"))
+        return {key.decode(): value.decode() for key, value in stored.items()} or None
+
+    def outcomes(self, version: str) -> dict[str, Any] | None:
+        """The recent-delay history published for model `version` (history bytes, until,
+        generation, published_at), or None."""
+        stored = self.client.hgetall(self._key("outcomes", version))
+        if not stored:
+            return None
+        values = {key.decode(): value for key, value in stored.items()}
+        return {
+            "history": values["history"],
+            "until": values["until"].decode() or None,
+            "generation": int(values["generation"]),
+            "published_at": float(values["published_at"]),
+        }
+
+    # ------------------------------------------------------------- writing (publishers)
+    def _publish(self, key: str, mapping: dict[str, Any]) -> int:
+        # One atomic step: a worker that sees the new generation finds the state written with it.
+        fields = [item for pair in {**mapping, "published_at": time.time()}.items() for item in pair]
+        return int(self.client.eval(_PUBLISH, 2, self._key("generation"), key, *fields))
+
+    def publish_outcomes(self, model: Any) -> int:
+        """Publish `model`'s recent-delay history under its version; returns the generation."""
+        from latam_airlines.models.outcomes import export_history
+
+        version = str(model.metadata.get("version"))
+        mapping = {"history": export_history(model), "until": model.outcomes_until or ""}
+        return self._publish(self._key("outcomes", version), mapping)
+
+    def publish_model(self, uri: str, version: str | None) -> int:
+        """Announce a promotion: every worker re-polls its model source now."""
+        return self._publish(self._key("model"), {"uri": uri, "version": version or ""})
+
+
+def publish_best_effort(action: str, publish: Any, settings: SharedSettings | None = None) -> str | None:
+    """Run `publish(shared_state)` if a Redis URL is set; a line saying what happened (None
+    without Redis). Redis down never fails the command: the artifact already holds the change."""
+    settings = settings or shared_settings()
+    shared = SharedState.from_settings(settings)
+    if shared is None:
+        return None
+    try:
+        generation = publish(shared)
+    except shared.errors as error:
+        return (
+            f"WARNING: {action} not published to Redis at {shared.url} ({type(error).__name__}: {error}); "
+            "running servers pick it up from their model source only"
+        )
+    return f"published {action} to Redis at {shared.url} (generation {generation})"
+
+
+def with_latest_history(model: Any, shared: SharedState | None) -> Any:
+    """`model`, or a copy holding the history Redis has for its version when that reaches a later
+    day (a registry artifact never changes: its feeds live in Redis and in the local copy).
+    Redis unreachable: the model as it is."""
+    from latam_airlines.models.outcomes import import_history
+
+    if shared is None or not model.outcomes_until:
+        return model
+    try:
+        state = shared.outcomes(str(model.metadata.get("version")))
+    except shared.errors:
+        return model
+    if state is None or (state["until"] or "") <= model.outcomes_until:
+        return model
+    return import_history(model, state["history"])
+
+
+@dataclass
+class FeedResult:
+    path: str
+    recorded: int
+    before: str | None
+    after: str | None
+    published: str | None  # what happened with Redis (None: no Redis set)
+
+    def summary_line(self) -> str:
+        line = (
+            f"recorded {self.recorded:,} departures in {self.path}: recent delay rates now as of "
+            f"{self.after} (were {self.before})"
+        )
+        return line + (f"\n{self.published}" if self.published else "")
+
+
+def feed_and_publish(
+    model_path: str | Path, data: str | Path, settings: SharedSettings | None = None
+) -> FeedResult:
+    """Feed the departures in `data` to the artifact at `model_path` (rewritten in place,
+    atomically), then publish its history to Redis when one is set: `latam outcomes` and the
+    `daily_outcomes` DAG. Idempotent per flight, so a retried run changes nothing more."""
+    from latam_airlines.io import check_output
+    from latam_airlines.models import load_model
+    from latam_airlines.models.outcomes import feed_outcomes
+
+    settings = settings or shared_settings()
+    path = Path(model_path)
+    check_output(path)  # the artifact is rewritten in place
+    shared = SharedState.from_settings(settings)
+    model = with_latest_history(load_model(path), shared)
+    before = model.outcomes_until
+    recorded = feed_outcomes(model, data)
+    model.save(path)
+    published = publish_best_effort(
+        "the outcome history", lambda store: store.publish_outcomes(model), settings
+    )
+    return FeedResult(str(path), recorded, before, model.outcomes_until, published)
