@@ -1,5 +1,7 @@
 # The latam_airlines REST API: `docker build -t latam-api .`, then mount a model artifact:
 #   docker run --rm -p 127.0.0.1:8000:8000 -v "$PWD/models:/models:ro" latam-api
+# EXTRAS picks the setup.py extras installed (compose.yaml builds the mlflow and airflow images
+# from this file too): mlflow serves models:/ URIs, redis shares serving state across replicas.
 FROM python:3.12-slim
 
 # libgomp1: the OpenMP runtime XGBoost/LightGBM need; nothing else from apt.
@@ -16,11 +18,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LATAM_WORKERS=1 \
     LATAM_PORT=8000
 
+ARG EXTRAS=mlflow,redis
+
 WORKDIR /app
-# Runtime dependencies only (setup.py's install_requires; no test/dev extras).
+# Runtime dependencies and the serving extras (no test/dev extras).
 COPY setup.py README.md params.yaml ./
 COPY latam_airlines ./latam_airlines
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ".[${EXTRAS}]" \
     && useradd --create-home --uid 10001 latam
 
 USER 10001
@@ -29,5 +33,5 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['LATAM_PORT'] + '/health', timeout=2)"]
 
 # Inside the container the API listens on every interface; publish it on 127.0.0.1 of the host.
-# Workers: LATAM_WORKERS (e.g. -e LATAM_WORKERS=2); model: LATAM_MODEL_PATH.
+# Workers: LATAM_WORKERS (e.g. -e LATAM_WORKERS=2); model: LATAM_MODEL_PATH; Redis: LATAM_REDIS_URL.
 CMD ["sh", "-c", "exec latam serve --host 0.0.0.0 --port \"$LATAM_PORT\""]

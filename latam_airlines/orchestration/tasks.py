@@ -1,0 +1,176 @@
+"""The library calls behind the Airflow DAGs (dags/*.py), one function per task.
+
+Each function takes plain locations and returns a small JSON-able dict (what Airflow passes
+between tasks: never a table), and is safe to retry: outputs are written whole (atomic file
+and folder swaps), a retry rewrites the same bytes, and the outcome feed is idempotent per
+flight. Locations are under `orchestration.bucket` (params.yaml; `$LATAM_ORCHESTRATION_<KEY>`
+overrides a key).
+
+- yearly_anomalies: `newest_year` -> `yearly_anomaly_report` (`<yearly>/<year>/`: anomalies.csv,
+  index.md, one chart per airport);
+- retrain: `make_interim` -> `make_features` -> `retrain_challenger` (challenger, registry
+  decision, decision JSON; a promotion is announced through Redis);
+- daily_outcomes: `feed_departures` (yesterday's departures file -> the champion's history,
+  published through Redis to every `latam serve`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from latam_airlines.errors import InputError
+
+ORCHESTRATION_ENV = "LATAM_ORCHESTRATION"
+DEFAULTS: dict[str, Any] = {
+    "bucket": "data/bucket",
+    "yearly_prefix": "yearly",
+    "raw_path": "latam_airlines/datasets/scl/raw_sample_2017.csv.gz",
+    "training_prefix": "training",
+    "departures_prefix": "departures",
+    "champion_path": "models/model.joblib",
+    "schedules": {"yearly_anomalies": "@yearly", "retrain": "@monthly", "daily_outcomes": "@daily"},
+}
+
+
+def orchestration_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """DEFAULTS < params `orchestration:` < $LATAM_ORCHESTRATION_<KEY> (e.g. ..._BUCKET)."""
+    if params is None:
+        from latam_airlines.config import load_params
+
+        params = load_params()
+    settings = {**DEFAULTS, **(params.get("orchestration") or {})}
+    settings["schedules"] = {**DEFAULTS["schedules"], **(settings.get("schedules") or {})}
+    for key in DEFAULTS:
+        value = os.environ.get(f"{ORCHESTRATION_ENV}_{key.upper()}")
+        if value and key != "schedules":
+            settings[key] = value
+    return settings
+
+
+def location(settings: Mapping[str, Any], key: str) -> str:
+    """`bucket/<prefix>` for a prefix key; a path key as it is (relative: to the project)."""
+    from latam_airlines.config import resolve
+
+    value = str(settings[key])
+    if key.endswith("_prefix"):
+        bucket = str(settings["bucket"])
+        root = bucket if "://" in bucket else str(resolve(bucket))
+        return f"{root.rstrip('/')}/{value.strip('/')}"
+    return value if "://" in value else str(resolve(value))
+
+
+# ------------------------------------------------------------- yearly_anomalies
+def newest_year(yearly: str) -> int:
+    """The newest year with a flights file directly under `yearly` (InputError: none)."""
+    from latam_airlines.anomalies.sources import locate_year
+
+    chosen = locate_year(yearly, "latest").year
+    if chosen is None:  # `yearly` is a single file: its rows decide (locate_year's contract)
+        raise InputError("expected a folder of yearly files (flights_2017.csv, ...)", file=yearly)
+    return int(chosen)
+
+
+def yearly_anomaly_report(yearly: str, year: int, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Airport-day table -> scores -> flags -> `<yearly>/<year>/` (anomalies.csv, index.md, one
+    chart per scored airport), published whole: a retry replaces the folder, never half of it."""
+    from latam_airlines.anomalies.run import run_anomaly_report, scoring_settings
+    from latam_airlines.config import load_params
+
+    params = params or load_params()
+    options = params.get("anomalies", {})
+    run = run_anomaly_report(
+        yearly, year, yearly, scoring_settings(options, params.get("seed", 42)),
+        by=options.get("by", "auto"), sigmas=float(options.get("sigmas", 3)),
+        n_jobs=int(options.get("n_jobs", 1)),
+    )  # fmt: skip
+    charts = sorted(path.name for path in Path(run.folder).glob("*.png"))
+    return {"year": run.year, "folder": str(run.folder), "flights": run.flights, "airports": run.airports,
+            "anomalies": int(len(run.flagged)), "charts": charts}  # fmt: skip
+
+
+# ------------------------------------------------------------- retrain
+def make_interim(raw: str, interim: str) -> dict[str, Any]:
+    """Raw file -> interim table (schema checks, calendar rules, targets), written atomically."""
+    from latam_airlines.data import load_raw, make_dataset
+    from latam_airlines.io import write_table
+
+    table = make_dataset(load_raw(raw))
+    write_table(table, interim)
+    return {"interim": interim, "rows": int(len(table))}
+
+
+def make_features(interim: str, features: str) -> dict[str, Any]:
+    """Interim table -> processed feature table, written atomically."""
+    from latam_airlines.features import build_features
+    from latam_airlines.io import write_table
+    from latam_airlines.tables import read_table
+
+    table = build_features(read_table(interim))
+    write_table(table, features)
+    return {"features": features, "rows": int(len(table))}
+
+
+def retrain_challenger(features: str, report: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Train a challenger on the feature table, decide champion/challenger with the MLflow
+    registry (tracking/champion.py), write the decision JSON and announce a promotion to every
+    `latam serve` through Redis. A retry after a finished try finds its decision for the same
+    data and returns it (no second challenger)."""
+    from latam_airlines.api.shared_state import publish_best_effort
+    from latam_airlines.config import load_params
+    from latam_airlines.models.train_model import data_fingerprint
+    from latam_airlines.tables import read_table
+    from latam_airlines.tracking.champion import retrain, retrain_train_options, write_decision
+    from latam_airlines.tracking.runs import tracking_settings
+
+    params = params or load_params()
+    table = read_table(features)
+    table.attrs["source"] = features
+    previous = _read_json(report)
+    if previous and previous.get("holdout", {}).get("data_fingerprint") == data_fingerprint(table):
+        return previous | {"reused": True}
+    decision = retrain(table, params, retrain_train_options(params))
+    write_decision(decision, report)
+    announced = None
+    if decision.promote:
+        uri = f"models:/{tracking_settings(params)['registered_model']}@champion"
+        announced = publish_best_effort(
+            f"the promotion of {uri} (version {decision.challenger_version})",
+            lambda shared: shared.publish_model(uri, decision.challenger_version),
+        )  # fmt: skip
+    return decision.to_dict() | {"summary": decision.summary_line(), "announced": announced, "reused": False}
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------- daily_outcomes
+def departures_file(departures: str, day: dt.date) -> str:
+    """`<departures>/departures_<YYYY-MM-DD>.csv` (or .parquet): the day's operated flights."""
+    for suffix in (".csv", ".csv.gz", ".parquet"):
+        candidate = f"{departures.rstrip('/')}/departures_{day.isoformat()}{suffix}"
+        if Path(candidate).exists():
+            return candidate
+    raise InputError(
+        f"no departures file for {day.isoformat()} yet (expected departures_{day.isoformat()}.csv)",
+        file=departures,
+    )  # fmt: skip
+
+
+def feed_departures(departures: str, day: dt.date | str, champion: str) -> dict[str, Any]:
+    """Feed `day`'s operated departures to the champion artifact (its recent-delay history) and
+    publish the history to Redis; idempotent per flight, so a retry changes nothing more."""
+    from latam_airlines.api.shared_state import feed_and_publish
+
+    day = dt.date.fromisoformat(str(day)[:10])
+    result = feed_and_publish(champion, departures_file(departures, day))
+    return {"day": day.isoformat(), "champion": champion, "recorded": result.recorded,
+            "outcomes_until": result.after, "was": result.before, "published": result.published}  # fmt: skip
