@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MODELS: tuple[str, ...] = ("reference", "logreg", "rf", "xgb", "lgbm", "catboost")
 BALANCES: tuple[str, ...] = ("weight", "undersample", "none")
 # One thread per estimator: beside other busy processes, OpenMP threads of XGBoost wait on
-# each other (reports/model_selection.md has the measurement).
+# each other (reports/model_selection.md, "Thread counts", has the measurements).
 N_JOBS = 1
 # CatBoost fits faster on two threads than on one; serving resets every n_jobs to 1.
 CATBOOST_JOBS = 2
