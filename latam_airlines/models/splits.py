@@ -146,9 +146,15 @@ def describe_test_part(processed: pd.DataFrame, test_rows: np.ndarray, year: int
     return f"{dates.min()}..{dates.max()}" if len(dates) else ""
 
 
-def validation_split(y: np.ndarray, share: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    y: np.ndarray, share: float | None = None, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(fit, validation) positions inside a training part, stratified: the threshold is chosen
-    on the validation rows, never on the test rows."""
+    on the validation rows, never on the test rows. Share and seed not given: the settings'
+    train.validation_share and seed."""
+    from latam_airlines.settings import current, filled
+
+    (share,), (seed,) = filled(current().train, validation_share=share), filled(current(), seed=seed)
     positions = np.arange(len(y))
     fit, validation = train_test_split(positions, test_size=share, random_state=seed, stratify=y)
     return np.sort(fit), np.sort(validation)
