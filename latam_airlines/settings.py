@@ -162,6 +162,11 @@ class AnomaliesSettings(_Section):
     n_jobs: int = -1
 
 
+class StorageSettings(_Section):
+    # s3:// endpoint (MinIO, Ceph, moto, ...); None: AWS itself. AWS_ENDPOINT_URL overrides it.
+    endpoint_url: Optional[str] = None
+
+
 class Settings(_Section):
     """Every setting of the package; the sections mirror params.yaml."""
 
@@ -177,6 +182,7 @@ class Settings(_Section):
     retrain: RetrainSettings = RetrainSettings()
     stress: StressSettings = StressSettings()
     anomalies: AnomaliesSettings = AnomaliesSettings()
+    storage: StorageSettings = StorageSettings()
 
     def as_params(self) -> dict[str, Any]:
         """A plain nested dict (what MLflow logs and mapping-taking functions read)."""
@@ -200,8 +206,10 @@ def project_root() -> Path:
 
 
 def resolve(path: str | Path) -> Path:
-    """A settings path made absolute: absolute paths stay, `latam_airlines/...` points into the
-    installed package (the shipped data), anything else is relative to the project root."""
+    """A settings path made absolute: absolute paths and URLs stay, `latam_airlines/...` points
+    into the installed package (the shipped data), anything else is relative to the project root."""
+    if "://" in str(path):
+        return path  # type: ignore[return-value]  # s3://... is read through latam_airlines.io
     path = Path(path)
     if path.is_absolute():
         return path

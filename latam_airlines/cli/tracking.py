@@ -70,8 +70,8 @@ def retrain_command(
 def _read_new_data(path: Path, sample: Optional[int], seed: int):
     """A processed table as is; anything else goes through data make + features build."""
     from latam_airlines.features import TARGET
+    from latam_airlines.io import read_table
     from latam_airlines.models import REQUIRED_FIELDS
-    from latam_airlines.tables import read_table
 
     table = read_table(path)
     if TARGET not in table.columns or any(field not in table.columns for field in REQUIRED_FIELDS):
