@@ -271,17 +271,21 @@ class _Layers:
         self.values: dict[str, Any] = {}
         self.origin: dict[tuple[str, ...], str] = {}
 
-    def set(self, section: str, key: str, value: Any, origin: str) -> None:
-        if not section:
-            self.values[key] = value
-            self.origin[(key,)] = origin
-            return
+    @staticmethod
+    def known(section: str, value: Any, origin: str) -> None:
         if section not in SECTIONS:
             raise InputError(
                 f"unknown settings section {section!r} (known: seed, {', '.join(SECTIONS)})",
                 file=origin,
                 value=value,
             )
+
+    def set(self, section: str, key: str, value: Any, origin: str) -> None:
+        if not section:
+            self.values[key] = value
+            self.origin[(key,)] = origin
+            return
+        self.known(section, value, origin)
         self.values.setdefault(section, {})
         if not isinstance(self.values[section], dict):
             return  # validation reports the section itself
@@ -295,8 +299,8 @@ class _Layers:
             elif isinstance(content, Mapping):
                 for key, value in content.items():
                     self.set(section, key, value, origin)
-            else:  # unknown sections raise; a section that is not a mapping fails validation
-                self.set(section, "", content, origin)
+            else:  # a section that is not a mapping: validation names it
+                self.known(section, content, origin)
                 self.values[section] = content
                 self.origin[(section,)] = origin
 

@@ -6,8 +6,7 @@ from typing import Optional
 
 import typer
 
-from latam_airlines.cli.options import progress, settings, writable
-from latam_airlines.settings import resolve
+from latam_airlines.cli.options import progress, resolve, settings, writable
 
 
 def anomalies(

@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 
-from latam_airlines.cli.options import log, progress, settings, writable
+from latam_airlines.cli.options import log, progress, resolve, settings, writable
 from latam_airlines.errors import InputError
-from latam_airlines.settings import resolve
 
 
 def data_make(

@@ -8,9 +8,8 @@ from typing import Optional
 import typer
 
 from latam_airlines.cli import options
-from latam_airlines.cli.options import log, named_steps, progress, settings, tracked, writable
+from latam_airlines.cli.options import log, named_steps, progress, resolve, settings, tracked, writable
 from latam_airlines.errors import InputError
-from latam_airlines.settings import resolve
 
 
 def read_processed(data: Optional[Path], config, sample: Optional[int] = None):
