@@ -688,7 +688,7 @@ def serve(
 @app.command("stress")
 def stress(
     url: Optional[str] = typer.Option(
-        None, "--url", help="Running API on 127.0.0.1 (default: start `latam serve` on a free port)."
+        None, "--url", help="Running API on 127.0.0.1 (default: start the API with uvicorn on a free port)."
     ),
     duration: Optional[float] = typer.Option(
         None, "--duration", "-d", help="Seconds (default: params stress.duration)."
@@ -727,7 +727,7 @@ def stress(
     """
     import contextlib
 
-    from latam_airlines.api import stress as load
+    from latam_airlines import loadtest as load
 
     settings = params()
     options = load.STRESS_DEFAULTS | settings.get("stress", {})
