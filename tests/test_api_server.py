@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 from latam_airlines.cli import main
 from latam_airlines.errors import InputError
 
