@@ -74,6 +74,7 @@ def test_scl_file_writes_csv_and_one_chart_per_destination(scl_subset: Path, tmp
     assert table["flights"].sum() == len(raw)
 
 
+@pytest.mark.slow  # two full report runs
 def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "a")) == 0
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "b")) == 0
@@ -81,6 +82,7 @@ def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert first == (tmp_path / "b" / "2017" / "anomalies.csv").read_text()
 
 
+@pytest.mark.slow  # two report runs, one on 2013 NYC flights
 def test_folder_latest_year_comes_from_file_names(scl_subset: Path, nyc_interim_small: Path, tmp_path: Path):
     yearly = tmp_path / "yearly"
     yearly.mkdir()
