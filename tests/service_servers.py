@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from latam_airlines.api.stress import free_port
+from latam_airlines.loadtest import free_port
 
 
 class RedisServer:

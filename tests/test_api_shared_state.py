@@ -154,7 +154,7 @@ def test_a_redis_url_without_the_client_or_a_bad_url_is_one_clear_error() -> Non
 def test_two_serve_processes_see_a_feed_within_5_s_with_zero_errors_under_load(
     api_model_path: Path, january_2018: Path, tmp_path: Path, redis_server
 ) -> None:
-    from latam_airlines.api import stress as load
+    from latam_airlines import loadtest as load
 
     environment = {"LATAM_REDIS_URL": redis_server.url, "LATAM_POLL_SECONDS": "0"}  # Redis only
     files = [copy_model(api_model_path, tmp_path / f"server{number}") for number in (1, 2)]

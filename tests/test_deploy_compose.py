@@ -67,17 +67,17 @@ def test_the_api_command_is_one_the_cli_accepts(services: dict) -> None:
 
 
 def known_environment() -> set[str]:
-    """Every LATAM_* name the package reads: literal names, plus the per-key families."""
-    from latam_airlines.orchestration.tasks import DEFAULTS as ORCHESTRATION
-    from latam_airlines.orchestration.tasks import ORCHESTRATION_ENV
-    from latam_airlines.tracking.runs import DEFAULTS as TRACKING
-    from latam_airlines.tracking.runs import TRACKING_ENV
+    """Every LATAM_* name the package reads: literal names, and LATAM_<SECTION>__<KEY> of every
+    setting (settings.py), with the single names kept from before that scheme."""
+    from latam_airlines.settings import LEGACY_ENV, SECTIONS
 
-    names = set()
+    names = set(LEGACY_ENV)
     for path in (REPO / "latam_airlines").rglob("*.py"):
         names |= set(re.findall(r"[\"'](LATAM_[A-Z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
-    names |= {f"{ORCHESTRATION_ENV}_{key.upper()}" for key in ORCHESTRATION}
-    names |= {f"{TRACKING_ENV}_{key.upper()}" for key in TRACKING}
+    for section, model in SECTIONS.items():
+        names |= {f"LATAM_{section.upper()}__{key.upper()}" for key in model.model_fields}
+        if section == "tracking":
+            names |= {f"LATAM_TRACKING_{key.upper()}" for key in model.model_fields}
     return names
 
 

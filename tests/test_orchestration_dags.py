@@ -33,7 +33,7 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "LATAM_ORCHESTRATION_BUCKET": str(bucket),
+        "LATAM_ORCHESTRATION__BUCKET": str(bucket),
         "LATAM_TRACKING_DATABASE": str(home / "mlflow.db"),
         "LATAM_TRACKING_ARTIFACTS": str(home / "mlartifacts"),
         "LATAM_TRACKING_CACHE_DIR": str(home / "models"),
@@ -111,7 +111,7 @@ def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
 ) -> None:
     from latam_airlines.datasets import SCL_DIR
 
-    yearly = Path(airflow_env["LATAM_ORCHESTRATION_BUCKET"]) / "yearly"
+    yearly = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"]) / "yearly"
     yearly.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCL_DIR.parent / "us2001" / "flights_2001_sample.parquet", yearly / "flights_2001.parquet")
     shutil.copy(scl_raw_path, yearly / "flights_2017.csv.gz")
@@ -128,7 +128,7 @@ def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
 def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decides(
     airflow_env: dict[str, str],
 ) -> None:
-    training = Path(airflow_env["LATAM_ORCHESTRATION_BUCKET"]) / "training"
+    training = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"]) / "training"
     dag_test("retrain", airflow_env, "2025-01-01")
     features = pd.read_parquet(training / "features.parquet")
     assert len(features) == len(pd.read_parquet(training / "interim.parquet")) > 10_000
@@ -149,7 +149,7 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion(
     from latam_airlines.models import load_model
     from latam_airlines.models.outcomes import export_history
 
-    bucket = Path(airflow_env["LATAM_ORCHESTRATION_BUCKET"])
+    bucket = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"])
     champion = bucket / "models" / "champion.joblib"
     champion.parent.mkdir(parents=True, exist_ok=True)
     champion.write_bytes(api_model_path.read_bytes())
@@ -160,7 +160,7 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion(
         day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
     day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
     day.drop(columns="DIANOM").to_csv(departures / "departures_2018-01-01.csv", index=False)
-    environment = airflow_env | {"LATAM_ORCHESTRATION_CHAMPION_PATH": str(champion)}
+    environment = airflow_env | {"LATAM_ORCHESTRATION__CHAMPION_PATH": str(champion)}
     assert load_model(champion).outcomes_until == "2017-12-31"
     dag_test("daily_outcomes", environment, "2018-01-02")  # the run of January 2 feeds January 1
     fed = load_model(champion)

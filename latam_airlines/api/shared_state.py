@@ -52,11 +52,11 @@ class SharedSettings:
 
 
 def shared_settings(params: Mapping[str, Any] | None = None) -> SharedSettings:
-    """$LATAM_REDIS_URL over params `shared_state:` (url null: in-process state only)."""
+    """Settings `shared_state:` ($LATAM_REDIS_URL included; url null: in-process state only)."""
     if params is None:
-        from latam_airlines.config import load_params
+        from latam_airlines.settings import current
 
-        params = load_params()
+        params = current().as_params()
     section = dict(params.get("shared_state") or {})
     url = os.environ.get(REDIS_URL_ENV) or section.get("redis_url") or None
     return SharedSettings(

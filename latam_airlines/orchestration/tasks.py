@@ -3,7 +3,7 @@
 Each function takes plain locations and returns a small JSON-able dict (what Airflow passes
 between tasks: never a table), and is safe to retry: outputs are written whole (atomic file
 and folder swaps), a retry rewrites the same bytes, and the outcome feed is idempotent per
-flight. Locations are under `orchestration.bucket` (params.yaml; `$LATAM_ORCHESTRATION_<KEY>`
+flight. Locations are under `orchestration.bucket` (settings; `$LATAM_ORCHESTRATION__<KEY>`
 overrides a key).
 
 - yearly_anomalies: `newest_year` -> `yearly_anomaly_report` (`<yearly>/<year>/`: anomalies.csv,
@@ -18,43 +18,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from latam_airlines.errors import InputError
 
-ORCHESTRATION_ENV = "LATAM_ORCHESTRATION"
-DEFAULTS: dict[str, Any] = {
-    "bucket": "data/bucket",
-    "yearly_prefix": "yearly",
-    "raw_path": "latam_airlines/datasets/scl/raw_sample_2017.csv.gz",
-    "training_prefix": "training",
-    "departures_prefix": "departures",
-    "champion_path": "models/model.joblib",
-    "schedules": {"yearly_anomalies": "@yearly", "retrain": "@monthly", "daily_outcomes": "@daily"},
-}
-
 
 def orchestration_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """DEFAULTS < params `orchestration:` < $LATAM_ORCHESTRATION_<KEY> (e.g. ..._BUCKET)."""
+    """Settings `orchestration:` (params.yaml < $LATAM_ORCHESTRATION__<KEY>, settings.py)."""
     if params is None:
-        from latam_airlines.config import load_params
+        from latam_airlines.settings import current
 
-        params = load_params()
-    settings = {**DEFAULTS, **(params.get("orchestration") or {})}
-    settings["schedules"] = {**DEFAULTS["schedules"], **(settings.get("schedules") or {})}
-    for key in DEFAULTS:
-        value = os.environ.get(f"{ORCHESTRATION_ENV}_{key.upper()}")
-        if value and key != "schedules":
-            settings[key] = value
-    return settings
+        params = current().as_params()
+    return dict(params["orchestration"])
 
 
 def location(settings: Mapping[str, Any], key: str) -> str:
     """`bucket/<prefix>` for a prefix key; a path key as it is (relative: to the project)."""
-    from latam_airlines.config import resolve
+    from latam_airlines.settings import resolve
 
     value = str(settings[key])
     if key.endswith("_prefix"):
@@ -75,19 +57,13 @@ def newest_year(yearly: str) -> int:
     return int(chosen)
 
 
-def yearly_anomaly_report(yearly: str, year: int, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def yearly_anomaly_report(yearly: str, year: int) -> dict[str, Any]:
     """Airport-day table -> scores -> flags -> `<yearly>/<year>/` (anomalies.csv, index.md, one
-    chart per scored airport), published whole: a retry replaces the folder, never half of it."""
-    from latam_airlines.anomalies.run import run_anomaly_report, scoring_settings
-    from latam_airlines.config import load_params
+    chart per scored airport; settings `anomalies:`), published whole: a retry replaces the
+    folder, never half of it."""
+    from latam_airlines.anomalies.run import run_anomaly_report
 
-    params = params or load_params()
-    options = params.get("anomalies", {})
-    run = run_anomaly_report(
-        yearly, year, yearly, scoring_settings(options, params.get("seed", 42)),
-        by=options.get("by", "auto"), sigmas=float(options.get("sigmas", 3)),
-        n_jobs=int(options.get("n_jobs", 1)),
-    )  # fmt: skip
+    run = run_anomaly_report(yearly, year, yearly)
     charts = sorted(path.name for path in Path(run.folder).glob("*.png"))
     return {"year": run.year, "folder": str(run.folder), "flights": run.flights, "airports": run.airports,
             "anomalies": int(len(run.flagged)), "charts": charts}  # fmt: skip
@@ -107,8 +83,7 @@ def make_interim(raw: str, interim: str) -> dict[str, Any]:
 def make_features(interim: str, features: str) -> dict[str, Any]:
     """Interim table -> processed feature table, written atomically."""
     from latam_airlines.features import build_features
-    from latam_airlines.io import write_table
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table, write_table
 
     table = build_features(read_table(interim))
     write_table(table, features)
@@ -121,13 +96,13 @@ def retrain_challenger(features: str, report: str, params: Mapping[str, Any] | N
     `latam serve` through Redis. A retry after a finished try finds its decision for the same
     data and returns it (no second challenger)."""
     from latam_airlines.api.shared_state import publish_best_effort
-    from latam_airlines.config import load_params
-    from latam_airlines.models.train_model import data_fingerprint
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table
+    from latam_airlines.models.training_data import data_fingerprint
+    from latam_airlines.settings import current
     from latam_airlines.tracking.champion import retrain, retrain_train_options, write_decision
     from latam_airlines.tracking.runs import tracking_settings
 
-    params = params or load_params()
+    params = params or current().as_params()
     table = read_table(features)
     table.attrs["source"] = features
     previous = _read_json(report)

@@ -25,13 +25,6 @@ from latam_airlines.errors import InputError
 
 # metric -> True when higher is better
 METRICS: dict[str, bool] = {"roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False}
-RETRAIN_DEFAULTS: dict[str, Any] = {
-    "primary": "roc_auc",
-    "margin": 0.002,
-    "guard": "brier",
-    "guard_tolerance": 0.002,
-    "report": "reports/retrain_decision.json",
-}
 
 
 def holdout_scores(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
@@ -107,20 +100,18 @@ def decide(
 
 
 def retrain_settings(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {**RETRAIN_DEFAULTS, **(params.get("retrain") or {})}
+    """The `retrain:` section of a settings dict (`Settings.as_params()`)."""
+    return dict(params["retrain"])
 
 
-def retrain_train_options(
-    params: Mapping[str, Any], model: str | None = None, features: str | None = None
-) -> dict[str, Any]:
-    """The challenger's training options from params `train:` (model and features overridable)."""
-    config = params["train"]
-    return dict(
-        model=model or config["model"], seed=params["seed"], features=features or config.get("features", "full"),
-        balance=config.get("balance", "weight"), split=config["split"], test_months=list(config["test_months"]),
-        test_size=config["test_size"], validation_share=config.get("validation_share", 0.2),
-        threshold_folds=config.get("threshold_folds", 5), year=config.get("year"),
-    )  # fmt: skip
+def retrain_train_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The challenger's training options: the settings' train section as is (as `latam retrain`)."""
+    from latam_airlines.models import TrainConfig
+
+    options = {
+        key: value for key, value in params["train"].items() if key in TrainConfig.__dataclass_fields__
+    }
+    return {**options, "seed": params["seed"]}
 
 
 def retrain(
@@ -137,7 +128,7 @@ def retrain(
     `promote=False` decides and logs without moving the champion alias."""
     from latam_airlines.models import TrainConfig, holdout_evaluation
     from latam_airlines.models.splits import holdout_split
-    from latam_airlines.models.train_model import data_fingerprint, training_data
+    from latam_airlines.models.training_data import data_fingerprint, training_data
     from latam_airlines.tracking import registry
     from latam_airlines.tracking.runs import Tracker
 
