@@ -96,7 +96,7 @@ def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) ->
         bag = DagBag()
         print(json.dumps({"errors": {str(k): str(v) for k, v in bag.import_errors.items()},
                           "dags": {d: sorted(bag.get_dag(d).task_ids) for d in bag.dag_ids},
-                          "schedules": {d: str(bag.get_dag(d).timetable._expression) for d in bag.dag_ids}}))
+                          "schedules": {d: str(bag.get_dag(d).timetable.expression) for d in bag.dag_ids}}))
         """,
         airflow_env,
     )
