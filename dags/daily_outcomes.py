@@ -35,7 +35,7 @@ SETTINGS = jobs.orchestration_settings()
             description="The served champion artifact to feed",
         ),
         "day": Param(
-            None, type=["null", "string"], description="YYYY-MM-DD (default: the run's interval start)"
+            None, type=["null", "string"], description="YYYY-MM-DD (default: the day before the run)"
         ),
     },  # fmt: skip
 )
@@ -43,10 +43,8 @@ def daily_outcomes() -> None:
     @task
     def feed_departures(**context) -> dict:
         params = context["params"]
-        start = context.get("data_interval_start")  # scheduled and manual runs: yesterday 00:00
-        day = params["day"] or (
-            start.date() if start else context["dag_run"].run_after.date() - dt.timedelta(days=1)
-        )
+        when = context.get("logical_date") or context["dag_run"].run_after
+        day = params["day"] or when.date() - dt.timedelta(days=1)
         return jobs.feed_departures(params["departures"], day, params["champion"])
 
     feed_departures()

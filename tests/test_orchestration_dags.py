@@ -139,10 +139,6 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
 
 
 @pytest.mark.slow
-@pytest.mark.skip(
-    reason="dag.test() of daily_outcomes hung past 600 s in its last run (the task itself "
-    "passes alone); under investigation, see the issue-14 report"
-)
 def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion(
     airflow_env: dict[str, str], api_model_path: Path, scl_raw: pd.DataFrame
 ) -> None:
