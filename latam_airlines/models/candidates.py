@@ -132,3 +132,10 @@ def outcome_history_step(pipeline: Any) -> FlightFeatures | None:
     """The fitted feature step of a pipeline when it keeps a recent-delay history."""
     step = getattr(pipeline, "named_steps", {}).get("features")
     return step if getattr(step, "outcomes_", None) else None
+
+
+def record_schedule(pipeline: Any, flights: Any) -> int:
+    """Add planned flights (canonical fields) to the pipeline's schedule book, when its
+    feature set counts the schedule; returns how many were usable (0 otherwise)."""
+    step = getattr(pipeline, "named_steps", {}).get("features")
+    return step.record_schedule(flights) if hasattr(step, "record_schedule") else 0

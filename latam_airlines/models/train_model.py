@@ -45,7 +45,7 @@ from latam_airlines.features.engineered import (
     canonical_flights,
     fields_of,
 )
-from latam_airlines.models.candidates import check_model, make_pipeline, outcome_history_step
+from latam_airlines.models.candidates import check_model, make_pipeline, outcome_history_step, record_schedule
 from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
@@ -60,6 +60,9 @@ FEATURE_CHOICES: tuple[str, ...] = (
     "full_with_month",
     "catboost",
     "intraday",
+    "static_schedule",
+    "full_schedule",
+    "intraday_schedule",
 )
 
 
@@ -69,6 +72,7 @@ MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may labe
 # without recent delay rates.
 STALE_FEATURES: dict[str, str] = {
     "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
+    "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",
 }  # fmt: skip
 
 
@@ -212,6 +216,7 @@ def fit_with_threshold(
         history = outcome_history_step(pipeline)
         if history is not None:  # as deployed: recent rates count every earlier day's departures
             history.record_outcomes(inputs, y)
+        record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
         probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
     scored = np.concatenate([validation for _, validation in splits])
     probability = np.concatenate(probabilities)
@@ -281,6 +286,8 @@ def holdout_evaluation(
     classifier = _assemble(pipelines, thresholds, knots, config)
     model = _delay_model(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
+    for tier in pipelines.values():  # the test part's schedule is known ahead (no outcome)
+        record_schedule(tier, test_inputs)
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
     minimal = frozen_minimal = None
     if "full" in pipelines:  # the minimal tier scored on the same rows
