@@ -1,4 +1,4 @@
-"""API speed goals, measured side by side in one run on this machine (load generator included).
+"""API speed goals, measured side by side in one run on one machine (load generator included).
 
 Goals (issue 4):
   1. POST /predict (one flight) sustains >= 0.75x the requests/s of a no-op POST endpoint

@@ -201,8 +201,8 @@ class _ChoicesInHelp(typer.core.TyperCommand):
     those tuples when the help is shown, so that `latam` starts without importing the models."""
 
     def format_help(self, ctx, formatter) -> None:
-        from latam_airlines.models.candidates import MODELS
-        from latam_airlines.models.train_model import FEATURE_CHOICES
+        from latam_airlines.models.pipelines import MODELS
+        from latam_airlines.models.training import FEATURE_CHOICES
         from latam_airlines.models.tune import TUNABLE
 
         names = {"{MODELS}": MODELS, "{FEATURE_CHOICES}": FEATURE_CHOICES, "{TUNABLE}": TUNABLE}
@@ -430,7 +430,8 @@ def compare_command(
       latam compare --models reference,xgb --folds 2 --sample 5000 --report /tmp/compare.md
     """
     from latam_airlines.io import write_table, write_text
-    from latam_airlines.models.compare import compare_models, markdown_table, select_candidates
+    from latam_airlines.models.compare import compare_models, markdown_table
+    from latam_airlines.models.pipelines import select_candidates
     from latam_airlines.models.splits import split_options
     from latam_airlines.models.tune import load_tuned
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from latam_airlines.errors import InputError
 from latam_airlines.models import DelayModel, load_model, train
-from latam_airlines.models.tiered import calibrate
+from latam_airlines.models.calibration import calibrate
 
 MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}
 
@@ -87,6 +90,45 @@ def test_load_model_rejects_missing_and_corrupt_files(tmp_path: Path) -> None:
     corrupt.write_bytes(b"not a joblib file")
     with pytest.raises(InputError, match="not a readable model artifact"):
         load_model(corrupt)
+
+
+def test_load_model_rejects_an_artifact_of_another_format(tmp_path: Path) -> None:
+    from latam_airlines.models.artifact import ARTIFACT_FORMAT
+
+    path = tmp_path / "other_format.joblib"
+    joblib.dump({"format": ARTIFACT_FORMAT - 1, "model": DelayModel(None, [], {})}, path)
+    with pytest.raises(
+        InputError, match=rf"format {ARTIFACT_FORMAT - 1}\b.*format {ARTIFACT_FORMAT}\b.*latam train"
+    ):
+        load_model(path)
+    joblib.dump({"format": ARTIFACT_FORMAT, "model": DelayModel(None, [], {})}, path)
+    assert isinstance(load_model(path), DelayModel)  # its own format loads
+
+
+def _pickled_with_a_gone_class(path: Path, module_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An artifact whose pickle names `module_name.Gone` (a module or class renamed since)."""
+    gone = type("Gone", (), {"__module__": module_name})
+    module = sys.modules.get(module_name) or types.ModuleType(module_name)
+    monkeypatch.setitem(sys.modules, module_name, module)
+    monkeypatch.setattr(module, "Gone", gone, raising=False)
+    joblib.dump({"format": 1, "model": gone()}, path)
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "latam_airlines.models.delay_model",  # a module of the format-1 layout: gone
+        "latam_airlines.models.artifact",  # a module still there, the class gone
+    ],
+)
+def test_an_artifact_of_the_old_layout_asks_for_a_retrain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module_name: str
+) -> None:
+    path = tmp_path / "old.joblib"
+    _pickled_with_a_gone_class(path, module_name, monkeypatch)
+    with pytest.raises(InputError, match=r"format 1\b.*format 2\b.*retrain with `latam train`"):
+        load_model(path)
 
 
 def test_train_rejects_a_table_without_target(scl_features: pd.DataFrame) -> None:

@@ -27,14 +27,14 @@ def test_package_and_cli_import_without_catboost() -> None:
     code = (
         "import sys; sys.modules['catboost'] = None\n"
         "import latam_airlines, latam_airlines.cli, latam_airlines.models, latam_airlines.models.compare\n"
-        "import latam_airlines.models.tune, latam_airlines.models.candidates\n"
+        "import latam_airlines.models.tune, latam_airlines.models.pipelines\n"
         "assert sys.modules['catboost'] is None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_catboost_pipeline_without_catboost_names_the_extra(no_catboost: None) -> None:
-    from latam_airlines.models.candidates import make_pipeline
+    from latam_airlines.models.pipelines import make_pipeline
 
     with pytest.raises(InputError, match=r"pip install -e \"\.\[catboost\]\""):
         make_pipeline("catboost", np.array([0, 1, 0, 1]))
@@ -56,7 +56,7 @@ def test_train_catboost_without_catboost_exits_2_with_install_hint(
 
 
 def test_compare_without_catboost_skips_it_by_default_and_refuses_it_by_name(no_catboost: None) -> None:
-    from latam_airlines.models.compare import default_candidates, select_candidates
+    from latam_airlines.models.pipelines import default_candidates, select_candidates
 
     assert "catboost" not in {c.model for c in default_candidates()}
     assert {"logreg", "xgb"} <= {c.model for c in select_candidates(None)}
@@ -66,7 +66,7 @@ def test_compare_without_catboost_skips_it_by_default_and_refuses_it_by_name(no_
 
 def test_compare_with_catboost_installed_keeps_it() -> None:
     pytest.importorskip("catboost")
-    from latam_airlines.models.compare import default_candidates
+    from latam_airlines.models.pipelines import default_candidates
 
     assert "catboost" in {c.model for c in default_candidates()}
 

@@ -10,7 +10,7 @@ from latam_airlines.config import load_params
 from latam_airlines.models import TrainConfig, holdout_evaluation, train
 from latam_airlines.models.splits import holdout_split
 
-pytestmark = pytest.mark.slow  # trains on the full table (minutes on the shared 2-core machine)
+pytestmark = pytest.mark.slow  # trains on the full table
 
 
 @pytest.fixture(scope="module")

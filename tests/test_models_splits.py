@@ -74,7 +74,7 @@ def test_undated_or_single_day_tables_get_an_actionable_error(scl_features: pd.D
 
 def test_library_defaults_are_params_yaml_train_section() -> None:
     from latam_airlines.config import load_params
-    from latam_airlines.models.train_model import TrainConfig, train_defaults
+    from latam_airlines.models.training import TrainConfig, train_defaults
 
     section = load_params()["train"]
     defaults = train_defaults()

@@ -120,7 +120,7 @@ def test_staleness_check_ignores_data_a_fresh_clone_has_yet_to_make():
         "train": [{"changed deps": {"latam_airlines/models": "modified", "params.yaml": {"seed": "modified"}}},
                   "changed command"],
     }  # fmt: skip
-    stale = _stale_entries(status, {"latam_airlines/models/train_model.py", "params.yaml"})
+    stale = _stale_entries(status, {"latam_airlines/models/training.py", "params.yaml"})
     assert stale == [
         "train: latam_airlines/models modified",
         "train: params {'seed': 'modified'}",

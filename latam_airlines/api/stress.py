@@ -3,7 +3,7 @@
 wrk (the load generator the challenge used; C, one event loop per thread) sends POST /predict
 bodies built from the served model's own known values, so every request is valid and the mix
 of flights varies. Without wrk on PATH the stress test stops with a clear message (exit 2):
-a Python load generator on this 2-core machine would measure itself, not the API.
+a Python load generator sharing a few cores with the server would measure itself, not the API.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from latam_airlines.errors import InputError
-from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
+from latam_airlines.models.artifact import REQUIRED_FIELDS, DelayModel
 
 # Input columns copied to the output beside the prediction, when present (they identify a flight).
 ID_COLUMNS: tuple[str, ...] = (

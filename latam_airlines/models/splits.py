@@ -35,7 +35,7 @@ def split_options(train_settings: Mapping[str, Any]) -> dict[str, Any]:
 def flight_dates(processed: pd.DataFrame, year: int | None = None) -> np.ndarray:
     """datetime64[D] of each row's scheduled day (NaT where unknown), from AÑO (else `year`,
     else 2017), MES and DIA."""
-    from latam_airlines.features.recent import day_numbers
+    from latam_airlines.data.calendar import day_numbers
 
     def number(column: str) -> np.ndarray:
         if column not in processed.columns:

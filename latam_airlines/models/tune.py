@@ -19,9 +19,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from latam_airlines.errors import InputError
 from latam_airlines.io import write_text
-from latam_airlines.models.candidates import make_pipeline
+from latam_airlines.models.pipelines import make_pipeline
 from latam_airlines.models.splits import holdout_split
-from latam_airlines.models.train_model import training_data
+from latam_airlines.models.training_data import training_data
 
 TUNABLE: tuple[str, ...] = ("logreg", "xgb", "lgbm")
 

@@ -124,7 +124,7 @@ def retrain(
     `promote=False` decides and logs without moving the champion alias."""
     from latam_airlines.models import TrainConfig, holdout_evaluation
     from latam_airlines.models.splits import holdout_split
-    from latam_airlines.models.train_model import data_fingerprint, training_data
+    from latam_airlines.models.training_data import data_fingerprint, training_data
     from latam_airlines.tracking import registry
     from latam_airlines.tracking.runs import Tracker
 

@@ -285,7 +285,7 @@ class Tracker:
         """The table's fingerprint, source and size (params + tags; not the rows)."""
         if not self.active:
             return
-        from latam_airlines.models.train_model import data_fingerprint
+        from latam_airlines.models.training_data import data_fingerprint
 
         fingerprint = fingerprint or data_fingerprint(table)
         source = table.attrs.get("source") or "in-memory table"
