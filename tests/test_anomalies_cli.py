@@ -42,14 +42,10 @@ def nyc_interim_small(tmp_path_factory) -> Path:
 def fewer_trees(monkeypatch):
     """Fewer trees: these tests are about inputs and outputs, not score quality. The SCL sample
     is a 20 % sample (1-5 flights a day per destination): days of 2 flights are scored here."""
-    from latam_airlines import cli
-
-    settings = cli.params()
-    settings["anomalies"]["trees_per_day"] = 3
-    settings["anomalies"]["num_trees"] = 10
-    settings["anomalies"]["min_flights_per_day"] = 2
-    settings["anomalies"]["min_airport_flights"] = 100
-    monkeypatch.setattr(cli, "params", lambda: settings)
+    monkeypatch.setenv("LATAM_ANOMALIES__TREES_PER_DAY", "3")
+    monkeypatch.setenv("LATAM_ANOMALIES__NUM_TREES", "10")
+    monkeypatch.setenv("LATAM_ANOMALIES__MIN_FLIGHTS_PER_DAY", "2")
+    monkeypatch.setenv("LATAM_ANOMALIES__MIN_AIRPORT_FLIGHTS", "100")
 
 
 def run(*args: str) -> int:

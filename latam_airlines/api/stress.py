@@ -35,10 +35,6 @@ PERCENTILES: tuple[float, ...] = (
     1, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97, 98, 99, 99.5, 99.9, 99.99, 100,
 )  # fmt: skip
 _MARKER = "LATAM_WRK "
-# Used when params.yaml has no `stress:` section.
-STRESS_DEFAULTS: dict[str, Any] = {
-    "duration": 45, "connections": 64, "threads": 1, "batch_size": 1, "timeout_s": 2, "output": "reports/stress",
-}  # fmt: skip
 
 
 @dataclass
@@ -213,15 +209,23 @@ def _result(url: str, stats: dict, connections: int, threads: int, batch_size: i
 
 def stress(
     url: str,
-    duration: float = 45,
-    connections: int = 64,
-    threads: int = 1,
-    batch_size: int = 1,
+    duration: float | None = None,
+    connections: int | None = None,
+    threads: int | None = None,
+    batch_size: int | None = None,
     bodies: int = 1_000,
-    seed: int = 42,
-    timeout_s: float = 2.0,
+    seed: int | None = None,
+    timeout_s: float | None = None,
 ) -> StressResult:
-    """Load the API at `url` with valid /predict requests built from its /model known values."""
+    """Load the API at `url` with valid /predict requests built from its /model known values;
+    what is not given comes from the settings (`stress:` section, the seed)."""
+    from latam_airlines.settings import current, filled
+
+    duration, connections, threads, batch_size, timeout_s = filled(
+        current().stress, duration=duration, connections=connections, threads=threads,
+        batch_size=batch_size, timeout_s=timeout_s,
+    )  # fmt: skip
+    seed = current().seed if seed is None else seed
     root = base_url(url)
     wrk_path()  # fail before anything else when wrk is missing
     info = fetch_json(f"{root}/model")

@@ -73,14 +73,18 @@ def _score(
 def compare_models(
     processed: pd.DataFrame,
     candidates: Sequence[Candidate],
-    folds: int = 5,
-    seed: int = 42,
+    folds: int | None = None,
+    seed: int | None = None,
     year: int | None = None,
     split: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (candidate, protocol, fold) with the REPORTED metrics; `split`: holdout_split
-    keywords for the temporal holdout (params.yaml's, via splits.split_options)."""
+    keywords for the temporal holdout (the settings', via splits.split_options). Folds and seed
+    not given: the settings' compare.folds and seed."""
+    from latam_airlines.settings import current, filled
+
+    (folds,), (seed,) = filled(current().compare, folds=folds), filled(current(), seed=seed)
     if folds < 2:
         raise InputError(f"cross-validation needs at least 2 folds, got {folds}", value=folds)
     inputs, y = training_data(processed, year)

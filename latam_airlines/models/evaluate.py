@@ -70,10 +70,11 @@ def _caption(model: DelayModel, processed: pd.DataFrame, period: str) -> str:
 def evaluate(
     model: DelayModel,
     processed: pd.DataFrame,
-    repeats: int = 3,
+    repeats: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Metrics, curves and importance of `model` on `processed` (see the module docstring)."""
+    """Metrics, curves and importance of `model` on `processed` (see the module docstring);
+    `repeats` of the permutation importance: default the settings' evaluate.permutation_repeats."""
     config = model.metadata.get("config")
     same_data = model.metadata.get("data_fingerprint") == data_fingerprint(processed)
     evidence = getattr(model, "evidence", None)

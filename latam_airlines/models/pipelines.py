@@ -37,8 +37,9 @@ N_JOBS = 1
 # CatBoost fits faster on two threads than on one; serving resets every n_jobs to 1.
 CATBOOST_JOBS = 2
 
-# Defaults of each estimator; `latam tune` results and params.yaml override them.
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+# Each estimator's hyperparameters before tuning; `latam tune`'s results (the file at settings
+# train.tuned_params) override them per model.
+HYPERPARAMETERS: dict[str, dict[str, Any]] = {
     "reference": {},
     "logreg": {"C": 0.5, "max_iter": 500},
     "rf": {"n_estimators": 200, "min_samples_leaf": 20, "max_features": 0.5},
@@ -101,18 +102,23 @@ def _estimator(model: str, weight: float | None, params: dict[str, Any], seed: i
 def make_pipeline(
     model: str,
     y: np.ndarray,
-    feature_set: str = "full",
-    balance: str = "weight",
+    feature_set: str | None = None,
+    balance: str | None = None,
     params: dict[str, Any] | None = None,
-    seed: int = 42,
+    seed: int | None = None,
     year: int | None = None,
 ) -> Pipeline:
     """An unfitted pipeline for `model`; `y` (the training labels) sets the class weight;
-    `year` (default 2017) dates MES/DIA for the holiday features."""
+    `year` (default 2017) dates MES/DIA for the holiday features. Feature set, balance and seed
+    not given: the settings' train.features, train.balance and seed."""
+    from latam_airlines.settings import current, filled
+
+    feature_set, balance = filled(current().train, features=feature_set, balance=balance)
+    (seed,) = filled(current(), seed=seed)
     check_model(model)
     if balance not in BALANCES:
         raise InputError(f"unknown balance {balance!r}; expected one of {', '.join(BALANCES)}", value=balance)
-    settings = {**DEFAULT_PARAMS[model], **(params or {})}
+    settings = {**HYPERPARAMETERS[model], **(params or {})}
     positives = max(int(np.sum(y)), 1)
     weight = (len(y) - positives) / positives if balance == "weight" else None
     if model == "catboost" and feature_set == "full":

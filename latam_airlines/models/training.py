@@ -20,8 +20,8 @@ Protocol of `train` (every number it reports comes from rows the model did not f
 4. with `refit_full` (default) the artifact is refitted on every row, keeping thresholds and
    calibration maps.
 Every tier (full, stale, minimal: see feed_tiers.py) follows the same protocol.
-Defaults come from params.yaml's train section (`latam_airlines.config.load_params`), so the
-library, the CLI and `dvc repro` train the same model.
+Defaults come from the settings' train section (`latam_airlines.settings`: params.yaml, then
+LATAM_TRAIN__* variables), so the library, the CLI and `dvc repro` train the same model.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from latam_airlines.models.metrics import best_f1_threshold, classification_metr
 from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step, record_schedule
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
 from latam_airlines.models.training_data import training_data
+from latam_airlines.settings import setting
 
 FEATURE_CHOICES: tuple[str, ...] = (
     "full",
@@ -76,24 +77,25 @@ STALE_FEATURES: dict[str, str] = {
 @dataclass
 class TrainConfig:
     """Everything that defines a trained model; stored in the artifact's metadata.
-    These defaults mirror params.yaml's train section, which `train` reads first."""
+    A field not given is the settings' train entry of the same name (the seed: the top-level
+    seed), read when the config is made; `params` (model hyperparameters) defaults to none."""
 
-    model: str = "logreg"
-    features: str = "full"
-    balance: str = "weight"
+    model: str = setting("train", "model")
+    features: str = setting("train", "features")
+    balance: str = setting("train", "balance")
     params: dict[str, Any] = field(default_factory=dict)
-    split: str = "temporal"
-    last_months: int = 2
-    test_months: list[int] = field(default_factory=lambda: [11, 12])
-    test_size: float = 0.33
-    validation_share: float = 0.2
-    threshold_folds: int = 5
-    seed: int = 42
-    year: int | None = None
-    refit_full: bool = True
-    outcome_feed: bool = True
-    calibration: str = "isotonic"
-    stale_after_days: int | None = 7
+    split: str = setting("train", "split")
+    last_months: int = setting("train", "last_months")
+    test_months: list[int] = setting("train", "test_months")
+    test_size: float = setting("train", "test_size")
+    validation_share: float = setting("train", "validation_share")
+    threshold_folds: int = setting("train", "threshold_folds")
+    seed: int = setting("seed")
+    year: int | None = setting("train", "year")
+    refit_full: bool = setting("train", "refit_full")
+    outcome_feed: bool = setting("train", "outcome_feed")
+    calibration: str = setting("train", "calibration")
+    stale_after_days: int | None = setting("train", "stale_after_days")
 
 
 @dataclass
@@ -402,20 +404,6 @@ def _artifact(
     )
 
 
-def train_defaults() -> dict[str, Any]:
-    """TrainConfig fields set in params.yaml's train section (and the top-level seed)."""
-    from latam_airlines.config import load_params
-
-    settings = load_params()
-    section = settings.get("train", {}) or {}
-    defaults = {
-        key: section[key] for key in TrainConfig.__dataclass_fields__ if key in section and key != "params"
-    }
-    if "seed" in settings:
-        defaults["seed"] = settings["seed"]
-    return defaults
-
-
 def train(
     processed: pd.DataFrame,
     model: str | None = None,
@@ -425,8 +413,8 @@ def train(
 ) -> DelayModel:
     """Fit `model` on the processed table and return a DelayModel (see the module docstring).
 
-    Whatever is not given comes from params.yaml's train section (model logreg, features
-    full, temporal split on the last 2 months, ...), then TrainConfig's defaults.
+    Whatever is not given comes from the settings' train section (params.yaml: model logreg,
+    features full, temporal split on the last 2 months, ...) through TrainConfig.
     options: any TrainConfig field (features, balance, params, split, last_months, test_months,
     test_size, validation_share, threshold_folds, year, refit_full, outcome_feed, calibration,
     stale_after_days). `on_step(message)` is told each step as it starts (folds, refits).
@@ -434,12 +422,11 @@ def train(
     unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise InputError(f"unknown training option(s) {', '.join(unknown)}", value=unknown[0])
-    settings = {**train_defaults(), **options}
     if model is not None:
-        settings["model"] = model
+        options["model"] = model
     if seed is not None:
-        settings["seed"] = seed
-    config = TrainConfig(**settings)
+        options["seed"] = seed
+    config = TrainConfig(**options)
     holdout = holdout_evaluation(processed, config, on_step)
     if not config.refit_full:
         return holdout.model  # its history ends with the training part (the test part unseen)
