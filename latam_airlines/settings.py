@@ -162,6 +162,11 @@ class AnomaliesSettings(_Section):
     n_jobs: int = -1
 
 
+class StorageSettings(_Section):
+    # s3:// endpoint (MinIO, Ceph, moto, ...); None: AWS itself. AWS_ENDPOINT_URL overrides it.
+    endpoint_url: Optional[str] = None
+
+
 class Settings(_Section):
     """Every setting of the package; the sections mirror params.yaml."""
 
@@ -177,6 +182,7 @@ class Settings(_Section):
     retrain: RetrainSettings = RetrainSettings()
     stress: StressSettings = StressSettings()
     anomalies: AnomaliesSettings = AnomaliesSettings()
+    storage: StorageSettings = StorageSettings()
 
     def as_params(self) -> dict[str, Any]:
         """A plain nested dict (what MLflow logs and mapping-taking functions read)."""
@@ -200,8 +206,10 @@ def project_root() -> Path:
 
 
 def resolve(path: str | Path) -> Path:
-    """A settings path made absolute: absolute paths stay, `latam_airlines/...` points into the
-    installed package (the shipped data), anything else is relative to the project root."""
+    """A settings path made absolute: absolute paths and URLs stay, `latam_airlines/...` points
+    into the installed package (the shipped data), anything else is relative to the project root."""
+    if "://" in str(path):
+        return path  # type: ignore[return-value]  # s3://... is read through latam_airlines.io
     path = Path(path)
     if path.is_absolute():
         return path
@@ -263,17 +271,21 @@ class _Layers:
         self.values: dict[str, Any] = {}
         self.origin: dict[tuple[str, ...], str] = {}
 
-    def set(self, section: str, key: str, value: Any, origin: str) -> None:
-        if not section:
-            self.values[key] = value
-            self.origin[(key,)] = origin
-            return
+    @staticmethod
+    def known(section: str, value: Any, origin: str) -> None:
         if section not in SECTIONS:
             raise InputError(
                 f"unknown settings section {section!r} (known: seed, {', '.join(SECTIONS)})",
                 file=origin,
                 value=value,
             )
+
+    def set(self, section: str, key: str, value: Any, origin: str) -> None:
+        if not section:
+            self.values[key] = value
+            self.origin[(key,)] = origin
+            return
+        self.known(section, value, origin)
         self.values.setdefault(section, {})
         if not isinstance(self.values[section], dict):
             return  # validation reports the section itself
@@ -287,8 +299,8 @@ class _Layers:
             elif isinstance(content, Mapping):
                 for key, value in content.items():
                     self.set(section, key, value, origin)
-            else:  # unknown sections raise; a section that is not a mapping fails validation
-                self.set(section, "", content, origin)
+            else:  # a section that is not a mapping: validation names it
+                self.known(section, content, origin)
                 self.values[section] = content
                 self.origin[(section,)] = origin
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
 
 from latam_airlines.anomalies import CSV_COLUMNS, load_year, locate_year, year_in_name
 from latam_airlines.cli import main
@@ -110,24 +108,6 @@ def test_one_file_with_several_years_uses_the_newest_inside(nyc_interim_small: P
     flights, year = load_year(str(both), "2012")
     assert year == 2012 and len(flights) == 1000
     assert run("--input", str(both), "--year", "2011", "--output", str(tmp_path)) == 2
-
-
-def test_s3_urls_are_read_through_fsspec(scl_subset: Path, monkeypatch, tmp_path: Path):
-    class FakeS3(MemoryFileSystem):
-        """An in-memory stand-in for s3fs: same URLs, same fsspec calls, no network."""
-
-        protocol = ("s3", "s3a")
-        root_marker = ""
-
-    monkeypatch.setitem(importlib.import_module("fsspec.registry")._registry, "s3", FakeS3)
-    store = FakeS3()
-    store.pipe("s3://test-anomalies/yearly/flights_2016.csv", b"x")  # older: must not be read
-    store.pipe("s3://test-anomalies/yearly/flights_2017.csv", scl_subset.read_bytes())
-    try:
-        assert run("--input", "s3://test-anomalies/yearly/", "--output", str(tmp_path)) == 0
-        assert (tmp_path / "2017" / "anomalies.csv").exists()
-    finally:
-        store.rm("s3://test-anomalies", recursive=True)
 
 
 @pytest.mark.parametrize(

@@ -77,9 +77,9 @@ def test_evaluate_writes_metrics_curves_and_figures(trained: Path, small_table: 
 
 
 def test_evaluation_caption_names_model_data_and_period(trained: Path, small_table: Path) -> None:
+    from latam_airlines.io import read_table
     from latam_airlines.models import load_model
     from latam_airlines.models.evaluate import evaluate
-    from latam_airlines.tables import read_table
 
     model = load_model(trained)
     evaluation = evaluate(model, read_table(small_table))

@@ -187,3 +187,12 @@ def test_library_and_cli_train_the_same_configured_model(tmp_path, monkeypatch, 
     assert code == 0
     summary = json.loads(metrics.read_text())
     assert summary["model"].startswith("reference")
+
+
+def test_latam_help_starts_without_loading_the_settings_machinery():
+    # pydantic's models load on a command's first settings read, not for `latam --help`.
+    import subprocess
+    import sys
+
+    code = "import sys, latam_airlines.cli; assert 'latam_airlines.settings' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

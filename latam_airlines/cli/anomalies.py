@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 
-from latam_airlines.cli.options import progress, settings, writable
-from latam_airlines.settings import resolve
+from latam_airlines.cli.options import progress, resolve, settings, writable
 
 
 def anomalies(
@@ -22,11 +20,12 @@ def anomalies(
     year: Optional[str] = typer.Option(
         None, "--year", "-y", help="YYYY or latest (default: params anomalies.year)."
     ),
-    output: Optional[Path] = typer.Option(
+    output: Optional[str] = typer.Option(
         None,
         "--output",
         "-o",
-        help="Report folder; writes <output>/<year>/ (default: params anomalies.output).",
+        help="Report folder, local or s3://bucket/prefix; writes <output>/<year>/ "
+        "(default: params anomalies.output).",
     ),
     method: Optional[str] = typer.Option(
         None,
@@ -79,6 +78,7 @@ def anomalies(
     """
     from latam_airlines.anomalies import run_anomaly_report, scoring_settings
     from latam_airlines.anomalies.plots import cause_label
+    from latam_airlines.io import join
 
     config = settings(
         {
@@ -110,4 +110,4 @@ def anomalies(
             f"  {day['airport']} {day['date']:%Y-%m-%d}: {day['flights']} flights, "
             f"mean delay {day['mean_delay']:.0f} min, score {day['score']:.2f}, cause: {cause_label(day)}"
         )
-    typer.echo(f"every anomaly with its cause: {run.folder / 'index.md'}")
+    typer.echo(f"every anomaly with its cause: {join(run.folder, 'index.md')}")

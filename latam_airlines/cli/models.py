@@ -8,15 +8,14 @@ from typing import Optional
 import typer
 
 from latam_airlines.cli import options
-from latam_airlines.cli.options import log, named_steps, progress, settings, tracked, writable
+from latam_airlines.cli.options import log, named_steps, progress, resolve, settings, tracked, writable
 from latam_airlines.errors import InputError
-from latam_airlines.settings import resolve
 
 
 def read_processed(data: Optional[Path], config, sample: Optional[int] = None):
     """The processed table (--data, else the settings' train.data), optionally sampled."""
+    from latam_airlines.io import read_table
     from latam_airlines.models.compare import stratified_sample
-    from latam_airlines.tables import read_table
 
     table = read_table(data or resolve(config.train.data))
     if sample is not None and sample < 1:
@@ -316,11 +315,11 @@ def predict_command(
     """
     from latam_airlines.io import write_table
     from latam_airlines.models import load_model
-    from latam_airlines.models.predict import predict_flights, read_flights
+    from latam_airlines.models.predict import predict_flights, read_flights_to_score
 
     writable(output)
     delay_model = load_model(model or resolve(settings().train.model_path))
-    flights = read_flights(input)
+    flights = read_flights_to_score(input)
     predictions = predict_flights(delay_model, flights)
     write_table(predictions, output)
     gap = delay_model.outcome_gap_days(flights)

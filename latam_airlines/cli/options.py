@@ -42,6 +42,13 @@ def settings(options: Mapping[str, tuple[str, Any]] | None = None):
     return load_settings(overrides, origins=origins)
 
 
+def resolve(path: str | Path) -> Path:
+    """settings.resolve, imported on first use (pydantic stays out of `latam --help`)."""
+    from latam_airlines.settings import resolve as resolve_path
+
+    return resolve_path(path)
+
+
 # ---------------------------------------------------- options several commands take
 def processed_data() -> Any:
     return typer.Option(

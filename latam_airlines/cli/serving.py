@@ -8,8 +8,7 @@ from typing import Optional
 
 import typer
 
-from latam_airlines.cli.options import settings, writable
-from latam_airlines.settings import resolve
+from latam_airlines.cli.options import resolve, settings, writable
 
 
 def model_spec(model: Optional[Path | str], config) -> Path | str:

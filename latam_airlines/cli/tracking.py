@@ -8,9 +8,8 @@ from typing import Optional
 import typer
 
 from latam_airlines.cli import options
-from latam_airlines.cli.options import progress, settings
+from latam_airlines.cli.options import progress, resolve, settings
 from latam_airlines.errors import InputError
-from latam_airlines.settings import resolve
 
 
 def retrain_command(
@@ -55,7 +54,7 @@ def retrain_command(
     )
     params = config.as_params()
     table = _read_new_data(data, sample, config.seed)
-    # The challenger trains as `latam train` does, but on the settings' split and thresholds only.
+    # The challenger: the settings' train section as is (without `latam tune`'s params).
     train_options = {
         key: value for key, value in params["train"].items() if key in TrainConfig.__dataclass_fields__
     }
@@ -70,8 +69,8 @@ def retrain_command(
 def _read_new_data(path: Path, sample: Optional[int], seed: int):
     """A processed table as is; anything else goes through data make + features build."""
     from latam_airlines.features import TARGET
+    from latam_airlines.io import read_table
     from latam_airlines.models import REQUIRED_FIELDS
-    from latam_airlines.tables import read_table
 
     table = read_table(path)
     if TARGET not in table.columns or any(field not in table.columns for field in REQUIRED_FIELDS):

@@ -28,7 +28,7 @@ def high_season(month: np.ndarray, day: np.ndarray) -> np.ndarray:
 def is_high_season(when: pd.Series) -> pd.Series:
     """`high_season` of scheduled times, as a boolean Series (NaT: False)."""
     season = high_season(when.dt.month.to_numpy(dtype="float64"), when.dt.day.to_numpy(dtype="float64"))
-    return pd.Series(season == 1, index=when.index)
+    return pd.Series(season == 1, index=when.index, name=when.name)
 
 
 def period_codes(hour: np.ndarray) -> np.ndarray:

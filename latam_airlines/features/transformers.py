@@ -281,13 +281,11 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         dated = ~np.isnan(days)
         if not dated.any():
             return
-        if getattr(self, "ledger_", None) is None:  # an artifact from before per-flight merging
-            self.ledger_ = FlightLedger()  # (its stored days cannot be told apart by flight)
         identity = [X[field].to_numpy()[dated] for field in IDENTITY_FIELDS if field in X.columns]
         change, count = self.ledger_.merge(flight_ids(identity, days[dated]), y[dated])
         for key, history in self.outcomes_.items():
             history.record(keys[key][dated], days[dated], change, count)
-        if getattr(self, "intraday_", None):
+        if self.intraday_:
             minutes = self.flight_minutes(X, days)[dated]
             for key, history in self.intraday_.items():
                 history.record(keys[key][dated], minutes, change, count)
@@ -301,7 +299,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         if not getattr(self, "outcomes_", None):
             return 0
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
-        keys = {key: self._key(codes, key) for key in [*self.outcomes_, *getattr(self, "intraday_", {})]}
+        keys = {key: self._key(codes, key) for key in [*self.outcomes_, *self.intraday_]}
         days = self.flight_days(X)
         self._record(keys, days, np.asarray(y, dtype=float), X)
         return int((~np.isnan(days)).sum())
@@ -361,7 +359,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(holiday_features(days, self.holidays_))
         if self.outcomes_:
             blocks.append(self._recent(key_codes, days))
-        if getattr(self, "intraday_", None):
+        if self.intraday_:
             blocks.append(self._same_day(key_codes, X, days))
         if getattr(self, "schedule_", None) is not None:
             blocks.append(self._schedule(X, codes))

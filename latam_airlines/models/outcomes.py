@@ -22,8 +22,8 @@ def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     from latam_airlines.data.load import check_raw_columns
     from latam_airlines.data.make_dataset import make_dataset
     from latam_airlines.features import TARGET, build_features
+    from latam_airlines.io import read_table
     from latam_airlines.models.training_data import training_data
-    from latam_airlines.tables import read_table
 
     table = read_table(path)
     if TARGET not in table.columns:
