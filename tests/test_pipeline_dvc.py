@@ -93,6 +93,7 @@ def _stale_entries(status: dict, tracked: set[str]) -> list[str]:
     return stale
 
 
+@pytest.mark.slow  # `dvc status` in a subprocess hashes every stage
 def test_dvc_lock_matches_the_committed_code():
     """The committed dvc.lock must record the code, shipped data, params and commands each stage
     runs with: otherwise `dvc repro` on a fresh clone re-runs stages and dirties the tree.

@@ -10,6 +10,14 @@ from latam_airlines.api.app import CACHE_BYTES_ENV, CACHE_SIZE_ENV, MAX_BATCH_EN
 from latam_airlines.errors import InputError
 
 WORKERS_ENV = "LATAM_WORKERS"
+APP_FACTORY = "latam_airlines.api.app:app_from_env"  # reads the model and limits from LATAM_* env
+# How uvicorn runs the app, shared by `latam serve` and the load test's server (loadtest/server.py).
+UVICORN_SETTINGS = {
+    "loop": "uvloop",
+    "http": "latam_airlines.api.protocol:GuardedHttpToolsProtocol",  # httptools + limits
+    "timeout_keep_alive": 5,
+    "backlog": 4096,  # wrk opens all its connections at once
+}
 
 
 def serve(
@@ -58,15 +66,12 @@ def serve(
     os.environ[CACHE_BYTES_ENV] = str(cache_bytes)
     os.environ[POLL_SECONDS_ENV] = str(poll_seconds)
     uvicorn.run(
-        "latam_airlines.api.app:app_from_env",
+        APP_FACTORY,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
-        http="latam_airlines.api.protocol:GuardedHttpToolsProtocol",  # httptools + limits
-        timeout_keep_alive=5,
         access_log=access_log,
         log_level="info" if access_log else "warning",
-        backlog=4096,  # wrk opens all its connections at once
+        **UVICORN_SETTINGS,
     )

@@ -68,7 +68,7 @@ def serve(
 
 def stress(
     url: Optional[str] = typer.Option(
-        None, "--url", help="Running API on 127.0.0.1 (default: start `latam serve` on a free port)."
+        None, "--url", help="Running API on 127.0.0.1 (default: start the API with uvicorn on a free port)."
     ),
     duration: Optional[float] = typer.Option(
         None, "--duration", "-d", help="Seconds (default: params stress.duration)."
@@ -107,7 +107,7 @@ def stress(
     """
     import contextlib
 
-    from latam_airlines.api import stress as load
+    from latam_airlines import loadtest as load
 
     config = settings(
         {

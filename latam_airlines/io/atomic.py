@@ -343,17 +343,3 @@ def _published_local(target: Path) -> Iterator[Path]:
         finally:
             if version is not None:
                 shutil.rmtree(version, ignore_errors=True)
-
-
-__all__ = [
-    "BUILDS",
-    "STALE_TEMPORARY_S",
-    "atomic_path",
-    "check_input",
-    "check_output",
-    "clean_stale_temporaries",
-    "published_folder",
-    "read_bytes",
-    "write_bytes",
-    "write_text",
-]
