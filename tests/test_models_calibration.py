@@ -23,7 +23,8 @@ def sampled_model(scl_features: pd.DataFrame) -> DelayModel:
     """xgb (60 trees: fast) on 12,000 flights, every other option from params.yaml; its
     holdout is Nov-Dec. refit_full=False: its history ends on October 31."""
     sample = scl_features.sample(12000, random_state=11).reset_index(drop=True)
-    return train(sample, model="xgb", params={"n_estimators": 60}, refit_full=False)
+    # stale_schedule: the stale tier also reads the planned-schedule counts (the option's test).
+    return train(sample, model="xgb", params={"n_estimators": 60}, refit_full=False, stale_schedule=True)
 
 
 def test_calibration_map_is_monotone_and_learns_observed_rates() -> None:

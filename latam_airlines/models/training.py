@@ -65,12 +65,12 @@ FEATURE_CHOICES: tuple[str, ...] = (
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
 MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
-# without recent delay rates, with the planned-schedule counts: on the inner backtests they
-# lifted the stale tier (ROC-AUC +0.001 Jul-Aug, +0.009 Sep-Oct; Brier equal or lower) but
-# not the fed tier (-0.000, +0.001), whose recent rates already carry the busy days.
+# without recent delay rates. `stale_schedule` adds the planned-schedule counts (better ranking
+# on the inner backtests, reports/model_selection.md); off by default because nothing outside
+# the library feeds a served model its planned schedule yet, and unfed it reads "typical day".
 STALE_FEATURES: dict[str, str] = {
-    "full": "static_schedule", "full_with_month": "static_schedule", "catboost": "static_schedule",
-    "intraday": "static_schedule", "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",
+    "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
+    "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",
 }  # fmt: skip
 
 
@@ -96,6 +96,7 @@ class TrainConfig:
     outcome_feed: bool = setting("train", "outcome_feed")
     calibration: str = setting("train", "calibration")
     stale_after_days: int | None = setting("train", "stale_after_days")
+    stale_schedule: bool = setting("train", "stale_schedule")
 
 
 @dataclass
@@ -120,7 +121,7 @@ def _tiers(config: TrainConfig) -> dict[str, str]:
         return {"minimal": "reference"}
     tiers = {"full": config.features}
     if config.features in STALE_FEATURES and config.stale_after_days is not None:
-        tiers["stale"] = STALE_FEATURES[config.features]
+        tiers["stale"] = "static_schedule" if config.stale_schedule else STALE_FEATURES[config.features]
     tiers["minimal"] = "minimal"
     return tiers
 
