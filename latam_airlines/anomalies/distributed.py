@@ -89,7 +89,12 @@ def _flight_columns(part: pd.DataFrame, layout: str, path: str) -> pd.DataFrame:
 
         raw = part.copy()
         raw.attrs["source"] = path
-        frame = make_dataset(raw)[list(INTERIM_COLUMNS)] if len(raw) else _empty_flights()
+        interim = make_dataset(raw) if len(raw) else None
+        frame = interim[list(INTERIM_COLUMNS)] if interim is not None else _empty_flights()
+        # make_dataset drops exact duplicates, but only within this partition: a hash of each
+        # whole interim row lets the caller drop those repeated across partitions too.
+        row = pd.util.hash_pandas_object(interim, index=False) if interim is not None else []
+        frame = frame.assign(row=pd.Series(row, index=frame.index, dtype="uint64"))
     frame = frame.astype({"Ori-I": "string", "Des-I": "string"}).astype({"Fecha-I": "datetime64[ns]"})
     return frame.assign(year=frame["Fecha-I"].dt.year.astype("Int32"))
 
@@ -140,7 +145,20 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
                 encoding="utf-8-sig",
                 assume_missing=True,
             )
-        frames.append(source.map_partitions(_flight_columns, layout, path, meta=meta))
+        if layout == "raw":
+            # Exact duplicate rows anywhere in the file count once, as the in-process engine
+            # (make_dataset on the whole file) counts them.
+            rows = source.map_partitions(
+                _flight_columns,
+                layout,
+                path,
+                meta=_empty_flights().assign(row=pd.Series(dtype="uint64"), year=pd.Series(dtype="Int32")),
+            )
+            frames.append(
+                rows.drop_duplicates(subset=["row"], split_out=rows.npartitions).drop(columns="row")
+            )
+        else:
+            frames.append(source.map_partitions(_flight_columns, layout, path, meta=meta))
     return frames[0] if len(frames) == 1 else dd.concat(frames)
 
 
