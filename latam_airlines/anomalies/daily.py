@@ -49,7 +49,9 @@ def airport_side_rows(flights: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
     delays = flights["dif_min"].to_numpy(dtype=float)
     long = pd.DataFrame(
         {
-            "airport": union_categoricals([_airport_codes(flights[SIDES[side]]) for side in sides]),
+            "airport": union_categoricals(
+                [_airport_codes(flights[SIDES[side]]) for side in sides], sort_categories=True
+            ),
             "date": np.tile(dates, len(sides)),
             "delay": np.tile(delays, len(sides)),
         }
@@ -65,7 +67,11 @@ def aggregate_airport_days(long: pd.DataFrame) -> pd.DataFrame:
     One sort of integer keys (airport, day, delay's rank) instead of a pandas groupby with a
     quantile: the groups are then runs of the sorted keys, each run's delays in order.
     """
-    airport_codes, airports = pd.factorize(long["airport"], sort=True)
+    airport = long["airport"]
+    if isinstance(airport.dtype, pd.CategoricalDtype) and not airport.cat.categories.is_monotonic_increasing:
+        # factorize sorts a Categorical by its categories' order: make that alphabetical.
+        airport = airport.cat.reorder_categories(airport.cat.categories.sort_values())
+    airport_codes, airports = pd.factorize(airport, sort=True)
     days = long["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     delays = long["delay"].to_numpy(dtype=float)
     first_day = int(days.min())
