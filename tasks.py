@@ -43,28 +43,39 @@ def repro(c, force=False):
     c.run("dvc metrics show")
 
 
+def _options(**given) -> str:
+    """` --name value` for each option given; the rest falls to the settings (params.yaml)."""
+    return "".join(
+        f" --{name.replace('_', '-')} {value}" for name, value in given.items() if value is not None
+    )
+
+
 @task
-def serve(c, model="models/model.joblib", port=8000, workers=1):
+def serve(c, model=None, port=None, workers=None):
     """Serve the model on 127.0.0.1 (`latam serve`)."""
-    c.run(f"latam serve --model {model} --host 127.0.0.1 --port {port} --workers {workers}", pty=True)
+    c.run("latam serve --host 127.0.0.1" + _options(model=model, port=port, workers=workers), pty=True)
 
 
 @task
-def mlflow(c, port=5000):
+def mlflow(c, port=None):
     """The MLflow UI and tracking server on the embedded store (`latam mlflow`), on 127.0.0.1."""
-    c.run(f"latam mlflow --host 127.0.0.1 --port {port}", pty=True)
+    c.run("latam mlflow --host 127.0.0.1" + _options(port=port), pty=True)
 
 
 @task
-def stress(c, url="http://127.0.0.1:8000", duration=45, connections=64):
-    """Load-test a running server (`latam stress`)."""
-    c.run(f"latam stress --url {url} --duration {duration} --connections {connections}", pty=True)
+def stress(c, url=None, duration=None, connections=None):
+    """Load-test a running server (`latam stress`; default: the settings' serve host and port)."""
+    if url is None:
+        from latam_airlines.settings import current
+
+        url = f"http://{current().serve.host}:{current().serve.port}"
+    c.run("latam stress" + _options(url=url, duration=duration, connections=connections), pty=True)
 
 
 @task
-def anomalies(c, input="data/interim/flights.parquet", year="latest", output="reports/anomalies"):
+def anomalies(c, input=None, year=None, output=None):
     """Anomalous delay days per airport (`latam anomalies`)."""
-    c.run(f"latam anomalies --input {input} --year {year} --output {output}", pty=True)
+    c.run("latam anomalies" + _options(input=input, year=year, output=output), pty=True)
 
 
 @task

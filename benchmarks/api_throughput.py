@@ -1,10 +1,10 @@
-"""API speed goals, measured side by side in one run on this machine (load generator included).
+"""API speed goals, measured side by side in one run on one machine (load generator included).
 
 Goals (issue 4):
   1. POST /predict (one flight) sustains >= 0.75x the requests/s of a no-op POST endpoint
      served by the same app and server settings (wrk, 64 connections, 1 wrk thread);
-  2. a 45 s run at 64 connections through `latam serve` completes >= 150,000 requests with
-     zero errors and p99 < 50 ms;
+  2. a 45 s run at 64 connections against the API served as `latam serve` serves it completes
+     >= 150,000 requests with zero errors and p99 < 50 ms;
   3. a batch of 1,000 flights is answered in < 25 ms (median over keep-alive requests).
 With --ablation it also measures each serving choice against its alternative (the table of
 reports/stress_test.md). The last line printed is the /predict : no-op ratio.
@@ -34,8 +34,8 @@ import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from latam_airlines import loadtest as load
 from latam_airlines.api import app_from_env
-from latam_airlines.api import stress as load
 from latam_airlines.api.schemas import PredictRequest
 from latam_airlines.api.service import PredictFastPath
 from latam_airlines.api.validation import FlightValidator
@@ -165,20 +165,8 @@ def uvicorn_server(
 
 
 def wrk(url: str, path: str, bodies: list[str], seconds: float, connections: int = 64) -> load.StressResult:
-    """wrk POSTing `bodies` to url+path (load.run_wrk targets /predict; /noop is swapped in here)."""
-    if path == "/predict":
-        return load.run_wrk(url, bodies, seconds, connections)
-    script = load.wrk_script(bodies)
-    with tempfile.TemporaryDirectory() as folder:
-        script_path = Path(folder) / "noop.lua"
-        script_path.write_text(script, encoding="utf-8")
-        finished = subprocess.run(
-            [load.wrk_path(), "-t1", f"-c{connections}", f"-d{round(seconds)}s", "--timeout=2s",
-             "-s", str(script_path), f"{url}{path}"],
-            capture_output=True, text=True, timeout=seconds + 60, check=True,
-        )  # fmt: skip
-    line = next(line for line in finished.stdout.splitlines() if line.startswith("LATAM_WRK "))
-    return load._result(url, json.loads(line[len("LATAM_WRK ") :]), connections, 1, 1)
+    """wrk POSTing `bodies` to url+path (/predict or /noop)."""
+    return load.run_wrk(url, bodies, seconds, connections, path=path)
 
 
 def batch_latency_ms(url: str, body: str, repeats: int = 100) -> tuple[float, float]:
@@ -269,7 +257,7 @@ def main_goals(model: Path, seconds: float, rounds: int, long_seconds: float, se
         )
     with load.local_server(model) as url:
         long_run = load.stress(url, duration=long_seconds, connections=64, seed=seed)
-        show(f"`latam serve` + `latam stress`, {long_seconds:.0f} s", long_run)
+        show(f"served API + `latam stress`, {long_seconds:.0f} s", long_run)
     passed = (
         long_run.requests >= 150_000 * long_seconds / 45
         and long_run.errors == 0

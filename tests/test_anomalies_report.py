@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from latam_airlines.anomalies import CSV_COLUMNS, ScoringSettings, flag_anomalies, write_anomaly_report
-from latam_airlines.anomalies.report import BUILDS
 from latam_airlines.anomalies.scoring import STATUS_SMALL_AIRPORT, STATUS_SMALL_DAY, score_and_explain
+from latam_airlines.io import BUILDS
 
 
 def airport_days(airport: str, flights_per_day, days: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -140,6 +140,7 @@ report.write_anomaly_report(table, sys.argv[2], 2013)
 """
 
 
+@pytest.mark.slow  # a fresh interpreter imports the report stack
 def test_a_killed_run_leaves_the_live_report_and_the_next_run_cleans_up(
     report_table: pd.DataFrame, tmp_path: Path
 ):

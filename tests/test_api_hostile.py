@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 from latam_airlines.api.predictor import CachedPredictor
 from latam_airlines.models import load_model
 

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from latam_airlines.api.app import create_app, model_info
 from latam_airlines.api.reloading import ModelSource, ReloadingApp
 from latam_airlines.errors import InputError
-from latam_airlines.models import load_model, train
+from latam_airlines.models import load_model
 
 RECORD = {"flights": [{"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}]}
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    path = tmp_path_factory.mktemp("reloading") / "model.joblib"
-    train(scl_features.sample(3_000, random_state=0), model="reference").save(path)
+def model_file(tmp_path_factory: pytest.TempPathFactory, api_model_path: Path) -> Path:
+    path = tmp_path_factory.mktemp("reloading") / "model.joblib"  # a copy: the tests rewrite it
+    shutil.copyfile(api_model_path, path)
     return path
 
 
@@ -34,15 +34,15 @@ def test_file_source_is_reported_and_swapped_when_the_file_changes(model_file: P
     client = TestClient(app)
     info = client.get("/model").json()
     assert info["source"] == "file" and info["uri"] == str(model_file.resolve())
-    assert info["registry_version"] is None and info["version"].startswith("reference-")
+    assert info["registry_version"] is None and info["version"] == load_model(model_file).metadata["version"]
     assert client.post("/predict", json=RECORD).status_code == 200
     assert app.poll_once() is False  # nothing changed
     updated = load_model(model_file)  # as `latam outcomes` does: the same file rewritten
-    updated.metadata["version"] = "reference-updated"
+    updated.metadata["version"] = "xgb-updated"
     updated.save(model_file)
     os.utime(model_file, ns=(1, 1))  # a different modification stamp even within one clock tick
     assert app.poll_once() is True
-    assert client.get("/model").json()["version"] == "reference-updated"
+    assert client.get("/model").json()["version"] == "xgb-updated"
     assert client.post("/predict", json=RECORD).status_code == 200
 
 

@@ -9,8 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from matplotlib.image import imread
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 from latam_airlines.cli import main
 from latam_airlines.errors import InputError
 
@@ -52,7 +53,8 @@ def test_short_stress_run_writes_summary_and_plot(server_url: str, tmp_path: Pat
     latency = summary["latency_ms"]
     assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
     assert summary["requests_per_s"] == pytest.approx(summary["requests"] / summary["duration_s"], rel=0.01)
-    assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    height, width, _ = imread(tmp_path / "latency.png").shape  # a readable chart
+    assert height > 100 and width > 100
     assert "requests in" in capsys.readouterr().out
 
 

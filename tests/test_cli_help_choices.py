@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from latam_airlines.cli import main
-from latam_airlines.models import candidates, train_model, tune
+from latam_airlines.models import pipelines, training, tune
 
 
 def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
@@ -20,8 +20,8 @@ def _help(command: str, capsys: pytest.CaptureFixture[str]) -> str:
 @pytest.mark.parametrize(
     ("command", "choices"),
     [
-        ("train", candidates.MODELS + train_model.FEATURE_CHOICES),
-        ("compare", candidates.MODELS),
+        ("train", pipelines.MODELS + training.FEATURE_CHOICES),
+        ("compare", pipelines.MODELS),
         ("tune", tune.TUNABLE),
     ],
 )
@@ -34,13 +34,14 @@ def test_help_lists_every_choice(command: str, choices: tuple[str, ...], capsys)
 
 
 def test_help_follows_a_new_choice(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setattr(candidates, "MODELS", (*candidates.MODELS, "newmodel"))
-    monkeypatch.setattr(train_model, "FEATURE_CHOICES", (*train_model.FEATURE_CHOICES, "newset"))
+    monkeypatch.setattr(pipelines, "MODELS", (*pipelines.MODELS, "newmodel"))
+    monkeypatch.setattr(training, "FEATURE_CHOICES", (*training.FEATURE_CHOICES, "newset"))
     shown = _help("train", capsys)
     assert "lgbm, catboost or newmodel (default: params train.model)" in shown
     assert "or newset (default: params train.features)" in shown
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_cli_starts_without_importing_the_models() -> None:
     # The choices are read when help is shown: `latam data make` etc. do not pay for sklearn.
     code = "import sys, latam_airlines.cli; assert 'latam_airlines.models' not in sys.modules"

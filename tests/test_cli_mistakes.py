@@ -17,14 +17,11 @@ import pytest
 
 from latam_airlines.cli import main
 from latam_airlines.io import atomic_path, write_text
-from latam_airlines.models import train
 
 
 @pytest.fixture(scope="module")
-def small_model(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    path = tmp_path_factory.mktemp("mistakes") / "model.joblib"
-    train(scl_features.sample(3_000, random_state=1), model="xgb", params={"n_estimators": 20}).save(path)
-    return path
+def small_model(api_model_path: Path) -> Path:
+    return api_model_path  # read only: the tests that change an artifact copy it first
 
 
 def one_line_exit_2(argv: list[str], capsys) -> str:

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 
 from latam_airlines.errors import InputError
 from latam_airlines.models import DelayModel, load_model, train
-from latam_airlines.models.tiered import calibrate
+from latam_airlines.models.calibration import calibrate
 
 MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}
-
-
-@pytest.fixture(scope="module")
-def small_model(scl_features: pd.DataFrame) -> DelayModel:
-    sample = scl_features.sample(6000, random_state=3).reset_index(drop=True)
-    return train(sample, model="xgb", params={"n_estimators": 60})
 
 
 def test_artifact_round_trip_gives_identical_probabilities(
@@ -89,16 +86,55 @@ def test_load_model_rejects_missing_and_corrupt_files(tmp_path: Path) -> None:
         load_model(corrupt)
 
 
+def test_load_model_rejects_an_artifact_of_another_format(tmp_path: Path) -> None:
+    from latam_airlines.models.artifact import ARTIFACT_FORMAT
+
+    path = tmp_path / "other_format.joblib"
+    joblib.dump({"format": ARTIFACT_FORMAT - 1, "model": DelayModel(None, [], {})}, path)
+    with pytest.raises(
+        InputError, match=rf"format {ARTIFACT_FORMAT - 1}\b.*format {ARTIFACT_FORMAT}\b.*latam train"
+    ):
+        load_model(path)
+    joblib.dump({"format": ARTIFACT_FORMAT, "model": DelayModel(None, [], {})}, path)
+    assert isinstance(load_model(path), DelayModel)  # its own format loads
+
+
+def _pickled_with_a_gone_class(path: Path, module_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An artifact whose pickle names `module_name.Gone` (a module or class renamed since)."""
+    gone = type("Gone", (), {"__module__": module_name})
+    module = sys.modules.get(module_name) or types.ModuleType(module_name)
+    monkeypatch.setitem(sys.modules, module_name, module)
+    monkeypatch.setattr(module, "Gone", gone, raising=False)
+    joblib.dump({"format": 1, "model": gone()}, path)
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    [
+        "latam_airlines.models.delay_model",  # a module of the format-1 layout: gone
+        "latam_airlines.models.artifact",  # a module still there, the class gone
+    ],
+)
+def test_an_artifact_of_the_old_layout_asks_for_a_retrain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module_name: str
+) -> None:
+    path = tmp_path / "old.joblib"
+    _pickled_with_a_gone_class(path, module_name, monkeypatch)
+    with pytest.raises(InputError, match=r"format 1\b.*format 2\b.*retrain with `latam train`"):
+        load_model(path)
+
+
 def test_train_rejects_a_table_without_target(scl_features: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="atraso_15"):
         train(scl_features.drop(columns="atraso_15").head(100))
 
 
+@pytest.mark.slow  # a catboost fit
 def test_catboost_artifact_round_trips_and_scores_unknown_categories(
-    scl_features: pd.DataFrame, scl_raw: pd.DataFrame, tmp_path: Path
+    catboost_model_path: Path, scl_raw: pd.DataFrame, tmp_path: Path
 ) -> None:
-    sample = scl_features.sample(4000, random_state=5).reset_index(drop=True)
-    model = train(sample, model="catboost", params={"iterations": 40})
+    model = load_model(catboost_model_path)
     assert model.pipeline.full.named_steps["classify"].n_jobs == 1  # serving: one thread
     loaded = load_model(model.save(tmp_path / "catboost.joblib"))
     records = scl_raw.head(200).astype(object).where(scl_raw.head(200).notna(), None).to_dict("records")
@@ -121,18 +157,31 @@ def test_a_batch_may_mix_raw_and_processed_destination_spellings(small_model: De
 def test_recorded_outcomes_move_recent_rates_of_later_days_only(small_model: DelayModel) -> None:
     import copy
 
+    def recent_rates(model: DelayModel, flights: list[dict]) -> np.ndarray:
+        features = model.pipeline.full.named_steps["features"]
+        names = list(features.get_feature_names_out())
+        columns = [i for i, name in enumerate(names) if name.startswith("recent_rate[")]
+        assert columns, names
+        return features.transform(model.prepare(flights))[:, columns]
+
     model = copy.deepcopy(small_model)
     assert model.outcomes_until == "2017-12-31"
     january = {**MINIMAL, "MES": 1, "Des-I": "SCFA"}
-    flights = [{**january, "Fecha-I": f"2018-01-{day:02d} 10:00:00"} for day in (5, 10)]
-    before = model.predict_proba(flights)
+    flights = [{**january, "Fecha-I": f"2018-01-{day:02d} 10:00:00"} for day in (1, 5, 10)]
+    before, rates_before = model.predict_proba(flights), recent_rates(model, flights)
     # January 1-7 2018: every Grupo LATAM flight to SCFA left late.
     late = [{**january, "Fecha-I": f"2018-01-0{day} 10:00:00"} for day in range(1, 8)]
     assert model.record_outcomes(late, np.ones(len(late))) == len(late)
     assert model.outcomes_until == "2018-01-07"
-    after = model.predict_proba(flights)
-    assert after[0] > before[0]  # January 5 sees January 1-4
-    assert after[1] > before[1]  # January 10 is past the history: the window slides back
+    after, rates_after = model.predict_proba(flights), recent_rates(model, flights)
+    # January 1 sees nothing of its own day: neither its rates nor its probability move.
+    np.testing.assert_array_equal(rates_after[0], rates_before[0])
+    assert after[0] == before[0]
+    assert (rates_after[1] >= rates_before[1]).all() and (
+        rates_after[1] > rates_before[1]
+    ).any()  # sees Jan 1-4
+    assert (rates_after[2] > rates_before[2]).any()  # January 10 is past the history: the window slides back
+    assert not np.allclose(after[1:], before[1:])  # and the answers follow the rates
     with pytest.raises(InputError, match="0/1"):
         model.record_outcomes(late, np.full(len(late), 2))
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from latam_airlines.models import DelayModel, train
+from latam_airlines.models.calibration import calibrate, fit_calibration
 from latam_airlines.models.metrics import calibration_metrics, expected_calibration_error
-from latam_airlines.models.tiered import calibrate, fit_calibration
 
-pytestmark = pytest.mark.slow  # one training of ~15 s (shared 2-core machine)
+pytestmark = pytest.mark.slow  # one training on a sample
 
 MINIMAL = {"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 7}
 

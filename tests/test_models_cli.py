@@ -11,28 +11,32 @@ from latam_airlines.cli import main
 
 
 @pytest.fixture(scope="module")
-def small_table(scl_features: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "features.csv"
-    scl_features.sample(5000, random_state=5).to_csv(path, index=False)
-    return path
+def small_table(small_features_path: Path) -> Path:
+    return small_features_path  # 5,000 real flights, every month (read only)
 
 
 @pytest.fixture(scope="module")
 def trained(small_table: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model")
-    code = main(["-q", "train", "--data", str(small_table), "--model", "xgb", "--no-tuned",
+    code = main(["-q", "train", "--data", str(small_table), "--model", "reference", "--no-tuned",
                  "--output", str(folder / "model.joblib"), "--metrics", str(folder / "metrics.json")])  # fmt: skip
     assert code == 0
     return folder / "model.joblib"
 
 
-def test_train_writes_artifact_and_metrics(trained: Path) -> None:
+def test_train_writes_artifact_and_metrics(trained: Path, small_table: Path) -> None:
     import json
 
+    from latam_airlines.models import load_model
+
     metrics = json.loads((trained.parent / "metrics.json").read_text())
-    assert trained.exists()
+    recorded = load_model(trained).metrics
+    assert {key: metrics[key] for key in recorded} == recorded  # the file holds the artifact's record
     assert 0.5 < metrics["holdout"]["roc_auc"] < 1
-    assert {"holdout", "holdout_minimal_fields", "protocol"} <= set(metrics)
+    months = pd.read_csv(small_table)["MES"]
+    # The temporal holdout: the last two months are tested, the rest trained on.
+    assert metrics["holdout"]["rows"] == int(months.isin([11, 12]).sum())
+    assert metrics["train_rows"] == int((months <= 10).sum())
 
 
 def test_predict_scores_the_raw_sample(trained: Path, scl_raw_path: Path, tmp_path: Path) -> None:
@@ -77,9 +81,9 @@ def test_evaluate_writes_metrics_curves_and_figures(trained: Path, small_table: 
 
 
 def test_evaluation_caption_names_model_data_and_period(trained: Path, small_table: Path) -> None:
+    from latam_airlines.io import read_table
     from latam_airlines.models import load_model
     from latam_airlines.models.evaluate import evaluate
-    from latam_airlines.tables import read_table
 
     model = load_model(trained)
     evaluation = evaluate(model, read_table(small_table))
@@ -93,20 +97,53 @@ def test_evaluation_caption_names_model_data_and_period(trained: Path, small_tab
     assert steps == ["permutation importance"]
 
 
-def test_compare_and_tune_run_small(small_table: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    report = tmp_path / "compare.md"
-    code = main(["-q", "compare", "--data", str(small_table), "--models", "reference,xgb", "--folds", "2",
-                 "--sample", "3000", "--report", str(report)])  # fmt: skip
+@pytest.mark.slow  # cross-validates two models
+def test_compare_reports_the_fold_metrics_inside_its_markers(small_table: Path, tmp_path: Path) -> None:
+    from latam_airlines.models.compare import REPORTED
+
+    report, results = tmp_path / "compare.md", tmp_path / "folds.csv"
+    report.write_text(
+        "# Hand-written\n<!-- compare:start -->\nold tables\n<!-- compare:end -->\nmy argument\n"
+    )
+    code = main(["-q", "compare", "--data", str(small_table), "--models", "reference,logreg", "--folds", "2",
+                 "--sample", "3000", "--report", str(report), "--results", str(results)])  # fmt: skip
     assert code == 0
     text = report.read_text()
-    assert "| reference |" in text and "| xgb |" in text and "±" in text and "Temporal holdout" in text
+    # Only the generated block is replaced: the hand-written head and tail stay.
+    assert text.startswith("# Hand-written\n<!-- compare:start -->\n") and "old tables" not in text
+    assert text.endswith("<!-- compare:end -->\nmy argument\n")
+    folds = pd.read_csv(results)
+    cross, holdout = text.split("### Temporal holdout")
+    for section, protocol in ((cross, "stratified k-fold"), (holdout, "temporal holdout")):
+        runs = folds[folds["protocol"] == protocol]
+        assert runs.groupby("candidate")["fold"].nunique().to_dict() == (
+            {"reference": 2, "logreg": 2}
+            if protocol == "stratified k-fold"
+            else {"reference": 1, "logreg": 1}
+        )
+        for candidate in ("reference", "logreg"):
+            row = next(line for line in section.splitlines() if line.startswith(f"| {candidate} |"))
+            cells = [cell.strip() for cell in row.strip("|").split("|")][1 : 1 + len(REPORTED)]
+            scores = runs[runs["candidate"] == candidate]
+            for metric, cell in zip(REPORTED, cells, strict=True):
+                mean = float(cell.split(" ± ")[0])
+                assert mean == pytest.approx(scores[metric].mean(), abs=5e-4), (candidate, metric)
+                if protocol == "stratified k-fold":  # mean ± std over the folds
+                    assert float(cell.split(" ± ")[1]) == pytest.approx(scores[metric].std(ddof=0), abs=5e-4)
+
+
+@pytest.mark.slow  # an optuna study
+def test_tune_writes_best_params_inside_the_search_space(small_table: Path, tmp_path: Path) -> None:
+    import yaml
+
     tuned = tmp_path / "tuned.yaml"
     code = main(["-q", "tune", "--data", str(small_table), "--trials", "2", "--folds", "2", "--sample", "2000",
                  "--output", str(tuned)])  # fmt: skip
     assert code == 0
-    import yaml
-
-    assert "max_depth" in yaml.safe_load(tuned.read_text())["xgb"]
+    best = yaml.safe_load(tuned.read_text())["xgb"]
+    assert {"n_estimators", "max_depth", "learning_rate", "subsample"} <= set(best)
+    assert 150 <= best["n_estimators"] <= 800 and best["n_estimators"] % 50 == 0
+    assert 3 <= best["max_depth"] <= 7 and 0.01 <= best["learning_rate"] <= 0.2
 
 
 @pytest.mark.parametrize(
@@ -143,12 +180,12 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_outcomes_feeds_departures_and_bad_files_leave_the_artifact_alone(
-    trained: Path, scl_raw: pd.DataFrame, tmp_path: Path
+    api_model_path: Path, scl_raw: pd.DataFrame, tmp_path: Path
 ) -> None:
     from latam_airlines.models import load_model
 
-    model_path = tmp_path / "model.joblib"
-    model_path.write_bytes(trained.read_bytes())
+    model_path = tmp_path / "model.joblib"  # a copy of conftest's xgb artifact (fed daily)
+    model_path.write_bytes(api_model_path.read_bytes())
     # The raw sample moved to January 2018: departures that happened after the training data.
     later = scl_raw.copy()
     for column in ("Fecha-I", "Fecha-O"):

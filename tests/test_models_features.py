@@ -6,15 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from latam_airlines.data.calendar import HOLIDAY_FEATURES, day_numbers, holiday_calendar, holiday_features
 from latam_airlines.features import build_features
-from latam_airlines.features.engineered import (
-    HOLIDAY_FEATURES,
-    FlightFeatures,
-    canonical_flights,
-    holiday_calendar,
-    holiday_features,
-)
-from latam_airlines.features.recent import day_numbers
+from latam_airlines.features.canonical import canonical_flights
+from latam_airlines.features.transformers import FlightFeatures
 
 
 def test_raw_records_map_like_build_features(scl_raw: pd.DataFrame, scl_interim: pd.DataFrame) -> None:
@@ -143,7 +138,7 @@ def october_and_november(
     scl_features: pd.DataFrame,
 ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
     """Canonical October flights (to fit on) and November 1 (to feed), real SCL rows."""
-    from latam_airlines.models.train_model import training_data
+    from latam_airlines.models.training_data import training_data
 
     inputs, y = training_data(scl_features)
     october = (inputs["MES"] == 10).to_numpy()
@@ -202,7 +197,6 @@ def test_intraday_rates_count_same_day_flights_scheduled_an_hour_before() -> Non
 
 
 def test_times_with_an_offset_or_fraction_are_read_as_santiago_local_time():
-    from latam_airlines.features.engineered import canonical_flights
 
     base = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 1}
     spellings = [

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latam_airlines.config import load_params
 from latam_airlines.models import TrainConfig, holdout_evaluation, train
 from latam_airlines.models.splits import holdout_split
+from latam_airlines.settings import load_settings
 
-pytestmark = pytest.mark.slow  # trains on the full table (minutes on the shared 2-core machine)
+pytestmark = pytest.mark.slow  # trains on the full table
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,8 @@ def test_reference_model_clears_the_challenge_floors(reference_random) -> None:
 
 
 def test_chosen_model_beats_reference_on_the_temporal_holdout(scl_features: pd.DataFrame) -> None:
-    settings = load_params()["train"]  # the model params.yaml deploys (reports/model_selection.md)
-    chosen = holdout_evaluation(
-        scl_features, TrainConfig(model=settings["model"], features=settings["features"])
-    )
+    settings = load_settings().train  # the model params.yaml deploys (reports/model_selection.md)
+    chosen = holdout_evaluation(scl_features, TrainConfig(model=settings.model, features=settings.features))
     reference = holdout_evaluation(scl_features, TrainConfig(model="reference"))
     chosen_auc = chosen.model.metrics["holdout"]["roc_auc"]
     reference_auc = reference.model.metrics["holdout"]["roc_auc"]

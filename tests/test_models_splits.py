@@ -73,11 +73,11 @@ def test_undated_or_single_day_tables_get_an_actionable_error(scl_features: pd.D
 
 
 def test_library_defaults_are_params_yaml_train_section() -> None:
-    from latam_airlines.config import load_params
-    from latam_airlines.models.train_model import TrainConfig, train_defaults
+    from latam_airlines.models.training import TrainConfig
+    from latam_airlines.settings import load_settings
 
-    section = load_params()["train"]
-    defaults = train_defaults()
-    assert defaults["model"] == section["model"] == "logreg"  # the project's choice, not xgb
-    assert defaults["split"] == "temporal" and defaults["last_months"] == 2
-    assert TrainConfig(**defaults).stale_after_days == section["stale_after_days"]
+    section = load_settings().train
+    config = TrainConfig()
+    assert config.model == section.model == "logreg"  # the project's choice, not xgb
+    assert config.split == "temporal" and config.last_months == 2
+    assert config.stale_after_days == section.stale_after_days

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from latam_airlines.cli import main
-from latam_airlines.config import DEFAULT_PARAMS, load_params
+from latam_airlines.settings import SECTIONS, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_stage_command_is_a_real_latam_command(name, capsys):
 
 @pytest.mark.parametrize("name", list(STAGES))
 def test_stage_params_exist_in_params_yaml(name):
-    params = load_params(REPO_ROOT / "params.yaml")
+    params = load_settings(params_path=REPO_ROOT / "params.yaml", environ={}).as_params()
     for entry in STAGES[name].get("params", []):
         keys = entry if isinstance(entry, str) else next(iter(entry.values()))
         for key in [keys] if isinstance(keys, str) else keys:
@@ -73,7 +73,7 @@ def test_stage_dependencies_exist_or_are_produced_upstream():
 
 def test_params_yaml_overrides_every_default_section():
     on_disk = yaml.safe_load((REPO_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    assert set(DEFAULT_PARAMS) <= set(on_disk), "params.yaml documents every section of the defaults"
+    assert {"seed", *SECTIONS} <= set(on_disk), "params.yaml documents every section of the settings"
 
 
 def _stale_entries(status: dict, tracked: set[str]) -> list[str]:
@@ -93,6 +93,7 @@ def _stale_entries(status: dict, tracked: set[str]) -> list[str]:
     return stale
 
 
+@pytest.mark.slow  # `dvc status` in a subprocess hashes every stage
 def test_dvc_lock_matches_the_committed_code():
     """The committed dvc.lock must record the code, shipped data, params and commands each stage
     runs with: otherwise `dvc repro` on a fresh clone re-runs stages and dirties the tree.
@@ -120,7 +121,7 @@ def test_staleness_check_ignores_data_a_fresh_clone_has_yet_to_make():
         "train": [{"changed deps": {"latam_airlines/models": "modified", "params.yaml": {"seed": "modified"}}},
                   "changed command"],
     }  # fmt: skip
-    stale = _stale_entries(status, {"latam_airlines/models/train_model.py", "params.yaml"})
+    stale = _stale_entries(status, {"latam_airlines/models/training.py", "params.yaml"})
     assert stale == [
         "train: latam_airlines/models modified",
         "train: params {'seed': 'modified'}",

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from latam_airlines.api import create_app
-from latam_airlines.models import train
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -32,10 +31,9 @@ def test_the_readme_shows_request_bodies():
 
 
 @pytest.fixture(scope="module")
-def shipped_data_client(scl_features) -> TestClient:
-    # Every airline of the year is in a 6,000-flight seeded sample; few trees keep the fit short.
-    model = train(scl_features.sample(6_000, random_state=1), model="xgb", params={"n_estimators": 30})
-    return TestClient(create_app(model))
+def shipped_data_client(small_model) -> TestClient:
+    # conftest's model: trained on a sample of the shipped table that has every airline of the year.
+    return TestClient(create_app(small_model))
 
 
 @pytest.mark.parametrize("body", readme_request_bodies(), ids=lambda body: body["flights"][0]["OPERA"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from latam_airlines.api import stress as load
+from latam_airlines import loadtest as load
 from latam_airlines.cli import main
 from latam_airlines.tracking.champion import decide
 
@@ -76,16 +76,15 @@ def registry_env(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture
 def use_registry(registry_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.setenv("LATAM_TRACKING", "1")  # conftest turns tracking off for the other tests
     for name, value in registry_env.items():
         monkeypatch.setenv(name, value)
     return registry_env
 
 
 @pytest.fixture(scope="module")
-def new_flights(tmp_path_factory: pytest.TempPathFactory, scl_features: pd.DataFrame) -> Path:
-    path = tmp_path_factory.mktemp("new_data") / "new.csv"
-    scl_features.sample(4_000, random_state=1).to_csv(path, index=False)
-    return path
+def new_flights(small_features_path: Path) -> Path:
+    return small_features_path  # 5,000 real flights (read only)
 
 
 def dead_uri() -> str:
@@ -107,6 +106,7 @@ def test_decide_promotes_first_champion_and_only_a_clear_winner() -> None:
 
 
 # ----------------------------------------------------------------- tracking + registry
+@pytest.mark.slow  # a real MLflow server (SQLite schema set-up) and model logging
 def test_train_logs_run_and_registers_a_version(
     use_registry, new_flights: Path, tmp_path: Path, capsys
 ) -> None:
@@ -118,7 +118,7 @@ def test_train_logs_run_and_registers_a_version(
     experiment = client().get_experiment_by_name("latam-test")
     run = client().search_runs([experiment.experiment_id], "tags.`latam.command` = 'train'")[0]
     assert run.data.params["config.model"] == "logreg"
-    assert run.data.params["data.training.rows"] == "4000"
+    assert run.data.params["data.training.rows"] == str(len(pd.read_csv(new_flights)))
     assert 0.5 < run.data.metrics["holdout.roc_auc"] < 1
     assert "holdout.f1_delayed" in run.data.metrics and "train_seconds" in run.data.metrics
     assert len(run.data.tags["data_fingerprint"]) == 64 and "library.scikit-learn" in run.data.tags
@@ -135,6 +135,7 @@ def test_train_logs_run_and_registers_a_version(
     assert 0 <= answer["delay_probability"].iloc[0] <= 1
 
 
+@pytest.mark.slow  # a real MLflow server (SQLite schema set-up) and model logging
 def test_retrain_promotes_first_then_keeps_a_non_winner(
     use_registry, new_flights: Path, tmp_path: Path, capsys
 ):
@@ -161,6 +162,7 @@ def test_retrain_promotes_first_then_keeps_a_non_winner(
     )
 
 
+@pytest.mark.slow  # a real MLflow server (SQLite schema set-up) and model logging
 def test_models_and_promote(use_registry, capsys) -> None:
     assert main(["models"]) == 0
     out = capsys.readouterr().out
@@ -177,6 +179,7 @@ def test_models_and_promote(use_registry, capsys) -> None:
 
 
 def test_tracking_down_warns_once_and_train_succeeds(monkeypatch, new_flights: Path, tmp_path: Path, capsys):
+    monkeypatch.setenv("LATAM_TRACKING", "1")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", dead_uri())
     code = main(["train", "--data", str(new_flights), "--model", "reference", "--no-tuned",
                  "--output", str(tmp_path / "m.joblib"), "--metrics", str(tmp_path / "m.json")])  # fmt: skip
@@ -254,3 +257,22 @@ def test_serve_champion_swaps_under_load_and_falls_back(
     assert main(["serve", "--model", f"models:/{NAME}@champion", "--port", str(load.free_port())]) == 2
     error = capsys.readouterr().err
     assert "no local copy" in error and len(error.strip().splitlines()) == 1
+
+
+@pytest.mark.slow  # MLflow's SQLite schema set-up
+def test_without_a_server_runs_go_to_the_embedded_store(
+    monkeypatch, new_flights: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LATAM_TRACKING", "1")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("LATAM_TRACKING_DATABASE", str(tmp_path / "mlflow.db"))
+    monkeypatch.setenv("LATAM_TRACKING_ARTIFACTS", str(tmp_path / "mlartifacts"))
+    code = main(["-q", "train", "--data", str(new_flights), "--model", "reference", "--no-tuned",
+                 "--output", str(tmp_path / "m.joblib"), "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+    assert code == 0
+    store = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = store.get_experiment_by_name("latam-delay")  # params.yaml tracking.experiment
+    (run,) = store.search_runs([experiment.experiment_id])
+    assert run.data.tags["latam.command"] == "train" and run.data.params["config.model"] == "reference"
+    recorded = json.loads((tmp_path / "m.json").read_text())["holdout"]["roc_auc"]
+    assert run.data.metrics["holdout.roc_auc"] == pytest.approx(recorded, abs=1e-6)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 
 from latam_airlines.errors import InputError
 from latam_airlines.visualization import eda
@@ -22,18 +23,31 @@ def _bar_values(figure: Figure, by: str) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("by", list(eda.DIMENSIONS))
-def test_delay_rate_figure_is_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
-    figure = eda.plot_delay_rate(scl_interim, by)
+def test_delay_rate_figure_plots_its_table_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
+    figure = eda.plot_delay_rate(scl_interim, by, min_flights=30, top=12)
     axes = figure.axes[0]
     assert "Delay rate" in axes.get_title() and by.replace("_", " ") in axes.get_title()
     assert axes.get_xlabel() and axes.get_ylabel()
-    assert len(axes.patches) >= 2
+    table = eda.delay_rates(scl_interim, by, min_flights=30)
+    shown = table if eda.DIMENSIONS[by].ordered else table.head(12)  # top: unordered groups only
+    plotted = _bar_values(figure, by)
+    assert list(plotted) == [str(label) for label in shown.index] and len(plotted) >= 2  # in order
+    np.testing.assert_allclose(list(plotted.values()), shown["delay_rate"])
+    overall = next(line for line in axes.lines if line.get_linestyle() == "--")
+    drawn = overall.get_xdata() if not eda.DIMENSIONS[by].ordered else overall.get_ydata()
+    assert drawn[0] == pytest.approx(scl_interim["atraso_15"].mean())  # the all-flights line
 
 
 @pytest.mark.parametrize("by", eda.FLIGHT_COUNT_FIGURES)
-def test_flight_count_figure_is_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
-    axes = eda.plot_flight_counts(scl_interim, by, top=25).axes[0]
+def test_flight_count_figure_plots_its_table_titled_and_labelled(scl_interim: pd.DataFrame, by: str) -> None:
+    axes = eda.plot_flight_counts(scl_interim, by, top=5).axes[0]
     assert axes.get_title().startswith("Flights by") and axes.get_xlabel() and axes.get_ylabel()
+    table = eda.flight_counts(scl_interim, by)
+    shown = table if eda.DIMENSIONS[by].ordered else table.head(5)
+    plotted = _bar_values(axes.figure, by)
+    assert list(plotted) == [str(label) for label in shown.index]
+    assert list(plotted.values()) == shown["flights"].tolist()
+    assert (f"top 5 of {len(table)}" in axes.get_title()) == (len(shown) < len(table))
 
 
 def test_airline_delay_rates_match_the_data(scl_interim: pd.DataFrame) -> None:
@@ -104,13 +118,18 @@ def test_delay_rates_table_bounds_every_rate(scl_interim: pd.DataFrame) -> None:
     assert table.attrs["hidden_groups"] == scl_interim["SIGLADES"].nunique() - len(table)
 
 
+@pytest.mark.slow  # renders and writes every figure
 def test_save_eda_figures_writes_pngs(scl_interim: pd.DataFrame, tmp_path) -> None:
     written = eda.save_eda_figures(scl_interim, tmp_path / "eda")
-    names = {path.name for path in written}
-    assert {"delay_rate_by_airline.png", "delay_rate_by_flight_type.png", "flights_by_month.png"} <= names
-    for path in written:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not list((tmp_path / "eda").glob(".*.tmp"))
+    expected = (
+        ["delay_minutes.png"]
+        + [f"flights_by_{by}.png" for by in eda.FLIGHT_COUNT_FIGURES]
+        + [f"delay_rate_by_{by}.png" for by in eda.DIMENSIONS]
+    )
+    assert [path.name for path in written] == expected  # one figure per dimension, nothing else
+    assert sorted(p.name for p in (tmp_path / "eda").iterdir()) == sorted(expected)  # no temporaries
+    height, width, _ = imread(written[0]).shape  # readable images of the figure's size
+    assert height > 100 and width > 100
 
 
 def test_bad_input_names_the_problem(scl_interim: pd.DataFrame) -> None:

@@ -32,7 +32,7 @@ from latam_airlines.anomalies.scoring import (
     rrcf_scores,
     score_airport_days,
 )
-from latam_airlines.anomalies.sources import load_year, locate_year, read_flights, year_in_name
+from latam_airlines.anomalies.sources import load_year, locate_year, read_flight_delays, year_in_name
 
 __all__ = [
     "AnomalyRun",
@@ -53,7 +53,7 @@ __all__ = [
     "locate_year",
     "plot_airport_days",
     "plot_airports",
-    "read_flights",
+    "read_flight_delays",
     "rrcf_scores",
     "run_anomaly_report",
     "score_airport_days",

@@ -28,8 +28,9 @@ import pandas as pd
 
 from latam_airlines.anomalies.daily import SIDES, aggregate_airport_days, airport_side_rows
 from latam_airlines.anomalies.scoring import SCORE_COLUMNS, ScoringSettings, score_and_explain
-from latam_airlines.anomalies.sources import INTERIM_COLUMNS, is_parquet, locate_year, table_columns
+from latam_airlines.anomalies.sources import INTERIM_COLUMNS, locate_year
 from latam_airlines.errors import InputError
+from latam_airlines.io import is_parquet, is_url, s3_options, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,9 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
             columns = list(US2001_COLUMNS)
         else:
             columns = None  # raw SCL: make_dataset needs the whole row
+        options = s3_options() if is_url(path) and path.startswith(("s3://", "s3a://")) else None
         if is_parquet(path):
-            source = dd.read_parquet(path, columns=columns)
+            source = dd.read_parquet(path, columns=columns, storage_options=options)
         else:
             dtypes = {"Vlo-I": "string", "Vlo-O": "string"} if layout == "raw" else None
             source = dd.read_csv(
@@ -145,6 +147,7 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
                 dtype=dtypes,
                 encoding="utf-8-sig",
                 assume_missing=True,
+                storage_options=options,
             )
         if layout == "raw":
             # Exact duplicate rows anywhere in the file count once, as the in-process engine

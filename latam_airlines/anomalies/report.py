@@ -1,21 +1,17 @@
 """Anomalous airport-days end to end: scores -> flags and causes -> `<output>/<year>/`
 (anomalies.csv, index.md listing the year's anomalies with their cause, one PNG per airport).
 
-`<output>/<year>` is a symlink onto a version folder `<output>/.builds/<year>-<stamp>-*/`: a
-run builds a new version, then switches the link in one step (`os.replace`), so a reader always
-finds a whole report, and a failed or killed run leaves the live one as it was.
+`<output>/<year>` is published whole by `latam_airlines.io.published_folder`: locally a symlink
+switched in one step onto a new version folder `<output>/.builds/<year>-<stamp>-*/` (a reader
+always finds a whole report, a failed or killed run leaves the live one as it was); on S3 the
+report is uploaded under a staging prefix, then copied onto `<output>/<year>/` object by object
+(see that function for what a reader sees meanwhile).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import re
-import shutil
-import tempfile
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +27,7 @@ from latam_airlines.anomalies.scoring import (
     anomaly_threshold,
     score_and_explain,
 )
-from latam_airlines.io import write_table, write_text
+from latam_airlines.io import is_url, join, published_folder, write_table, write_text
 
 log = logging.getLogger(__name__)
 
@@ -154,105 +150,6 @@ def plot_airports(
     return [str(frame["airport"].iloc[0]) for frame in frames]
 
 
-BUILDS = ".builds"  # <output>/.builds/<year>-<stamp>/: the versions <output>/<year> points to
-
-
-def _year_lock(builds: Path, year: str):
-    """An exclusive lock per report year: one run builds and publishes a year at a time, so what
-    is left in .builds outside the live and previous version is a dead run's (kill -9) and goes."""
-    handle = open(builds / f"{year}.lock", "a+")  # noqa: SIM115 - closed by the ExitStack below
-    stack = contextlib.ExitStack()
-    stack.callback(handle.close)
-    with contextlib.suppress(ImportError):  # no fcntl (Windows): runs are not serialised
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-    return stack
-
-
-def _live_version(target: Path) -> Path | None:
-    """The version folder `target` points to (None: absent, or a plain folder of old layouts)."""
-    if not target.is_symlink():
-        return None
-    return (target.parent / os.readlink(target)).resolve()
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0
-
-
-def _point(target: Path, version: Path) -> None:
-    """Make `target` a symlink to `version` in one step: readers see the old or the new report,
-    never none. A plain folder left by older versions of this code is exchanged with the link
-    (Linux), or, where that is not possible, moved aside just before the link takes its place."""
-    link = target.parent / f".{target.name}.link-{uuid.uuid4().hex[:8]}"
-    os.symlink(os.path.relpath(version, target.parent), link)
-    try:
-        if target.is_dir() and not target.is_symlink():
-            retired = version.parent / f"{target.name}-retired-{uuid.uuid4().hex[:8]}"
-            if _exchange(link, target):
-                os.replace(link, retired)  # `link` is now the old folder
-                return
-            os.replace(target, retired)
-        os.replace(link, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(link)
-
-
-def _clean_stale(output: Path, builds: Path, year: str, keep: set[Path]) -> None:
-    """Remove what earlier runs left for `year`: versions neither live nor previous, retired
-    folders, unfinished links, and the temporary folders of the older swap."""
-    for path in builds.glob(f"{year}-*"):
-        if path.resolve() not in keep:
-            shutil.rmtree(path, ignore_errors=True)
-    for pattern in (f".{year}.link-*", f".{year}.building-*", f".{year}.old-*"):
-        for path in output.glob(pattern):
-            if path.is_symlink() or path.is_file():
-                path.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _published_folder(target: Path):
-    """Yield an empty version folder; when the block succeeds `target` is switched onto it
-    (`os.replace` of a new symlink: atomic), the previous version is kept for readers still in
-    it, older ones are removed. A failed or killed run leaves the live report as it was."""
-    output = target.parent
-    builds = output / BUILDS
-    builds.mkdir(parents=True, exist_ok=True)
-    with _year_lock(builds, target.name):
-        previous = _live_version(target)
-        _clean_stale(output, builds, target.name, {previous} if previous else set())
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        version: Path | None = Path(tempfile.mkdtemp(dir=builds, prefix=f"{target.name}-{stamp}-"))
-        try:
-            yield version
-            os.chmod(version, 0o777 & ~_umask())
-            _point(target, version)
-            live, version = version.resolve(), None
-            _clean_stale(output, builds, target.name, {live} | ({previous} if previous else set()))
-        finally:
-            if version is not None:
-                shutil.rmtree(version, ignore_errors=True)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
 def summary_markdown(table: pd.DataFrame, year: int, charts: list[str]) -> str:
     """index.md: the year's anomalous airport-days, highest score first, with what drove each,
     then the airports listed but not scored."""
@@ -305,13 +202,13 @@ def write_anomaly_report(
     year: int,
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
-) -> Path:
+) -> str | Path:
     """Write `<output>/<year>/anomalies.csv`, `index.md` and one `<AIRPORT>.png` per scored
     airport, published whole (see the module's docstring); returns `<output>/<year>`."""
-    target = Path(output) / str(year)
+    target = join(output, str(year))
     method = str(table["method"].iloc[0]) if len(table) else ""
     threshold = float(table["threshold"].iloc[0]) if len(table) else float("nan")
-    with _published_folder(target) as folder:
+    with published_folder(target) as folder:
         csv = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
         rounding = {"mean_delay": 2, "delayed_share": 4, "p90_delay": 2, "score": 4, "threshold": 4}
         rounding |= {"cause_share": 3} | {f"contribution_{name}": 4 for name in FEATURES}
@@ -321,4 +218,4 @@ def write_anomaly_report(
         )
         write_text(summary_markdown(table, year, charts), folder / INDEX_NAME)
     log.info("wrote the %d report to %s", year, target)
-    return target
+    return target if is_url(target) else Path(target)

@@ -54,19 +54,12 @@ class AnomalyRun:
 
 
 def scoring_settings(options: Mapping[str, Any], seed: int, method: str | None = None) -> ScoringSettings:
-    """ScoringSettings from params.yaml's `anomalies:` section; `method` overrides its method."""
-    defaults = ScoringSettings
+    """ScoringSettings from an `anomalies:` settings section (`Settings.as_params()["anomalies"]`);
+    `method` overrides its method."""
+    fields = set(ScoringSettings.__dataclass_fields__) - {"seed", "method"}
     return ScoringSettings(
-        method=method or options.get("method", defaults.method),
-        num_trees=int(options.get("num_trees", defaults.num_trees)),
-        sample_size=int(options.get("sample_size", defaults.sample_size)),
-        min_flights_per_day=int(options.get("min_flights_per_day", defaults.min_flights_per_day)),
-        min_airport_flights=int(options.get("min_airport_flights", defaults.min_airport_flights)),
-        explain_share=float(options.get("explain_share", defaults.explain_share)),
-        trees_per_day=int(options.get("trees_per_day", ScoringSettings.trees_per_day)),
-        tree_size=int(options.get("tree_size", ScoringSettings.tree_size)),
-        n_estimators=int(options.get("n_estimators", ScoringSettings.n_estimators)),
-        min_days=int(options.get("min_days", ScoringSettings.min_days)),
+        **{name: options[name] for name in fields if name in options},
+        method=method or options["method"],
         seed=int(seed),
     )
 
@@ -81,12 +74,12 @@ def run_anomaly_report(
     location: str,
     year: str | int,
     output: str | Path,
-    settings: ScoringSettings,
-    by: str = "auto",
-    sigmas: float = 3.0,
-    n_jobs: int = 1,
+    settings: ScoringSettings | None = None,
+    by: str | None = None,
+    sigmas: float | None = None,
+    n_jobs: int | None = None,
     progress: Progress | None = None,
-    engine: str = "local",
+    engine: str | None = None,
     scheduler: str | None = None,
 ) -> AnomalyRun:
     """Find and report the anomalous airport-days of `year` ("latest" or YYYY) in `location`
@@ -95,7 +88,14 @@ def run_anomaly_report(
     `engine="local"` reads, aggregates and scores in this process (scoring and charts in
     `n_jobs` processes); `engine="dask"` reads, aggregates and scores on a Dask cluster (the
     one at `scheduler`, or a LocalCluster of `n_jobs` workers), with the same results.
+    What is not given comes from the settings' `anomalies:` section.
     """
+    from latam_airlines.settings import current, filled
+
+    settings = settings or ScoringSettings()
+    by, sigmas, n_jobs, engine, scheduler = filled(
+        current().anomalies, by=by, sigmas=sigmas, n_jobs=n_jobs, engine=engine, scheduler=scheduler
+    )
     if engine not in ENGINES:
         raise InputError(f"expected one of {', '.join(ENGINES)}", column="--engine", value=engine)
     if scheduler and engine != "dask":

@@ -24,25 +24,27 @@ from rrcf.rrcf import Branch, Leaf
 
 from latam_airlines.anomalies.daily import FEATURES, feature_matrix
 from latam_airlines.errors import InputError
+from latam_airlines.settings import setting
 
 METHODS = ("krcf", "rrcf", "isolation-forest")
 
 
 @dataclass(frozen=True)
 class ScoringSettings:
-    """How airport-days are scored; every field has a params.yaml `anomalies:` entry."""
+    """How airport-days are scored; a field not given is the settings' `anomalies:` entry of
+    the same name (latam_airlines/settings.py documents each), the seed the top-level seed."""
 
-    method: str = "krcf"
-    num_trees: int = 30  # krcf: trees in each airport's forest
-    sample_size: int = 512  # krcf: days each tree keeps (>= a year's days: every day is kept)
-    trees_per_day: int = 16  # rrcf: trees each day is scored in (score noise falls with more)
-    tree_size: int = 64  # rrcf: days per tree
-    n_estimators: int = 100  # isolation forest: trees per airport
-    min_days: int = 30  # airports flying on fewer days are not scored (too little to know "normal")
-    min_flights_per_day: int = 5  # days with fewer flights are listed, not scored (2 flights: noise)
-    min_airport_flights: int = 365  # airports with fewer flights in the year are listed, not scored
-    explain_share: float = 0.1  # krcf: the airport's highest-scoring share of days that get attribution
-    seed: int = 42
+    method: str = setting("anomalies", "method")
+    num_trees: int = setting("anomalies", "num_trees")
+    sample_size: int = setting("anomalies", "sample_size")
+    trees_per_day: int = setting("anomalies", "trees_per_day")
+    tree_size: int = setting("anomalies", "tree_size")
+    n_estimators: int = setting("anomalies", "n_estimators")
+    min_days: int = setting("anomalies", "min_days")
+    min_flights_per_day: int = setting("anomalies", "min_flights_per_day")
+    min_airport_flights: int = setting("anomalies", "min_airport_flights")
+    explain_share: float = setting("anomalies", "explain_share")
+    seed: int = setting("seed")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -12,11 +12,10 @@ import logging
 import re
 from dataclasses import dataclass
 
-import fsspec
 import pandas as pd
-from fsspec.implementations.local import LocalFileSystem
 
 from latam_airlines.errors import InputError
+from latam_airlines.io import filesystem, full_name, read_table, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +32,6 @@ class YearInput:
 
     paths: tuple[str, ...]
     year: int | None
-
-
-def _filesystem(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    try:
-        return fsspec.core.url_to_fs(location)
-    except (ImportError, ValueError) as error:  # e.g. s3:// without s3fs, unknown protocol
-        raise InputError(f"cannot open this location ({error})", file=location) from None
 
 
 def is_table_file(name: str) -> bool:
@@ -65,9 +57,9 @@ def parse_year(year: str | int) -> int | None:
 
 def yearly_files(folder: str) -> dict[int, list[str]]:
     """Table files directly in `folder`, grouped by the year in their names (unnamed ones skipped)."""
-    filesystem, root = _filesystem(folder)
+    fs, root = filesystem(folder)
     by_year: dict[int, list[str]] = {}
-    for entry in sorted(filesystem.ls(root, detail=False)):
+    for entry in sorted(fs.ls(root, detail=False)):
         name = entry.rsplit("/", 1)[-1]
         if name.startswith(".") or not is_table_file(name):
             continue
@@ -75,21 +67,22 @@ def yearly_files(folder: str) -> dict[int, list[str]]:
         if year is None:
             log.info("skipping %s: no single year in its name", name)
             continue
-        location = entry if isinstance(filesystem, LocalFileSystem) else filesystem.unstrip_protocol(entry)
-        by_year.setdefault(year, []).append(location)
+        by_year.setdefault(year, []).append(full_name(fs, entry))
     return by_year
 
 
 def locate_year(location: str, year: str | int) -> YearInput:
     """The files to read for `year` (`latest` or YYYY) at `location` (a file or a folder)."""
     wanted = parse_year(year)
-    filesystem, root = _filesystem(location)
-    if not filesystem.exists(root):
+    fs, root = filesystem(location)
+    try:
+        found = fs.exists(root)
+    except Exception as error:  # endpoint down, credentials refused
+        raise InputError(f"cannot read ({error})", file=location) from None
+    if not found:
         raise InputError("no such file or folder", file=location)
-    if not filesystem.isdir(root) or is_table_file(
-        root.rstrip("/")
-    ):  # a partitioned Parquet folder is a table
-        if not filesystem.isdir(root) and filesystem.size(root) == 0:
+    if not fs.isdir(root) or is_table_file(root.rstrip("/")):  # a partitioned Parquet folder is a table
+        if not fs.isdir(root) and fs.size(root) == 0:
             raise InputError("the file is empty", file=location)
         return YearInput(paths=(location,), year=wanted)
     by_year = yearly_files(location)
@@ -128,45 +121,8 @@ def _reject_same_file_twice(paths: list[str], folder: str) -> None:
         )
 
 
-def is_parquet(path: str) -> bool:
-    return path.rstrip("/").lower().endswith((".parquet", ".pq"))
-
-
-def table_columns(path: str) -> list[str]:
-    """Column names of a CSV or Parquet file (or partitioned Parquet folder) without reading its rows."""
-    filesystem, root = _filesystem(path)
-    try:
-        if filesystem.isdir(root):
-            import pyarrow.dataset as ds
-
-            return list(ds.dataset(root, format="parquet", filesystem=filesystem).schema.names)
-        with filesystem.open(root, "rb", compression="infer") as handle:
-            if path.lower().endswith((".parquet", ".pq")):
-                import pyarrow.parquet as pq
-
-                return list(pq.read_schema(handle).names)
-            return list(pd.read_csv(handle, nrows=0, encoding="utf-8-sig").columns)
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty (no header, no rows)", file=path) from None
-    except Exception as error:  # pyarrow / parsers raise many types for a broken file
-        raise InputError(f"not a readable CSV or Parquet file ({error})", file=path) from None
-
-
-def read_columns(path: str, columns: list[str]) -> pd.DataFrame:
-    """Some columns of a CSV or Parquet file or partitioned Parquet folder, local or URL."""
-    filesystem, root = _filesystem(path)
-    if filesystem.isdir(root):
-        return pd.read_parquet(root, columns=columns, filesystem=filesystem)
-    with filesystem.open(root, "rb", compression="infer") as handle:
-        if is_parquet(path):
-            return pd.read_parquet(handle, columns=columns)
-        return pd.read_csv(handle, usecols=columns, encoding="utf-8-sig")
-
-
 def _read_interim(path: str) -> pd.DataFrame:
-    frame = read_columns(path, list(INTERIM_COLUMNS))
+    frame = read_table(path, list(INTERIM_COLUMNS), require_rows=False)
     if not pd.api.types.is_datetime64_any_dtype(frame["Fecha-I"]):
         parsed = pd.to_datetime(frame["Fecha-I"], errors="coerce", format="mixed")
         if parsed.isna().any():
@@ -177,7 +133,7 @@ def _read_interim(path: str) -> pd.DataFrame:
     return frame
 
 
-def read_flights(path: str) -> pd.DataFrame:
+def read_flight_delays(path: str) -> pd.DataFrame:
     """Flights with at least `Fecha-I, Ori-I, Des-I, dif_min`: an interim table as it is, US 2001
     records (`date, delay, origin, destination`) mapped directly, a raw SCL file through
     `load_raw` + `make_dataset`."""
@@ -187,7 +143,7 @@ def read_flights(path: str) -> pd.DataFrame:
     if all(column in columns for column in INTERIM_COLUMNS):
         frame = _read_interim(path)
     elif is_us2001(columns):  # US on-time records: the four columns straight, no full raw schema
-        frame = us2001_flights(read_columns(path, list(US2001_COLUMNS)), file=path)
+        frame = us2001_flights(read_table(path, list(US2001_COLUMNS), require_rows=False), file=path)
     else:
         from latam_airlines.data import load_raw, make_dataset
 
@@ -201,7 +157,7 @@ def read_flights(path: str) -> pd.DataFrame:
 def load_year(location: str, year: str | int) -> tuple[pd.DataFrame, int]:
     """The flights of one year (by scheduled date `Fecha-I`) and that year."""
     chosen = locate_year(location, year)
-    frames = [read_flights(path) for path in chosen.paths]
+    frames = [read_flight_delays(path) for path in chosen.paths]
     keep = list(INTERIM_COLUMNS)
     flights = (
         pd.concat([frame[keep] for frame in frames], ignore_index=True)

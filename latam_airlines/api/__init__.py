@@ -1,4 +1,4 @@
-"""The REST API: FastAPI app, request/response schemas, model loading, serving, stress tests."""
+"""The REST API: FastAPI app, request/response schemas, model loading, serving (load tests: latam_airlines/loadtest)."""
 
 from latam_airlines.api.app import app_from_env, create_app
 

@@ -27,9 +27,6 @@ MAX_BATCH_ENV = "LATAM_MAX_BATCH"
 CACHE_SIZE_ENV = "LATAM_CACHE_SIZE"
 CACHE_BYTES_ENV = "LATAM_CACHE_BYTES"
 FAST_PATH_ENV = "LATAM_FAST_PATH"  # 0 serves /predict through FastAPI's router (for measurements)
-DEFAULT_MAX_BATCH = 10_000
-DEFAULT_CACHE_SIZE = 100_000
-DEFAULT_CACHE_BYTES = 32 * 2**20  # the prediction cache's bound beyond the warmed minimal records
 # Bytes allowed per flight in a body: generous for the richest record, bounds memory per request.
 BODY_BYTES_PER_FLIGHT = 1_024
 
@@ -70,14 +67,21 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
 
 def create_app(
     model: DelayModel,
-    max_batch: int = DEFAULT_MAX_BATCH,
-    cache_size: int = DEFAULT_CACHE_SIZE,
+    max_batch: int | None = None,
+    cache_size: int | None = None,
     fast_path: bool = True,
-    cache_bytes: int = DEFAULT_CACHE_BYTES,
+    cache_bytes: int | None = None,
 ) -> FastAPI | PredictFastPath:
-    """The API serving `model`; batches hold at most `max_batch` flights.
+    """The API serving `model`; batches hold at most `max_batch` flights. Limits not given come
+    from the settings (serve.max_batch, serve.cache_size, serve.cache_bytes: the prediction
+    cache's bound beyond the warmed minimal records).
 
     fast_path: answer POST /predict in a raw ASGI app in front of FastAPI (which gets the rest)."""
+    from latam_airlines.settings import current, filled
+
+    max_batch, cache_size, cache_bytes = filled(
+        current().serve, max_batch=max_batch, cache_size=cache_size, cache_bytes=cache_bytes
+    )
     validator = FlightValidator(model.known_values, max_batch=max_batch, model_fields=model.features)
     predictor = CachedPredictor(single_threaded(model), cache_size=cache_size, cache_bytes=cache_bytes)
     predictor.warm()  # the minimal records' answers are ready before the first request
@@ -168,23 +172,21 @@ def _register_schema(app: FastAPI, model: type) -> None:
 def app_from_env() -> Any:
     """uvicorn factory: the model at $LATAM_MODEL_PATH (a file or a models:/ URI; default params
     train.model_path), swapped in place when it changes (serve.poll_seconds)."""
-    from latam_airlines.config import load_params, resolve
+    from latam_airlines.settings import load_settings, resolve
 
-    settings = load_params()
-    path = os.environ.get(MODEL_PATH_ENV) or resolve(settings["train"]["model_path"])
-    serve = settings.get("serve", {})
-    max_batch = int(os.environ.get(MAX_BATCH_ENV) or serve.get("max_batch", DEFAULT_MAX_BATCH))
-    cache_size = int(os.environ.get(CACHE_SIZE_ENV) or serve.get("cache_size", DEFAULT_CACHE_SIZE))
-    cache_bytes = int(os.environ.get(CACHE_BYTES_ENV) or serve.get("cache_bytes", DEFAULT_CACHE_BYTES))
+    settings = load_settings()  # params.yaml < LATAM_* (what `latam serve` set for its workers)
+    path = os.environ.get(MODEL_PATH_ENV) or resolve(settings.train.model_path)
+    serve = settings.serve
+    max_batch, cache_size, cache_bytes = serve.max_batch, serve.cache_size, serve.cache_bytes
     fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
     # A file or models:/name@alias, with the registry fallback and hot swaps (api/reloading.py).
-    from latam_airlines.api.reloading import ModelSource, ReloadingApp, poll_seconds_setting
+    from latam_airlines.api.reloading import ModelSource, ReloadingApp
 
     return ReloadingApp(
         ModelSource(str(path)),
         lambda model: create_app(
             model, max_batch=max_batch, cache_size=cache_size, fast_path=fast_path, cache_bytes=cache_bytes
         ),
-        poll_seconds_setting(serve),
+        serve.poll_seconds,
         info=lambda model: model_info(model, max_batch),
     )

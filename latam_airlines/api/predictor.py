@@ -44,8 +44,8 @@ def single_threaded(model: DelayModel) -> DelayModel:
     """Run the model's estimators on one thread each (in place); returns the model.
 
     Serving parallelism comes from requests and worker processes; an estimator spreading one
-    small prediction over every core only contends with them (measured: a 1,000-flight batch
-    in XGBoost took 26 ms on 2 threads, 8 ms on 1, on this 2-core machine under load).
+    small prediction over every core only contends with them (measurement: "Thread counts" in
+    reports/model_selection.md).
     """
     get_params = getattr(model.pipeline, "get_params", None)
     if get_params is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -30,8 +29,7 @@ from latam_airlines.models import DelayModel, load_model
 
 log = logging.getLogger("latam_airlines.api")
 
-POLL_SECONDS_ENV = "LATAM_POLL_SECONDS"
-DEFAULT_POLL_SECONDS = 5.0
+POLL_SECONDS_ENV = "LATAM_POLL_SECONDS"  # read by settings.py as serve.poll_seconds
 
 
 @dataclass
@@ -145,12 +143,14 @@ class ReloadingApp:
     thread (started on lifespan startup when poll_seconds > 0) swaps new models in."""
 
     def __init__(
-        self, source: ModelSource, build: AppBuilder, poll_seconds: float = DEFAULT_POLL_SECONDS,
+        self, source: ModelSource, build: AppBuilder, poll_seconds: float | None = None,
         info: Callable[[DelayModel], dict[str, Any]] | None = None,
     ) -> None:  # fmt: skip
         self.source = source
         self.build = build
-        self.poll_seconds = poll_seconds
+        from latam_airlines.settings import current, filled
+
+        (self.poll_seconds,) = filled(current().serve, poll_seconds=poll_seconds)
         self._info = info or (lambda model: {"version": model.metadata.get("version")})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -233,7 +233,3 @@ class ReloadingApp:
                 self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def poll_seconds_setting(serve: Mapping[str, Any]) -> float:
-    return float(os.environ.get(POLL_SECONDS_ENV) or serve.get("poll_seconds", DEFAULT_POLL_SECONDS))

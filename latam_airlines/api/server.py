@@ -10,21 +10,30 @@ from latam_airlines.api.app import CACHE_BYTES_ENV, CACHE_SIZE_ENV, MAX_BATCH_EN
 from latam_airlines.errors import InputError
 
 WORKERS_ENV = "LATAM_WORKERS"
+APP_FACTORY = "latam_airlines.api.app:app_from_env"  # reads the model and limits from LATAM_* env
+# How uvicorn runs the app, shared by `latam serve` and the load test's server (loadtest/server.py).
+UVICORN_SETTINGS = {
+    "loop": "uvloop",
+    "http": "latam_airlines.api.protocol:GuardedHttpToolsProtocol",  # httptools + limits
+    "timeout_keep_alive": 5,
+    "backlog": 4096,  # wrk opens all its connections at once
+}
 
 
 def serve(
     model_path: str | Path,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    workers: int = 1,
-    max_batch: int = 10_000,
-    cache_size: int = 100_000,
-    cache_bytes: int = 32 * 2**20,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    max_batch: int | None = None,
+    cache_size: int | None = None,
+    cache_bytes: int | None = None,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
     poll_seconds: float | None = None,
 ) -> None:
-    """Check the artifact loads, then serve it until interrupted.
+    """Check the artifact loads, then serve it until interrupted; what is not given comes from
+    the settings' serve section.
 
     uvloop + httptools and no access log: each measured faster (reports/stress_test.md).
     Each worker process loads the model once, through `app_from_env`. Slow, idle and oversize
@@ -33,7 +42,12 @@ def serve(
     import uvicorn
 
     from latam_airlines.api.reloading import POLL_SECONDS_ENV, ModelSource
+    from latam_airlines.settings import current, filled
 
+    host, port, workers, max_batch, cache_size, cache_bytes, poll_seconds = filled(
+        current().serve, host=host, port=port, workers=workers, max_batch=max_batch,
+        cache_size=cache_size, cache_bytes=cache_bytes, poll_seconds=poll_seconds,
+    )  # fmt: skip
     source = ModelSource(model_path)
     # a missing/corrupt artifact, or an unreachable registry without a local copy, stops here
     # with one clear line (exit 2)
@@ -50,18 +64,14 @@ def serve(
     os.environ[MAX_BATCH_ENV] = str(max_batch)
     os.environ[CACHE_SIZE_ENV] = str(cache_size)
     os.environ[CACHE_BYTES_ENV] = str(cache_bytes)
-    if poll_seconds is not None:
-        os.environ[POLL_SECONDS_ENV] = str(poll_seconds)
+    os.environ[POLL_SECONDS_ENV] = str(poll_seconds)
     uvicorn.run(
-        "latam_airlines.api.app:app_from_env",
+        APP_FACTORY,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
-        http="latam_airlines.api.protocol:GuardedHttpToolsProtocol",  # httptools + limits
-        timeout_keep_alive=5,
         access_log=access_log,
         log_level="info" if access_log else "warning",
-        backlog=4096,  # wrk opens all its connections at once
+        **UVICORN_SETTINGS,
     )

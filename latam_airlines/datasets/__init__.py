@@ -24,7 +24,7 @@ def load_scl_raw() -> pd.DataFrame:
 
 def load_scl_features() -> pd.DataFrame:
     """Every 2017 SCL flight as the challenge's processed table (trainable as is)."""
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table
 
     return read_table(SCL_FEATURES)
 

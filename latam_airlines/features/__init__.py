@@ -1,4 +1,6 @@
-"""Interim table -> processed feature table."""
+"""Interim table -> processed feature table (build_features.py), and the model inputs:
+canonical.py (input fields from raw/API/processed records), feature_sets.py (which features),
+transformers.py (FlightFeatures, ReferenceFeatures), outcome_history.py (recent delay rates)."""
 
 from latam_airlines.features.build_features import (
     EXTRA_FEATURE_COLUMNS,

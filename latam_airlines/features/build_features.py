@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS
-from latam_airlines.tables import require_interim_columns
+from latam_airlines.io import require_interim_columns
 
 # The seed's processed table (latam_airlines/datasets/scl/features_2017.csv.gz), in its column order.
 SEED_FEATURE_COLUMNS: list[str] = [

@@ -1,16 +1,15 @@
-"""Model selection: every candidate under the same two protocols, as a table.
+"""Model selection: every candidate (models/pipelines.py) under the same two protocols, as a
+table, and its markdown report (`markdown_table`).
 
 Protocols: stratified K-fold (mean ± std over folds) and the temporal holdout (by default
-the last 2 months present: Nov–Dec on the SCL 2017 table; see splits.py). In both, each training part picks its own threshold on an inner validation
-share and imbalance handling lives inside the pipeline, so no test row influences a fit.
+the last 2 months present: Nov–Dec on the SCL 2017 table; see splits.py). In both, each
+training part picks its own threshold on an inner validation share and imbalance handling lives inside the pipeline, so no test row influences a fit.
 Candidates read every field (the full tier); the minimal-record tier is reported by `train`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,14 +17,12 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from latam_airlines.errors import InputError
-from latam_airlines.models.candidates import MODELS, outcome_history_step
-from latam_airlines.models.catboost_codes import INSTALL_HINT, catboost_available, require_catboost
+from latam_airlines.models.calibration import calibrate
 from latam_airlines.models.metrics import classification_metrics
+from latam_airlines.models.pipelines import Candidate, outcome_history_step
 from latam_airlines.models.splits import holdout_split
-from latam_airlines.models.tiered import calibrate
-from latam_airlines.models.train_model import TrainConfig, fit_with_threshold, training_data
-
-log = logging.getLogger(__name__)
+from latam_airlines.models.training import TrainConfig, fit_with_threshold
+from latam_airlines.models.training_data import training_data
 
 REPORTED: tuple[str, ...] = (
     "roc_auc",
@@ -35,65 +32,6 @@ REPORTED: tuple[str, ...] = (
     "precision_delayed",
     "accuracy",
 )
-
-
-@dataclass
-class Candidate:
-    """One row of the comparison: a model with its feature set, balancing and parameters."""
-
-    name: str
-    model: str
-    features: str = "full"
-    balance: str = "weight"
-    params: dict[str, Any] = field(default_factory=dict)
-    group: str = "model"  # "model" (question 1) or "improvement" (question 2)
-    note: str = ""
-
-
-def default_candidates(tuned: dict[str, dict[str, Any]] | None = None) -> list[Candidate]:
-    """Question 1 (which model) and question 2 (which improvements), xgb as the base of the latter."""
-    candidates = [
-        Candidate("reference", "reference", note="challenge reference: xgb, 10 one-hot features"),
-        Candidate("logreg", "logreg", note="one-hot + history + congestion + holidays + recent rates, balanced weights"),
-        Candidate("rf", "rf", note="balanced_subsample weights"),
-        Candidate("lgbm", "lgbm", note="scale_pos_weight"),
-        Candidate("xgb", "xgb", note="scale_pos_weight"),
-        Candidate("catboost", "catboost", note="raw categories + combinations, holidays; scale_pos_weight"),
-        Candidate("xgb base", "xgb", "base", group="improvement", note="seed fields only (no history, no congestion)"),
-        Candidate("xgb +history", "xgb", "history", group="improvement", note="+ delay rates of destination, airline, route, slot"),
-        Candidate("xgb +congestion", "xgb", "congestion", group="improvement", note="+ schedule counts"),
-        Candidate("xgb +holidays", "xgb", "static", group="improvement", note="+ Chilean holiday calendar (full = this + recent rates)"),
-        Candidate("logreg static", "logreg", "static", group="improvement", note="the chosen logreg without recent delay rates"),
-        Candidate("xgb +month", "xgb", "full_with_month", group="improvement", note="full + MES, DIA"),
-        Candidate("xgb undersample", "xgb", balance="undersample", group="improvement", note="RandomUnderSampler instead of weights"),
-        Candidate("xgb no balancing", "xgb", balance="none", group="improvement", note="no class weights, threshold still tuned"),
-    ]  # fmt: skip
-    if tuned and "xgb" in tuned:
-        candidates.append(
-            Candidate("xgb tuned", "xgb", params=tuned["xgb"], group="improvement", note="Optuna params")
-        )
-    if not catboost_available():  # an optional extra: compare the others and say so
-        log.warning("catboost is not installed (%s): comparing without it", INSTALL_HINT)
-        candidates = [c for c in candidates if c.model != "catboost"]
-    return candidates
-
-
-def select_candidates(names: Sequence[str] | None, tuned: dict | None = None) -> list[Candidate]:
-    candidates = default_candidates(tuned)
-    if not names:
-        return candidates
-    by_name = {c.name: c for c in candidates}
-    chosen = []
-    for name in names:
-        if name in by_name:
-            chosen.append(by_name[name])
-        elif name in MODELS:
-            chosen.append(Candidate(name, name))
-        else:
-            raise InputError(f"unknown candidate {name!r}; expected one of {', '.join(by_name)}", value=name)
-    if any(c.model == "catboost" for c in chosen):
-        require_catboost()  # before any candidate is fitted
-    return chosen
 
 
 def stratified_sample(processed: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
@@ -135,14 +73,18 @@ def _score(
 def compare_models(
     processed: pd.DataFrame,
     candidates: Sequence[Candidate],
-    folds: int = 5,
-    seed: int = 42,
+    folds: int | None = None,
+    seed: int | None = None,
     year: int | None = None,
     split: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (candidate, protocol, fold) with the REPORTED metrics; `split`: holdout_split
-    keywords for the temporal holdout (params.yaml's, via splits.split_options)."""
+    keywords for the temporal holdout (the settings', via splits.split_options). Folds and seed
+    not given: the settings' compare.folds and seed."""
+    from latam_airlines.settings import current, filled
+
+    (folds,), (seed,) = filled(current().compare, folds=folds), filled(current(), seed=seed)
     if folds < 2:
         raise InputError(f"cross-validation needs at least 2 folds, got {folds}", value=folds)
     inputs, y = training_data(processed, year)

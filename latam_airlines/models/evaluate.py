@@ -23,11 +23,12 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
 from latam_airlines.io import write_table, write_text
-from latam_airlines.models.delay_model import DelayModel
+from latam_airlines.models.artifact import DelayModel
 from latam_airlines.models.importance import permutation_importance
 from latam_airlines.models.metrics import classification_metrics
 from latam_airlines.models.splits import describe_test_part
-from latam_airlines.models.train_model import TrainConfig, data_fingerprint, holdout_evaluation, training_data
+from latam_airlines.models.training import TrainConfig, holdout_evaluation
+from latam_airlines.models.training_data import data_fingerprint, training_data
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +70,11 @@ def _caption(model: DelayModel, processed: pd.DataFrame, period: str) -> str:
 def evaluate(
     model: DelayModel,
     processed: pd.DataFrame,
-    repeats: int = 3,
+    repeats: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Metrics, curves and importance of `model` on `processed` (see the module docstring)."""
+    """Metrics, curves and importance of `model` on `processed` (see the module docstring);
+    `repeats` of the permutation importance: default the settings' evaluate.permutation_repeats."""
     config = model.metadata.get("config")
     same_data = model.metadata.get("data_fingerprint") == data_fingerprint(processed)
     evidence = getattr(model, "evidence", None)

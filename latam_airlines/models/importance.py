@@ -14,11 +14,18 @@ def permutation_importance(
     inputs: pd.DataFrame,
     y: np.ndarray,
     fields: Sequence[str],
-    repeats: int = 3,
-    seed: int = 42,
+    repeats: int | None = None,
+    seed: int | None = None,
 ) -> pd.DataFrame:
     """`field, auc_drop, auc_drop_std`, largest drop first. Fields, not encoded columns: a
-    field's category code, history rates and congestion counts move together."""
+    field's category code, history rates and congestion counts move together. Repeats and seed
+    not given: the settings' evaluate.permutation_repeats and seed."""
+    from latam_airlines.settings import current, filled
+
+    (repeats,), (seed,) = (
+        filled(current().evaluate, permutation_repeats=repeats),
+        filled(current(), seed=seed),
+    )
     generator = np.random.default_rng(seed)
     baseline = roc_auc_score(y, predict(inputs))
     rows = []

@@ -1,6 +1,6 @@
 """Feed observed departures to a saved model so its recent delay rates stay current.
 
-A deployed model's recent-rate features (features/recent.py) are only as fresh as the last
+A deployed model's recent-rate features (features/outcome_history.py) are only as fresh as the last
 outcomes it was given; `latam outcomes` adds a day's (or a month's) departures without
 refitting. The file is a processed table (with `atraso_15`) or a raw-format file with the
 operated time `Fecha-O`, from which the label is derived exactly as `latam features build` does.
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from latam_airlines.errors import InputError
-from latam_airlines.models.delay_model import DelayModel
+from latam_airlines.models.artifact import DelayModel
 
 
 def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
@@ -22,8 +22,8 @@ def read_outcomes(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     from latam_airlines.data.load import check_raw_columns
     from latam_airlines.data.make_dataset import make_dataset
     from latam_airlines.features import TARGET, build_features
-    from latam_airlines.models.train_model import training_data
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table
+    from latam_airlines.models.training_data import training_data
 
     table = read_table(path)
     if TARGET not in table.columns:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from latam_airlines.errors import InputError
-from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
+from latam_airlines.models.artifact import REQUIRED_FIELDS, DelayModel
 
 # Input columns copied to the output beside the prediction, when present (they identify a flight).
 ID_COLUMNS: tuple[str, ...] = (
@@ -25,11 +25,11 @@ ID_COLUMNS: tuple[str, ...] = (
 )
 
 
-def read_flights(path: str | Path) -> pd.DataFrame:
+def read_flights_to_score(path: str | Path) -> pd.DataFrame:
     """The flights file (CSV or Parquet) with the fields the model needs, every row checked by
     the rules the API applies (latam_airlines/validation.py); InputError names the first bad
     row, column and value. Times come back parsed (Santiago local time)."""
-    from latam_airlines.tables import read_table
+    from latam_airlines.io import read_table
     from latam_airlines.validation import validate_table
 
     flights = read_table(path)

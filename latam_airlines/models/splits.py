@@ -27,7 +27,7 @@ DEFAULT_YEAR = 2017
 
 
 def split_options(train_settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The split keys of params.yaml's train section, as `holdout_split` keywords."""
+    """The split keys of a settings train section (dict), as `holdout_split` keywords."""
     keys = ("split", "last_months", "test_months", "test_size")
     return {key: train_settings[key] for key in keys if train_settings.get(key) is not None}
 
@@ -35,7 +35,7 @@ def split_options(train_settings: Mapping[str, Any]) -> dict[str, Any]:
 def flight_dates(processed: pd.DataFrame, year: int | None = None) -> np.ndarray:
     """datetime64[D] of each row's scheduled day (NaT where unknown), from AÑO (else `year`,
     else 2017), MES and DIA."""
-    from latam_airlines.features.recent import day_numbers
+    from latam_airlines.data.calendar import day_numbers
 
     def number(column: str) -> np.ndarray:
         if column not in processed.columns:
@@ -95,17 +95,24 @@ def _relative_split(
 
 def holdout_split(
     processed: pd.DataFrame,
-    split: str = "temporal",
-    test_months: Sequence[int] = (11, 12),
-    test_size: float = 0.33,
-    seed: int = 42,
-    last_months: int = 2,
+    split: str | None = None,
+    test_months: Sequence[int] | None = None,
+    test_size: float | None = None,
+    seed: int | None = None,
+    last_months: int | None = None,
     year: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (train, test), see the module docstring. temporal: the last `last_months`
     months present (else the last `test_size` of days); months: `test_months` of the table's
-    last year; random: stratified `test_size` share."""
+    last year; random: stratified `test_size` share. Arguments not given: the settings' train
+    section (and seed)."""
     from latam_airlines.features import TARGET
+    from latam_airlines.settings import current, filled
+
+    split, test_months, test_size, last_months = filled(
+        current().train, split=split, test_months=test_months, test_size=test_size, last_months=last_months
+    )
+    (seed,) = filled(current(), seed=seed)
 
     positions = np.arange(len(processed))
     if split == "random":
@@ -139,9 +146,15 @@ def describe_test_part(processed: pd.DataFrame, test_rows: np.ndarray, year: int
     return f"{dates.min()}..{dates.max()}" if len(dates) else ""
 
 
-def validation_split(y: np.ndarray, share: float = 0.2, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    y: np.ndarray, share: float | None = None, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(fit, validation) positions inside a training part, stratified: the threshold is chosen
-    on the validation rows, never on the test rows."""
+    on the validation rows, never on the test rows. Share and seed not given: the settings'
+    train.validation_share and seed."""
+    from latam_airlines.settings import current, filled
+
+    (share,), (seed,) = filled(current().train, validation_share=share), filled(current(), seed=seed)
     positions = np.arange(len(y))
     fit, validation = train_test_split(positions, test_size=share, random_state=seed, stratify=y)
     return np.sort(fit), np.sort(validation)

@@ -19,9 +19,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from latam_airlines.errors import InputError
 from latam_airlines.io import write_text
-from latam_airlines.models.candidates import make_pipeline
+from latam_airlines.models.pipelines import make_pipeline
 from latam_airlines.models.splits import holdout_split
-from latam_airlines.models.train_model import training_data
+from latam_airlines.models.training_data import training_data
 
 TUNABLE: tuple[str, ...] = ("logreg", "xgb", "lgbm")
 
@@ -52,17 +52,25 @@ def _space(trial: Any, model: str) -> dict[str, Any]:
 
 def tune(
     processed: pd.DataFrame,
-    model: str = "xgb",
-    trials: int = 20,
-    folds: int = 3,
-    features: str = "full",
-    seed: int = 42,
+    model: str | None = None,
+    trials: int | None = None,
+    folds: int | None = None,
+    features: str | None = None,
+    seed: int | None = None,
     year: int | None = None,
     split: Mapping[str, Any] | None = None,
     on_trial: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Best params by mean ROC-AUC over `folds` stratified folds of the training part."""
+    """Best params by mean ROC-AUC over `folds` stratified folds of the training part; what is
+    not given comes from the settings (tune.model, tune.trials, tune.folds, train.features, seed)."""
     import optuna
+
+    from latam_airlines.settings import current, filled
+
+    settings = current()
+    model, trials, folds = filled(settings.tune, model=model, trials=trials, folds=folds)
+    (features,) = filled(settings.train, features=features)
+    (seed,) = filled(settings, seed=seed)
 
     if model not in TUNABLE:
         raise InputError(f"tuning supports {', '.join(TUNABLE)}, not {model!r}", value=model)
@@ -77,7 +85,7 @@ def tune(
         params = _space(trial, model)
         scores = []
         for fit, score in splits:
-            pipeline = make_pipeline(model, y[fit], features, "weight", params, seed)
+            pipeline = make_pipeline(model, y[fit], features, settings.train.balance, params, seed)
             pipeline.fit(inputs.iloc[fit], y[fit])
             scores.append(roc_auc_score(y[score], pipeline.predict_proba(inputs.iloc[score])[:, 1]))
         value = float(np.mean(scores))

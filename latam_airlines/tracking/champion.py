@@ -25,13 +25,6 @@ from latam_airlines.errors import InputError
 
 # metric -> True when higher is better
 METRICS: dict[str, bool] = {"roc_auc": True, "pr_auc": True, "log_loss": False, "brier": False}
-RETRAIN_DEFAULTS: dict[str, Any] = {
-    "primary": "roc_auc",
-    "margin": 0.002,
-    "guard": "brier",
-    "guard_tolerance": 0.002,
-    "report": "reports/retrain_decision.json",
-}
 
 
 def holdout_scores(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
@@ -107,7 +100,8 @@ def decide(
 
 
 def retrain_settings(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {**RETRAIN_DEFAULTS, **(params.get("retrain") or {})}
+    """The `retrain:` section of a settings dict (`Settings.as_params()`)."""
+    return dict(params["retrain"])
 
 
 def retrain(
@@ -124,7 +118,7 @@ def retrain(
     `promote=False` decides and logs without moving the champion alias."""
     from latam_airlines.models import TrainConfig, holdout_evaluation
     from latam_airlines.models.splits import holdout_split
-    from latam_airlines.models.train_model import data_fingerprint, training_data
+    from latam_airlines.models.training_data import data_fingerprint, training_data
     from latam_airlines.tracking import registry
     from latam_airlines.tracking.runs import Tracker
 

@@ -35,10 +35,8 @@ def track_train(
     tracker = tracker or Tracker(params)
     version = None
     with tracker.run(f"train {delay_model.metadata.get('model')}", tags=_tags("train")):
-        tracker.log_params(
-            {"config": delay_model.metadata.get("config", {}), "params": params.get("train", {})}
-        )
-        tracker.log_params({"seed": params.get("seed"), "model_version": delay_model.metadata.get("version")})
+        tracker.log_params({"config": delay_model.metadata.get("config", {}), "params": params["train"]})
+        tracker.log_params({"seed": params["seed"], "model_version": delay_model.metadata.get("version")})
         tracker.log_data(table, fingerprint=delay_model.metadata.get("data_fingerprint"))
         tracker.log_environment()
         tracker.log_metrics({k: v for k, v in delay_model.metrics.items() if isinstance(v, Mapping)})
@@ -62,7 +60,7 @@ def track_evaluate(
     tracker = tracker or Tracker(params)
     with tracker.run(f"evaluate {delay_model.metadata.get('version')}", tags=_tags("evaluate")):
         tracker.log_params({"model_version": delay_model.metadata.get("version"), "protocol": evaluation.protocol,
-                            "evaluate": params.get("evaluate", {})})  # fmt: skip
+                            "evaluate": params["evaluate"]})  # fmt: skip
         tracker.log_data(table, "evaluation")
         tracker.log_environment()
         tracker.log_metrics(evaluation.metrics)
@@ -86,7 +84,7 @@ def track_compare(
     metric_columns = [c for c in scores.columns if c not in ("candidate", "protocol", "fold")]
     with tracker.run("compare", tags=_tags("compare")):
         tracker.log_params({"folds": folds, "candidates": ",".join(scores["candidate"].unique()),
-                            "seed": params.get("seed")})  # fmt: skip
+                            "seed": params["seed"]})  # fmt: skip
         tracker.log_data(table)
         tracker.log_environment()
         if report is not None:

@@ -267,11 +267,11 @@ def download_model(
 # ----------------------------------------------------------------- the local fallback copy
 def cache_path(ref: ModelRef, settings: Mapping[str, Any] | None = None) -> Path:
     """models/<alias>.joblib (models/champion.joblib for the champion), or models/<name>-v<N>.joblib."""
-    from latam_airlines.config import resolve
+    from latam_airlines.settings import resolve
 
     settings = settings or tracking_settings()
     stem = ref.alias if ref.alias else f"{ref.name}-v{ref.version}"
-    return resolve(settings.get("cache_dir", "models")) / f"{stem}.joblib"
+    return resolve(settings["cache_dir"]) / f"{stem}.joblib"
 
 
 def cache_model(

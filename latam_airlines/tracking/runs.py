@@ -26,15 +26,6 @@ log = logging.getLogger("latam_airlines.tracking")
 
 TRACKING_ENV = "LATAM_TRACKING"
 URI_ENV = "MLFLOW_TRACKING_URI"
-DEFAULTS: dict[str, Any] = {
-    "enabled": True,
-    "uri": None,
-    "experiment": "latam-delay",
-    "registered_model": "latam-delay",
-    "artifacts": "mlartifacts",
-    "database": "mlflow.db",
-    "cache_dir": "models",
-}
 # MLflow retries an unreachable server for minutes by default; a command should not wait that long.
 _HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
@@ -45,22 +36,18 @@ MAX_PARAM_LENGTH = 6000  # MLflow's limit on a parameter value
 
 
 def tracking_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """DEFAULTS < params `tracking:` < $LATAM_TRACKING_<KEY> (e.g. LATAM_TRACKING_CACHE_DIR)."""
+    """The `tracking:` section of `params` (a settings dict, `Settings.as_params()`), else of the
+    current settings (params.yaml < $LATAM_TRACKING__<KEY>, or the older $LATAM_TRACKING_<KEY>)."""
     if params is None:
-        from latam_airlines.config import load_params
+        from latam_airlines.settings import current
 
-        params = load_params()
-    settings = {**DEFAULTS, **(params.get("tracking") or {})}
-    for key in DEFAULTS:
-        value = os.environ.get(f"{TRACKING_ENV}_{key.upper()}")
-        if value and key != "enabled":
-            settings[key] = value
-    return settings
+        return current().tracking.model_dump()
+    return dict(params["tracking"])
 
 
 def tracking_uri(settings: Mapping[str, Any] | None = None) -> str:
     """$MLFLOW_TRACKING_URI, else params tracking.uri, else the embedded SQLite store."""
-    from latam_airlines.config import resolve
+    from latam_airlines.settings import resolve
 
     settings = settings or tracking_settings()
     uri = os.environ.get(URI_ENV) or settings.get("uri")
@@ -71,7 +58,7 @@ def tracking_uri(settings: Mapping[str, Any] | None = None) -> str:
 
 def artifact_location(settings: Mapping[str, Any]) -> str | None:
     """Where a new experiment of the embedded store keeps artifacts (a server decides its own)."""
-    from latam_airlines.config import resolve
+    from latam_airlines.settings import resolve
 
     if tracking_uri(settings).startswith("sqlite:"):
         return resolve(settings["artifacts"]).as_uri()
@@ -161,7 +148,7 @@ class Tracker:
     def __init__(self, params: Mapping[str, Any] | None = None, enabled: bool | None = None) -> None:
         self.settings = tracking_settings(params)
         if enabled is None:
-            enabled = bool(self.settings.get("enabled", True)) and os.environ.get(TRACKING_ENV, "1") != "0"
+            enabled = bool(self.settings["enabled"]) and os.environ.get(TRACKING_ENV, "1") != "0"
         self.enabled = enabled
         self.mlflow: Any = None
         self.run_id: str | None = None
@@ -285,7 +272,7 @@ class Tracker:
         """The table's fingerprint, source and size (params + tags; not the rows)."""
         if not self.active:
             return
-        from latam_airlines.models.train_model import data_fingerprint
+        from latam_airlines.models.training_data import data_fingerprint
 
         fingerprint = fingerprint or data_fingerprint(table)
         source = table.attrs.get("source") or "in-memory table"

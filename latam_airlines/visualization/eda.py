@@ -21,7 +21,7 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS, PERIODS
 from latam_airlines.errors import InputError
-from latam_airlines.tables import require_interim_columns
+from latam_airlines.io import require_interim_columns
 from latam_airlines.visualization.figures import save_figure
 
 TARGET = "atraso_15"

@@ -43,7 +43,7 @@ def fetch_us2001(output: str | Path | None = None, npm: str = "npm") -> Path:
     `npm pack` fetches the package by name and version (the registry checks its integrity);
     the Parquet member is then checked against SHA256 before it replaces `output` atomically.
     """
-    from latam_airlines.config import resolve
+    from latam_airlines.settings import resolve
 
     target = Path(output) if output is not None else resolve(US2001_PATH)
     if target.exists() and sha256_of(target) == SHA256:

@@ -1,5 +1,6 @@
-"""One classifier, up to three fitted pipelines ("tiers"), each with its own calibration map
-and decision threshold:
+"""Feed tiers: one classifier routing each flight to one of up to three fitted pipelines
+("tiers") by what its record carries and how fresh the outcome feed is, each tier with its
+own calibration map (models/calibration.py) and decision threshold:
 
 - `full`: rich records (every field the full feature set reads), recent delay rates fed;
 - `stale`: the same records when the model's outcome history is more than `stale_after_days`
@@ -11,11 +12,9 @@ and decision threshold:
   fields (a model trained on complete rows, fed a default hour and destination, answers for
   that default flight, not for "any flight of this airline this month").
 
-Probabilities are calibrated per tier: a monotone map (isotonic regression on the training
-part's out-of-fold probabilities, its steps' centres stored as knots and joined by straight
-lines with `np.interp`, a few microseconds per batch) sends each raw score to the delay rate observed for such scores.
-Class weights inflate raw scores (mean 0.46 against an observed 0.23); the map undoes that,
-and ROC/PR-AUC are unchanged by it. Each tier's F1-optimal threshold is chosen on the same
+Probabilities are calibrated per tier: the map sends each raw score to the delay rate observed
+for such scores (class weights inflate raw scores: mean 0.46 against an observed 0.23). Each
+tier's F1-optimal threshold is chosen on the same
 calibrated out-of-fold probabilities, so a label is `probability >= threshold of its tier`
 (`decide`): thresholds differ between tiers, the probabilities mean the same thing.
 """
@@ -29,46 +28,19 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from latam_airlines.models.calibration import calibrate
+
 TIERS: tuple[str, ...] = ("full", "stale", "minimal")
-# Calibrated probabilities stay inside (0, 1): a flight is never certain.
-PROBABILITY_FLOOR = 1e-3
-
-
-def fit_calibration(probability: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Knots (raw score, calibrated probability) of an isotonic fit of `y` on `probability`.
-
-    Isotonic regression is a step function: every raw score inside a step would get the same
-    probability, so a fed outcome or a later departure could move the score without moving the
-    answer. The knots are the steps' centres (mean raw score of the rows in each step) with the
-    step's rate, joined by straight lines: still calibrated, strictly increasing between the
-    first and last centre, so the ranking (ROC-AUC) is kept.
-    """
-    from sklearn.isotonic import IsotonicRegression
-
-    probability = np.asarray(probability, dtype=float)
-    isotonic = IsotonicRegression(
-        out_of_bounds="clip", y_min=PROBABILITY_FLOOR, y_max=1 - PROBABILITY_FLOOR
-    ).fit(probability, y)
-    levels, step = np.unique(isotonic.predict(probability), return_inverse=True)
-    centres = np.bincount(step, weights=probability) / np.bincount(step)
-    return centres, levels
-
-
-def calibrate(probability: np.ndarray, knots: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
-    """The calibration map (identity without knots); beyond the knots, the end values."""
-    if knots is None:
-        return probability
-    return np.interp(probability, knots[0], knots[1])
 
 
 class TieredClassifier(BaseEstimator, ClassifierMixin):
-    """Routes each row to a tier (see the module docstring); `predict_proba` is calibrated."""
+    """Routes each row to a tier (see the module docstring); `predict_proba` is calibrated.
 
-    # Artifacts written before calibration and the stale tier unpickle without these.
-    stale = None
-    thresholds = None
-    calibration = None
-    stale_after_days = None
+    The training protocol (models/training.py) fits each tier on its own and assembles them
+    with their thresholds and calibration maps; `fit` fits every given tier on the same rows
+    (in place, as scikit-learn's Pipeline fits its steps). Like Pipeline, `classes_` comes
+    from the fitted tiers, never from `__init__`.
+    """
 
     def __init__(
         self,
@@ -87,7 +59,27 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         self.thresholds = thresholds
         self.calibration = calibration
         self.stale_after_days = stale_after_days
-        self.classes_ = np.array([0, 1])
+
+    def _tiers(self) -> list[Any]:
+        return [tier for tier in (self.full, self.stale, self.minimal) if tier is not None]
+
+    def fit(self, X: pd.DataFrame, y: Any) -> TieredClassifier:
+        """Fit every given tier on (X, y); thresholds and calibration maps stay as given."""
+        for tier in self._tiers():
+            tier.fit(X, y)
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return bool(self._tiers()) and all(hasattr(tier, "classes_") for tier in self._tiers())
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The fitted tiers' classes (0 on time, 1 delayed), as scikit-learn's Pipeline does."""
+        from sklearn.exceptions import NotFittedError
+
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError("TieredClassifier has no fitted tier")
+        return self._tiers()[0].classes_
 
     # ------------------------------------------------------------------ routing
     def full_rows(self, X: pd.DataFrame) -> np.ndarray:
@@ -138,10 +130,7 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         tier = self.route(X)
         probability = np.empty(len(X), dtype=float)
         threshold = np.empty(len(X), dtype=float)
-        thresholds = self.thresholds or {  # an artifact from before: one threshold per tier
-            "full": getattr(self, "full_threshold", 0.5),
-            "minimal": getattr(self, "minimal_threshold", 0.5),
-        }
+        thresholds = self.thresholds or {}
         for name in TIERS:
             rows = tier == name
             if not rows.any():

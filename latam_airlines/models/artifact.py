@@ -1,4 +1,6 @@
-"""The saved model artifact: one joblib file with the fitted pipeline and what serving needs."""
+"""The saved model artifact: `DelayModel` (a fitted classifier plus what serving needs), its
+assembly after training (`build_artifact`: fields, known values, metadata) and the joblib file
+(`save`, `load_model`, with a format check)."""
 
 from __future__ import annotations
 
@@ -9,13 +11,17 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
+import sklearn
 
 from latam_airlines.errors import InputError
 from latam_airlines.io import atomic_path
 
 # Fields every request must carry (the challenge API's minimal flight record).
 REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
-ARTIFACT_FORMAT = 1
+# Written into every artifact and checked on load. 2: the features/ and models/ modules were
+# split and renamed (format 1 pickles name modules that no longer exist).
+ARTIFACT_FORMAT = 2
+RETRAIN_HINT = "retrain with `latam train`"
 
 
 def _numeric(values: Sequence[Any]) -> bool:
@@ -45,26 +51,22 @@ class DelayModel:
     """A fitted delay classifier plus everything needed to serve it.
 
     `predict_proba` / `predict` accept a processed feature table or a list/frame of flight
-    records carrying at least REQUIRED_FIELDS; optional fields absent from the input are
-    filled with `defaults` (so the minimal record always works).
+    records carrying at least REQUIRED_FIELDS; a record without the full tier's fields is
+    scored by the minimal tier (models/feed_tiers.py), so the minimal record always works.
     """
 
     def __init__(
         self,
         pipeline: Any,
         features: Sequence[str],
-        categorical: Sequence[str],
         known_values: Mapping[str, Sequence[Any]],
-        defaults: Mapping[str, Any],
         threshold: float = 0.5,
         metrics: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.features = list(features)
-        self.categorical = list(categorical)
         self.known_values = {field: list(values) for field, values in known_values.items()}
-        self.defaults = dict(defaults)
         self.threshold = float(threshold)
         self.metrics = dict(metrics or {})
         self.metadata = dict(metadata or {})
@@ -82,10 +84,10 @@ class DelayModel:
 
         Raw/API spellings are mapped (`Des-I` -> Des_I; `Fecha-I` -> MES, DIA, HORA, MIN,
         DIANOM, temporada_alta, periodo_dia, as build_features derives them); an absent
-        optional field stays NaN unless `defaults` names a value for it, and rows lacking
-        the full model's fields are scored by the minimal model (see models/tiered.py).
+        optional field stays NaN, and rows lacking the full model's fields are scored by the
+        minimal model (see models/feed_tiers.py).
         """
-        from latam_airlines.features.engineered import canonical_from_columns, flight_columns
+        from latam_airlines.features.canonical import canonical_from_columns, flight_columns
 
         columns, index = flight_columns(flights)
         missing = [field for field in REQUIRED_FIELDS if field not in columns]
@@ -96,10 +98,7 @@ class DelayModel:
         for column in self.features:  # a feature outside the canonical fields: as given, else NaN
             if column not in canonical.columns:
                 canonical[column] = columns.get(column, np.nan)
-        prepared = canonical[self.features]
-        if self.defaults:
-            prepared = prepared.fillna({k: v for k, v in self.defaults.items() if k in prepared.columns})
-        return prepared
+        return canonical[self.features]
 
     def _spellings(self) -> dict[str, dict[str, str]]:
         """Per categorical field: folded spelling -> the training spelling."""
@@ -148,7 +147,7 @@ class DelayModel:
     ) -> list[tuple[int, str, Any]]:
         """(row position, field, value) for every categorical value the model never saw
         (case and surrounding spaces aside: "grupo latam" is the known "Grupo LATAM")."""
-        from latam_airlines.features.engineered import flight_columns
+        from latam_airlines.features.canonical import flight_columns
 
         columns, _ = flight_columns(flights)
         found = []
@@ -220,8 +219,8 @@ class DelayModel:
 
     # ----------------------------------------------------------------- outcome feed
     def _outcome_steps(self) -> list[Any]:
-        """The fitted feature steps that keep a recent-delay history (features/recent.py)."""
-        from latam_airlines.models.candidates import outcome_history_step
+        """The fitted feature steps that keep a recent-delay history (features/outcome_history.py)."""
+        from latam_airlines.models.pipelines import outcome_history_step
 
         tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal")]
         return [step for step in map(outcome_history_step, tiers) if step is not None]
@@ -271,16 +270,99 @@ class DelayModel:
         return target
 
 
+def build_artifact(
+    classifier: Any,
+    inputs: pd.DataFrame,
+    processed: pd.DataFrame,
+    features: Sequence[str],
+    config: Mapping[str, Any],
+    stale_features: str | None,
+    metrics: dict,
+) -> DelayModel:
+    """The DelayModel of a trained (tiered) classifier: `features` are the canonical fields its
+    tiers read, `inputs` the canonical training rows (their values become `known_values`),
+    `processed` the training table (fingerprint, rows, year), `config` the TrainConfig as a
+    dict and `stale_features` the stale tier's feature set (None without one)."""
+    import xgboost
+
+    from latam_airlines.features.canonical import CATEGORICAL_FIELDS, NUMERIC_FIELDS
+    from latam_airlines.models.training_data import data_fingerprint
+
+    # Serving predicts small batches; one thread per call beats spreading them over cores.
+    classifier.set_params(
+        **{name: 1 for name in classifier.get_params(deep=True) if name.endswith("__n_jobs")}
+    )
+    fingerprint = data_fingerprint(processed)
+    known = {}
+    for column in features:
+        values = inputs[column].dropna().unique()
+        known[column] = (
+            sorted(int(v) for v in values) if column in NUMERIC_FIELDS else sorted(map(str, values))
+        )
+    year = config["year"]
+    if year is None and "AÑO" in processed.columns:
+        year = int(pd.to_numeric(processed["AÑO"], errors="coerce").mode().iloc[0])
+    return DelayModel(
+        pipeline=classifier,
+        features=list(features),
+        known_values={c: v for c, v in known.items() if c in CATEGORICAL_FIELDS or c == "MES"},
+        threshold=classifier.thresholds.get("full", classifier.thresholds.get("minimal", 0.5)),
+        metrics=metrics,
+        metadata={
+            "model": config["model"],
+            "version": f"{config['model']}-{config['features']}-{fingerprint[:8]}",
+            "data_fingerprint": fingerprint,
+            "rows": int(len(processed)),
+            "year": year or 2017,
+            "config": dict(config),
+            "thresholds": dict(classifier.thresholds),
+            "calibration": {
+                "method": config["calibration"],
+                "fitted_on": "out-of-fold probabilities of the training part",
+                "knots": {tier: len(knots[0]) for tier, knots in (classifier.calibration or {}).items()},
+            },
+            "feed": {
+                "stale_after_days": classifier.stale_after_days,
+                "regimes": {
+                    "fed": "full tier: recent delay rates, its own threshold",
+                    "stale": f"history older than {classifier.stale_after_days} days: "
+                    f"{stale_features} features, their own threshold",
+                    "minimal": "only OPERA, TIPOVUELO, MES given",
+                }
+                if classifier.stale is not None
+                else {},
+            },
+            "library_versions": {
+                "sklearn": sklearn.__version__,
+                "xgboost": xgboost.__version__,
+                "pandas": pd.__version__,
+                "numpy": np.__version__,
+            },
+        },
+    )
+
+
 def load_model(path: str | Path) -> DelayModel:
-    """Load an artifact written by `DelayModel.save`; InputError if missing or not one."""
+    """Load an artifact written by `DelayModel.save`; InputError if missing, not one, or of
+    another ARTIFACT_FORMAT (naming both formats: retrain)."""
     path = Path(path)
     if not path.exists():
         raise InputError("no model artifact here (train one with `latam train`)", file=str(path))
     try:
         payload = joblib.load(path)
-    except ModuleNotFoundError as error:  # e.g. a CatBoost artifact without the [catboost] extra
+    except (ModuleNotFoundError, AttributeError) as error:
+        missing = str(getattr(error, "name", "") or "")
+        if isinstance(error, AttributeError) or missing.startswith("latam_airlines"):
+            # A format-1 artifact names modules or classes of the old layout (e.g.
+            # latam_airlines.features.engineered): its format cannot be read before them.
+            raise InputError(
+                f"the artifact was written by an older latam_airlines (artifact format 1, "
+                f"{type(error).__name__}: {error}); this version reads format {ARTIFACT_FORMAT}: {RETRAIN_HINT}",
+                file=str(path),
+            ) from None
+        # e.g. a CatBoost artifact without the [catboost] extra
         raise InputError(
-            f"the artifact needs the package {str(error.name).split('.')[0]!r}, not installed "
+            f"the artifact needs the package {missing.split('.')[0]!r}, not installed "
             f'(for catboost: pip install -e ".[catboost]")',
             file=str(path),
         ) from None
@@ -290,4 +372,10 @@ def load_model(path: str | Path) -> DelayModel:
         ) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("model"), DelayModel):
         raise InputError("not a latam_airlines model artifact", file=str(path))
+    if payload.get("format") != ARTIFACT_FORMAT:
+        raise InputError(
+            f"artifact format {payload.get('format')!r}, this version reads format {ARTIFACT_FORMAT}: "
+            f"{RETRAIN_HINT}",
+            file=str(path),
+        )
     return payload["model"]

@@ -21,17 +21,8 @@ import numpy as np
 
 DAY_BITS = 20  # day numbers since 1970-01-01 fit in 20 bits until the year 4840
 MINUTE_BITS = 31  # minute numbers since 1970 (intraday histories) until the year 6053
-
-
-def day_numbers(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of each (year, month, day), NaN where any part is missing."""
-    known = ~(np.isnan(year) | np.isnan(month) | np.isnan(day))
-    out = np.full(len(month), np.nan)
-    if known.any():
-        months = ((year[known] - 1970) * 12 + month[known] - 1).astype("int64").astype("datetime64[M]")
-        dates = months.astype("datetime64[D]") + (day[known] - 1).astype("int64").astype("timedelta64[D]")
-        out[known] = dates.astype("int64")
-    return out
+# A flight's identity in the outcome feed (with its scheduled day): see FlightLedger.
+IDENTITY_FIELDS: list[str] = ["OPERA", "TIPOVUELO", "Des_I", "HORA", "MIN"]
 
 
 class OutcomeHistory:

@@ -1,4 +1,5 @@
-"""Fit a DelayModel on a processed feature table, with an honest holdout evaluation.
+"""The training protocol: fit a DelayModel on a processed feature table, with an honest
+holdout evaluation.
 
 Protocol of `train` (every number it reports comes from rows the model did not fit):
 1. split the table (models/splits.py): temporal (default: the last 2 months present are the
@@ -18,38 +19,33 @@ Protocol of `train` (every number it reports comes from rows the model did not f
    the returned model's history ends with the training part;
 4. with `refit_full` (default) the artifact is refitted on every row, keeping thresholds and
    calibration maps.
-Every tier (full, stale, minimal: see tiered.py) follows the same protocol.
-Defaults come from params.yaml's train section (`latam_airlines.config.load_params`), so the
-library, the CLI and `dvc repro` train the same model.
+Every tier (full, stale, minimal: see feed_tiers.py) follows the same protocol.
+Defaults come from the settings' train section (`latam_airlines.settings`: params.yaml, then
+LATAM_TRAIN__* variables), so the library, the CLI and `dvc repro` train the same model.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from latam_airlines.errors import InputError
-from latam_airlines.features import TARGET
-from latam_airlines.features.engineered import (
-    CATEGORICAL_FIELDS,
-    INPUT_FIELDS,
-    NUMERIC_FIELDS,
-    canonical_flights,
-    fields_of,
-)
-from latam_airlines.models.candidates import check_model, make_pipeline, outcome_history_step
-from latam_airlines.models.delay_model import REQUIRED_FIELDS, DelayModel
+from latam_airlines.features.canonical import INPUT_FIELDS
+from latam_airlines.features.feature_sets import fields_of
+from latam_airlines.models.artifact import DelayModel, build_artifact
+from latam_airlines.models.calibration import calibrate, fit_calibration
+from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
+from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
-from latam_airlines.models.tiered import TieredClassifier, calibrate, fit_calibration
+from latam_airlines.models.training_data import training_data
+from latam_airlines.settings import setting
 
 FEATURE_CHOICES: tuple[str, ...] = (
     "full",
@@ -75,24 +71,25 @@ STALE_FEATURES: dict[str, str] = {
 @dataclass
 class TrainConfig:
     """Everything that defines a trained model; stored in the artifact's metadata.
-    These defaults mirror params.yaml's train section, which `train` reads first."""
+    A field not given is the settings' train entry of the same name (the seed: the top-level
+    seed), read when the config is made; `params` (model hyperparameters) defaults to none."""
 
-    model: str = "logreg"
-    features: str = "full"
-    balance: str = "weight"
+    model: str = setting("train", "model")
+    features: str = setting("train", "features")
+    balance: str = setting("train", "balance")
     params: dict[str, Any] = field(default_factory=dict)
-    split: str = "temporal"
-    last_months: int = 2
-    test_months: list[int] = field(default_factory=lambda: [11, 12])
-    test_size: float = 0.33
-    validation_share: float = 0.2
-    threshold_folds: int = 5
-    seed: int = 42
-    year: int | None = None
-    refit_full: bool = True
-    outcome_feed: bool = True
-    calibration: str = "isotonic"
-    stale_after_days: int | None = 7
+    split: str = setting("train", "split")
+    last_months: int = setting("train", "last_months")
+    test_months: list[int] = setting("train", "test_months")
+    test_size: float = setting("train", "test_size")
+    validation_share: float = setting("train", "validation_share")
+    threshold_folds: int = setting("train", "threshold_folds")
+    seed: int = setting("seed")
+    year: int | None = setting("train", "year")
+    refit_full: bool = setting("train", "refit_full")
+    outcome_feed: bool = setting("train", "outcome_feed")
+    calibration: str = setting("train", "calibration")
+    stale_after_days: int | None = setting("train", "stale_after_days")
 
 
 @dataclass
@@ -108,43 +105,6 @@ class Holdout:
     frozen_minimal_probability: np.ndarray | None = None
     late_probability: np.ndarray | None = None  # outcomes fed LATE_FEED_DAYS days late
     fed_pipeline: Any = None  # the scoring copy whose history holds the test part's outcomes
-
-
-def training_data(
-    processed: pd.DataFrame, year: int | None = None, *, single_class: bool = False
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Canonical inputs and 0/1 target of a processed table; InputError naming what is wrong.
-
-    Every row is checked by the shared flight rules (latam_airlines/validation.py). A table
-    whose target has one class is refused unless `single_class` (a day of outcomes may be all
-    on time: something to record, nothing to fit)."""
-    from latam_airlines.validation import validate_table
-
-    file = processed.attrs.get("source")
-    if TARGET not in processed.columns:
-        raise InputError(f"the table has no target column {TARGET!r}", file=file, column=TARGET)
-    missing = [column for column in REQUIRED_FIELDS if column not in processed.columns]
-    if missing:
-        raise InputError("the table lacks a required feature column", file=file, column=missing[0])
-    target = pd.to_numeric(processed[TARGET], errors="coerce")
-    bad = target.isna() | ~target.isin([0, 1])
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"target must be 0/1; {int(bad.sum())} bad row(s), first at row {row}",
-            file=file, column=TARGET, value=processed[TARGET].iloc[row],
-        )  # fmt: skip
-    y = target.to_numpy(dtype=int)
-    if y.min() == y.max() and not single_class:
-        raise InputError("the target has a single class; nothing to learn", file=file, column=TARGET)
-    checked = validate_table(processed, file, required=REQUIRED_FIELDS)
-    return canonical_flights(checked, year=year), y
-
-
-def data_fingerprint(processed: pd.DataFrame) -> str:
-    """sha256 of the table's content (order-sensitive), to recognise the training data."""
-    hashed = pd.util.hash_pandas_object(processed.reset_index(drop=True), index=False)
-    return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()
 
 
 def _tiers(config: TrainConfig) -> dict[str, str]:
@@ -279,7 +239,7 @@ def holdout_evaluation(
             inputs.iloc[train_rows], y[train_rows], config, feature_set, on_step
         )
     classifier = _assemble(pipelines, thresholds, knots, config)
-    model = _delay_model(classifier, inputs, config, processed, metrics={})
+    model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
     minimal = frozen_minimal = None
@@ -338,8 +298,6 @@ LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
 
 
 def _history_steps(classifier: TieredClassifier) -> list[Any]:
-    from latam_airlines.models.candidates import outcome_history_step
-
     tiers = [getattr(classifier, tier, None) for tier in ("full", "minimal")]
     return [step for step in map(outcome_history_step, tiers) if step is not None]
 
@@ -418,88 +376,23 @@ def _tier_metrics(
     return metrics
 
 
-def _delay_model(
+def _artifact(
     classifier: TieredClassifier,
     inputs: pd.DataFrame,
     config: TrainConfig,
     processed: pd.DataFrame,
     metrics: dict,
 ) -> DelayModel:
-    import xgboost
-
-    # Serving predicts small batches; one thread per call beats spreading them over cores.
-    classifier.set_params(
-        **{name: 1 for name in classifier.get_params(deep=True) if name.endswith("__n_jobs")}
-    )
-    fingerprint = data_fingerprint(processed)
+    """The artifact of a trained classifier; `features`: every field one of its tiers reads."""
+    tiers = _tiers(config)
     features = [f for f in INPUT_FIELDS if f in set(fields_of(config.features)) | set(fields_of("minimal"))]
     if config.model == "reference":
         features = fields_of("reference")
-    if "stale" in _tiers(config):  # the stale tier's fields are a subset of the full tier's
-        features = [f for f in INPUT_FIELDS if f in set(features) | set(fields_of(_tiers(config)["stale"]))]
-    known = {}
-    for column in features:
-        values = inputs[column].dropna().unique()
-        known[column] = (
-            sorted(int(v) for v in values) if column in NUMERIC_FIELDS else sorted(map(str, values))
-        )
-    year = config.year
-    if year is None and "AÑO" in processed.columns:
-        year = int(pd.to_numeric(processed["AÑO"], errors="coerce").mode().iloc[0])
-    return DelayModel(
-        pipeline=classifier,
-        features=features,
-        categorical=[c for c in features if c in CATEGORICAL_FIELDS],
-        known_values={c: v for c, v in known.items() if c in CATEGORICAL_FIELDS or c == "MES"},
-        defaults={},
-        threshold=classifier.thresholds.get("full", classifier.thresholds.get("minimal", 0.5)),
-        metrics=metrics,
-        metadata={
-            "model": config.model,
-            "version": f"{config.model}-{config.features}-{fingerprint[:8]}",
-            "data_fingerprint": fingerprint,
-            "rows": int(len(processed)),
-            "year": year or 2017,
-            "config": asdict(config),
-            "thresholds": dict(classifier.thresholds),
-            "calibration": {
-                "method": config.calibration,
-                "fitted_on": "out-of-fold probabilities of the training part",
-                "knots": {tier: len(knots[0]) for tier, knots in (classifier.calibration or {}).items()},
-            },
-            "feed": {
-                "stale_after_days": classifier.stale_after_days,
-                "regimes": {
-                    "fed": "full tier: recent delay rates, its own threshold",
-                    "stale": f"history older than {classifier.stale_after_days} days: "
-                    f"{_tiers(config).get('stale')} features, their own threshold",
-                    "minimal": "only OPERA, TIPOVUELO, MES given",
-                }
-                if classifier.stale is not None
-                else {},
-            },
-            "library_versions": {
-                "sklearn": sklearn.__version__,
-                "xgboost": xgboost.__version__,
-                "pandas": pd.__version__,
-                "numpy": np.__version__,
-            },
-        },
+    if "stale" in tiers:  # the stale tier's fields are a subset of the full tier's
+        features = [f for f in INPUT_FIELDS if f in set(features) | set(fields_of(tiers["stale"]))]
+    return build_artifact(
+        classifier, inputs, processed, features, asdict(config), tiers.get("stale"), metrics
     )
-
-
-def train_defaults() -> dict[str, Any]:
-    """TrainConfig fields set in params.yaml's train section (and the top-level seed)."""
-    from latam_airlines.config import load_params
-
-    settings = load_params()
-    section = settings.get("train", {}) or {}
-    defaults = {
-        key: section[key] for key in TrainConfig.__dataclass_fields__ if key in section and key != "params"
-    }
-    if "seed" in settings:
-        defaults["seed"] = settings["seed"]
-    return defaults
 
 
 def train(
@@ -511,8 +404,8 @@ def train(
 ) -> DelayModel:
     """Fit `model` on the processed table and return a DelayModel (see the module docstring).
 
-    Whatever is not given comes from params.yaml's train section (model logreg, features
-    full, temporal split on the last 2 months, ...), then TrainConfig's defaults.
+    Whatever is not given comes from the settings' train section (params.yaml: model logreg,
+    features full, temporal split on the last 2 months, ...) through TrainConfig.
     options: any TrainConfig field (features, balance, params, split, last_months, test_months,
     test_size, validation_share, threshold_folds, year, refit_full, outcome_feed, calibration,
     stale_after_days). `on_step(message)` is told each step as it starts (folds, refits).
@@ -520,12 +413,11 @@ def train(
     unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
     if unknown:
         raise InputError(f"unknown training option(s) {', '.join(unknown)}", value=unknown[0])
-    settings = {**train_defaults(), **options}
     if model is not None:
-        settings["model"] = model
+        options["model"] = model
     if seed is not None:
-        settings["seed"] = seed
-    config = TrainConfig(**settings)
+        options["seed"] = seed
+    config = TrainConfig(**options)
     holdout = holdout_evaluation(processed, config, on_step)
     if not config.refit_full:
         return holdout.model  # its history ends with the training part (the test part unseen)
@@ -549,6 +441,6 @@ def train(
             config.model, y, feature_set, config.balance, params, config.seed, config.year
         )
         setattr(classifier, tier, pipeline.fit(inputs, y))
-    final = _delay_model(classifier, inputs, config, processed, holdout.model.metrics)
+    final = _artifact(classifier, inputs, config, processed, holdout.model.metrics)
     final.evidence = holdout.model.evidence
     return final

@@ -1,28 +1,24 @@
-"""Stress test of a running API with wrk: bounded load on 127.0.0.1, summary JSON + latency plot.
+"""The wrk client: request bodies from the served model's known values, the wrk Lua script,
+running wrk against 127.0.0.1 and parsing what it prints into a StressResult.
 
 wrk (the load generator the challenge used; C, one event loop per thread) sends POST /predict
 bodies built from the served model's own known values, so every request is valid and the mix
-of flights varies. Without wrk on PATH the stress test stops with a clear message (exit 2):
-a Python load generator on this 2-core machine would measure itself, not the API.
+of flights varies. Without wrk on PATH the stress test stops with a clear message (exit 2): a
+Python load generator sharing the machine's cores would measure itself, not the API.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,10 +31,6 @@ PERCENTILES: tuple[float, ...] = (
     1, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97, 98, 99, 99.5, 99.9, 99.99, 100,
 )  # fmt: skip
 _MARKER = "LATAM_WRK "
-# Used when params.yaml has no `stress:` section.
-STRESS_DEFAULTS: dict[str, Any] = {
-    "duration": 45, "connections": 64, "threads": 1, "batch_size": 1, "timeout_s": 2, "output": "reports/stress",
-}  # fmt: skip
 
 
 @dataclass
@@ -71,7 +63,6 @@ class StressResult:
         )
 
 
-# ----------------------------------------------------------------- target and request bodies
 def base_url(url: str) -> str:
     """The API's root URL (a trailing /predict is accepted); only 127.0.0.1 may be loaded."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
@@ -111,7 +102,6 @@ def request_bodies(
     ]
 
 
-# ----------------------------------------------------------------- wrk
 def wrk_script(bodies: Sequence[str]) -> str:
     """A wrk Lua script: POST the bodies round-robin; print the statistics as JSON when done."""
     quoted = ",\n".join(f"[==[{body}]==]" for body in bodies)
@@ -161,8 +151,9 @@ def run_wrk(
     threads: int = 1,
     timeout_s: float = 2.0,
     batch_size: int = 1,
+    path: str = "/predict",
 ) -> StressResult:
-    """Drive POST {url}/predict with wrk for `duration` seconds; wrk stops by itself."""
+    """Drive POST {url}{path} with wrk for `duration` seconds; wrk stops by itself."""
     if duration <= 0 or connections < 1 or threads < 1 or connections < threads:
         raise InputError(
             "need duration > 0 and connections >= threads >= 1",
@@ -174,7 +165,7 @@ def run_wrk(
         script.write_text(wrk_script(bodies), encoding="utf-8")
         command = [
             wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-            f"--timeout={max(1, math.ceil(timeout_s))}s", "-s", str(script), f"{root}/predict",
+            f"--timeout={max(1, math.ceil(timeout_s))}s", "-s", str(script), f"{root}{path}",
         ]  # fmt: skip
         finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     lines = [line for line in finished.stdout.splitlines() if line.startswith(_MARKER)]
@@ -182,10 +173,11 @@ def run_wrk(
         message = (finished.stderr or finished.stdout).strip().splitlines()
         raise InputError(f"wrk failed: {message[-1] if message else 'no output'}", value=root)
     stats = json.loads(lines[-1][len(_MARKER) :])
-    return _result(root, stats, connections, threads, batch_size)
+    return result_from_stats(root, stats, connections, threads, batch_size)
 
 
-def _result(url: str, stats: dict, connections: int, threads: int, batch_size: int) -> StressResult:
+def result_from_stats(url: str, stats: dict, connections: int, threads: int, batch_size: int) -> StressResult:
+    """A StressResult from the statistics the wrk script prints (wrk_script's `done`)."""
     seconds = stats["duration_us"] / 1e6
     curve = [(float(p), value / 1000) for p, value in stats["percentiles_us"]]
     lookup = dict(curve)
@@ -213,119 +205,25 @@ def _result(url: str, stats: dict, connections: int, threads: int, batch_size: i
 
 def stress(
     url: str,
-    duration: float = 45,
-    connections: int = 64,
-    threads: int = 1,
-    batch_size: int = 1,
+    duration: float | None = None,
+    connections: int | None = None,
+    threads: int | None = None,
+    batch_size: int | None = None,
     bodies: int = 1_000,
-    seed: int = 42,
-    timeout_s: float = 2.0,
+    seed: int | None = None,
+    timeout_s: float | None = None,
 ) -> StressResult:
-    """Load the API at `url` with valid /predict requests built from its /model known values."""
+    """Load the API at `url` with valid /predict requests built from its /model known values;
+    what is not given comes from the settings (`stress:` section, the seed)."""
+    from latam_airlines.settings import current, filled
+
+    duration, connections, threads, batch_size, timeout_s = filled(
+        current().stress, duration=duration, connections=connections, threads=threads,
+        batch_size=batch_size, timeout_s=timeout_s,
+    )  # fmt: skip
+    seed = current().seed if seed is None else seed
     root = base_url(url)
     wrk_path()  # fail before anything else when wrk is missing
     info = fetch_json(f"{root}/model")
     payloads = request_bodies(info.get("known_values", {}), bodies, batch_size, seed)
     return run_wrk(root, payloads, duration, connections, threads, timeout_s, batch_size)
-
-
-# ----------------------------------------------------------------- reports
-def write_report(result: StressResult, output_dir: str | Path) -> tuple[Path, Path]:
-    """summary.json and latency.png under `output_dir` (each written atomically)."""
-    from latam_airlines.io import write_text
-
-    output_dir = Path(output_dir)
-    summary = asdict(result) | {"errors": result.errors}
-    summary_path = write_text(json.dumps(summary, indent=2) + "\n", output_dir / "summary.json")
-    plot_path = plot_latency(result, output_dir / "latency.png")
-    return summary_path, plot_path
-
-
-def plot_latency(result: StressResult, path: str | Path) -> Path:
-    """Latency by percentile, the tail stretched (x = number of nines), as a PNG."""
-    import matplotlib.pyplot as plt
-
-    from latam_airlines.visualization.figures import save_figure
-
-    points = [(p, ms) for p, ms in result.percentiles_ms if p < 100]
-    nines = [-math.log10(1 - p / 100) for p, _ in points]
-    figure, axis = plt.subplots(figsize=(8, 4.5))
-    axis.plot(nines, [ms for _, ms in points], marker="o", markersize=3)
-    axis.axhline(
-        result.latency_ms["max"], color="grey", linestyle="--", label=f"max {result.latency_ms['max']:.1f} ms"
-    )
-    ticks = [50, 90, 99, 99.9, 99.99]
-    axis.set_xticks([-math.log10(1 - p / 100) for p in ticks], [f"p{p:g}" for p in ticks])
-    axis.set_xlabel("percentile of requests")
-    axis.set_ylabel("latency (ms)")
-    axis.set_title(
-        f"POST /predict latency: {result.requests:,} requests in {result.duration_s:.0f} s "
-        f"({result.requests_per_s:,.0f} req/s, {result.connections} connections)"
-    )
-    axis.legend(loc="upper left")
-    return save_figure(figure, path)
-
-
-# ----------------------------------------------------------------- a local server to load
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen | None = None, timeout_s: float = 60) -> None:
-    """Poll {url}/health until it answers 200; InputError if the server dies or never answers."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise InputError(f"the server exited with code {process.returncode} before answering", value=url)
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(f"{url}/health", timeout=1) as answer,  # noqa: S310
-        ):
-            if answer.status == 200:
-                return
-        time.sleep(0.2)
-    raise InputError(f"the server did not answer /health within {timeout_s:.0f} s", value=url)
-
-
-@contextlib.contextmanager
-def local_server(
-    model_path: str | Path,
-    workers: int = 1,
-    port: int | None = None,
-    extra_env: Mapping[str, str] | None = None,
-    on_process: Callable[[subprocess.Popen], None] | None = None,
-) -> Iterator[str]:
-    """Run `latam serve` on 127.0.0.1 in a child process; yield its URL; stop it afterwards.
-    `on_process` gets the child once it answers (e.g. to watch its memory)."""
-    port = port or free_port()
-    command = [
-        sys.executable, "-m", "latam_airlines.cli", "--quiet", "serve", "--model", str(model_path),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
-    environment = os.environ | dict(extra_env or {})
-    # stderr to a file, not a pipe: a chatty server must never block on a full pipe.
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            try:
-                wait_healthy(url, process)
-            except InputError as error:
-                process.kill()
-                process.wait(timeout=10)
-                log.seek(0)
-                lines = log.read().decode(errors="replace").strip().splitlines()
-                raise InputError(f"`latam serve` did not start: {lines[-1] if lines else error}") from None
-            if on_process is not None:
-                on_process(process)
-            yield url
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)

@@ -1,0 +1,380 @@
+"""`latam train`, `evaluate`, `compare`, `tune`, `predict`, `outcomes`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from latam_airlines.cli import options
+from latam_airlines.cli.options import log, named_steps, progress, resolve, settings, tracked, writable
+from latam_airlines.errors import InputError
+
+
+def read_processed(data: Optional[Path], config, sample: Optional[int] = None):
+    """The processed table (--data, else the settings' train.data), optionally sampled."""
+    from latam_airlines.io import read_table
+    from latam_airlines.models.compare import stratified_sample
+
+    table = read_table(data or resolve(config.train.data))
+    if sample is not None and sample < 1:
+        raise InputError(f"--sample must be a positive number of rows, got {sample}", value=sample)
+    return stratified_sample(table, sample, config.seed)
+
+
+def metric_line(metrics: dict) -> str:
+    line = (
+        f"ROC-AUC {metrics['roc_auc']:.3f}, PR-AUC {metrics['pr_auc']:.3f}, "
+        f"F1(delayed) {metrics['f1_delayed']:.3f}, recall {metrics['recall_delayed']:.3f}, "
+        f"precision {metrics['precision_delayed']:.3f} at threshold {metrics['threshold']:.3f}"
+    )
+    if "brier" in metrics:  # calibration, against always answering the observed base rate
+        line += (
+            f"; Brier {metrics['brier']:.4f} (base rate {metrics['brier_base_rate']:.4f}), "
+            f"log-loss {metrics['log_loss']:.4f} (base rate {metrics['log_loss_base_rate']:.4f}), "
+            f"ECE {metrics['ece']:.3f}, mean p {metrics['mean_probability']:.3f} vs observed {metrics['delay_rate']:.3f}"
+        )
+    return line
+
+
+def tuned_params(config, model: str) -> dict:
+    """The params `latam tune` wrote for `model` (train.tuned_params; none when unset)."""
+    from latam_airlines.models.tune import load_tuned
+
+    path = config.train.tuned_params
+    return load_tuned(resolve(path)).get(model, {}) if path else {}
+
+
+def train_command(
+    data: Optional[Path] = options.processed_data(),
+    model: Optional[str] = options.model_choice(),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Artifact (default: params train.model_path)."
+    ),
+    metrics: Optional[Path] = typer.Option(
+        None, "--metrics", help="Metrics JSON (default: params train.metrics_path)."
+    ),
+    features: Optional[str] = options.feature_choice(),
+    balance: Optional[str] = typer.Option(None, "--balance", help="weight, undersample or none."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="temporal (last months present), months (params test_months) or random."
+    ),
+    year: Optional[int] = typer.Option(
+        None, "--year", help="Year of a table without AÑO (default: AÑO, else 2017)."
+    ),
+    sample: Optional[int] = options.sample("Train"),
+    tuned: bool = typer.Option(
+        True, "--tuned/--no-tuned", help="Merge params from `latam tune` (params train.tuned_params)."
+    ),
+) -> None:
+    """Train a delay model, evaluate it on the holdout, write the artifact and metrics.json.
+
+    \b
+    Examples:
+      latam train
+      latam train --model xgb --data latam_airlines/datasets/scl/features_2017.csv.gz
+      latam train --model logreg --split random --output models/logreg.joblib
+    """
+    import json
+    import time
+
+    from latam_airlines.io import write_text
+    from latam_airlines.models import TrainConfig, train
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_train
+
+    config = settings(
+        {
+            "--model": ("train.model", model),
+            "--features": ("train.features", features),
+            "--balance": ("train.balance", balance),
+            "--split": ("train.split", split),
+            "--year": ("train.year", year),
+        }
+    )
+    params = config.as_params()
+    model = config.train.model
+    output = output or resolve(config.train.model_path)
+    metrics_path = metrics or resolve(config.train.metrics_path)
+    writable(output, metrics_path)  # before the fit, not after it
+    hyperparameters = tuned_params(config, model) if tuned else {}
+    tracker = Tracker(params).connect_in_background()  # MLflow starts while the model trains
+    with progress(None, f"train {model}: read the table") as bar:
+        table = read_processed(data, config, sample)
+        bar.update()
+        started = time.perf_counter()
+        known = set(TrainConfig.__dataclass_fields__) & set(params["train"])
+        delay_model = train(
+            table, seed=config.seed, on_step=named_steps(bar, f"train {model}"), params=hyperparameters,
+            **{key: params["train"][key] for key in known},
+        )  # fmt: skip
+        training_seconds = time.perf_counter() - started
+        named_steps(bar, f"train {model}")("write the artifact and metrics")
+        delay_model.save(output)
+        summary = {**delay_model.metrics, "model": delay_model.metadata["version"], "params": hyperparameters}
+        write_text(json.dumps(summary, indent=2) + "\n", metrics_path)
+    tracker, version = track_train(params, table, delay_model, output, training_seconds, tracker)
+    holdout = delay_model.metrics["holdout"]
+    typer.echo(f"trained {delay_model.metadata['version']} on {len(table):,} rows -> {output}")
+    typer.echo(f"{delay_model.metrics['protocol']}: {metric_line(holdout)}")
+    if "holdout_without_feed" in delay_model.metrics:
+        typer.echo(
+            f"no outcome feed after the training part (stale regime after "
+            f"{delay_model.metrics.get('stale_after_days')} days): {metric_line(delay_model.metrics['holdout_without_feed'])}"
+        )
+    if "holdout_minimal_fields" in delay_model.metrics:
+        typer.echo(
+            f"minimal record (OPERA, TIPOVUELO, MES): {metric_line(delay_model.metrics['holdout_minimal_fields'])}"
+        )
+    tracked(tracker, version)
+
+
+def evaluate_command(
+    model: Optional[Path] = options.artifact(),
+    data: Optional[Path] = options.processed_data(),
+    reports_dir: Optional[Path] = typer.Option(
+        None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."
+    ),
+    figures_dir: Optional[Path] = typer.Option(
+        None, "--figures-dir", help="PNG figures (default: params evaluate.figures_dir)."
+    ),
+) -> None:
+    """Evaluate an artifact: metrics JSON, confusion matrix, ROC/PR/calibration curves, importance.
+
+    On its own training data it reports the holdout that `latam train` recorded in the artifact
+    (no refit; an older artifact without that record re-runs the holdout protocol and says so);
+    on other data the artifact is scored as is.
+
+    \b
+    Examples:
+      latam evaluate
+      latam evaluate --model models/model.joblib --data latam_airlines/datasets/scl/features_2017.csv.gz
+    """
+    from latam_airlines.models import load_model
+    from latam_airlines.models.evaluate import evaluate, write_evaluation
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_evaluate
+
+    config = settings()
+    params = config.as_params()
+    reports_dir = reports_dir or resolve(config.evaluate.reports_dir)
+    figures_dir = figures_dir or resolve(config.evaluate.figures_dir)
+    writable(folders=(reports_dir, figures_dir))
+    tracker = Tracker(params).connect_in_background()
+    with progress(None, "evaluate: read the model and the table") as bar:
+        delay_model = load_model(model or resolve(config.train.model_path))
+        table = read_processed(data, config)
+        bar.update()
+        on_step = named_steps(bar, "evaluate")
+        evaluation = evaluate(
+            delay_model, table, repeats=config.evaluate.permutation_repeats, on_step=on_step
+        )
+        on_step("write metrics, curves and figures")
+        written = write_evaluation(evaluation, reports_dir, figures_dir)
+    typer.echo(
+        f"{evaluation.protocol}: {metric_line(evaluation.metrics)}; accuracy {evaluation.metrics['accuracy']:.3f}"
+    )
+    typer.echo(f"wrote {len(written)} files under {reports_dir} and {figures_dir}")
+    tracked(track_evaluate(params, table, delay_model, evaluation, written, tracker))
+
+
+def compare_command(
+    data: Optional[Path] = options.processed_data(),
+    models: Optional[str] = typer.Option(
+        None,
+        "--models",
+        help="Comma-separated candidates: models ({MODELS}) or rows of the default table "
+        "such as 'xgb base' (default: all).",
+    ),
+    folds: Optional[int] = typer.Option(
+        None, "--folds", help="Stratified K-fold folds (default: params compare.folds)."
+    ),
+    sample: Optional[int] = options.sample("Compare"),
+    year: Optional[int] = options.table_year(),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="Markdown tables (default: params compare.report)."
+    ),
+    results: Optional[Path] = typer.Option(None, "--results", help="Also write every fold's metrics as CSV."),
+) -> None:
+    """Cross-validate every candidate (stratified K-fold and temporal holdout) and tabulate.
+
+    Writes the tables (mean ± std per metric) to the report file; the argued choice lives in
+    reports/model_selection.md, which quotes them.
+
+    \b
+    Examples:
+      latam compare --data latam_airlines/datasets/scl/features_2017.csv.gz
+      latam compare --models reference,xgb --folds 2 --sample 5000 --report /tmp/compare.md
+    """
+    from latam_airlines.io import write_table
+    from latam_airlines.models.compare import compare_models
+    from latam_airlines.models.pipelines import select_candidates
+    from latam_airlines.models.selection_report import selection_tables, write_selection_report
+    from latam_airlines.models.splits import split_options
+    from latam_airlines.models.tune import load_tuned
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_compare
+
+    config = settings({"--folds": ("compare.folds", folds), "--sample": ("compare.sample", sample)})
+    params = config.as_params()
+    folds = config.compare.folds
+    report = report or resolve(config.compare.report)
+    writable(report, results)
+    tuned = load_tuned(resolve(config.train.tuned_params)) if config.train.tuned_params else {}
+    candidates = select_candidates(
+        [m.strip() for m in models.split(",") if m.strip()] if models else None, tuned
+    )
+    table = read_processed(data, config, config.compare.sample)
+    tracker = Tracker(params).connect_in_background()
+    with progress(len(candidates) * (folds + 1), "compare") as bar:
+        scores = compare_models(
+            table, candidates, folds=folds, seed=config.seed, year=year,
+            split=split_options(params["train"]), on_step=lambda _: bar.update(),
+        )  # fmt: skip
+    tables = selection_tables(scores, candidates, table.attrs.get("source"), len(table), folds, config.seed)
+    text = write_selection_report(tables, report)
+    if results:
+        write_table(scores, results)
+    typer.echo(text)
+    typer.echo(f"wrote {report}")
+    tracked(track_compare(params, table, scores, folds, report, tracker))
+
+
+def tune_command(
+    data: Optional[Path] = options.processed_data(),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="{TUNABLE} (default: params tune.model)."
+    ),
+    trials: Optional[int] = typer.Option(
+        None, "--trials", "-n", help="Optuna trials (default: params tune.trials)."
+    ),
+    folds: Optional[int] = typer.Option(
+        None, "--folds", help="CV folds per trial (default: params tune.folds)."
+    ),
+    sample: Optional[int] = options.sample("Tune"),
+    year: Optional[int] = options.table_year(),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Tuned params YAML (default: params tune.output)."
+    ),
+) -> None:
+    """Search hyperparameters with Optuna (CV ROC-AUC on Jan–Oct only); `train` picks them up.
+
+    \b
+    Examples:
+      latam tune --trials 30
+      latam tune --data latam_airlines/datasets/scl/features_2017.csv.gz --trials 5 --folds 2 --sample 10000
+    """
+    from latam_airlines.models.splits import split_options
+    from latam_airlines.models.tune import save_tuned, tune
+    from latam_airlines.tracking import Tracker
+    from latam_airlines.tracking.commands import track_tune
+
+    config = settings(
+        {
+            "--model": ("tune.model", model),
+            "--trials": ("tune.trials", trials),
+            "--folds": ("tune.folds", folds),
+            "--sample": ("tune.sample", sample),
+        }
+    )
+    params = config.as_params()
+    trials = config.tune.trials
+    output = output or resolve(config.tune.output)
+    writable(output)
+    table = read_processed(data, config, config.tune.sample)
+    tracker = Tracker(params).connect_in_background()
+    with progress(trials, "tune") as bar:
+        result = tune(
+            table, model=config.tune.model, trials=trials, folds=config.tune.folds,
+            seed=config.seed, year=year, split=split_options(params["train"]),
+            on_trial=lambda *_: bar.update(),
+        )  # fmt: skip
+    save_tuned(result, output)
+    typer.echo(f"best CV ROC-AUC {result['cv_roc_auc']:.4f} after {trials} trials ({result['folds']} folds)")
+    typer.echo(f"best params for {result['model']}: {result['params']}")
+    typer.echo(f"wrote {output} (used by `latam train --model {result['model']}`)")
+    tracked(track_tune(params, table, result, tracker))
+
+
+def predict_command(
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Flights: raw challenge CSV, processed table or records (CSV/Parquet)."
+    ),
+    output: Path = typer.Option(
+        ..., "--output", "-o", help="CSV with delay_probability and delayed per flight."
+    ),
+    model: Optional[Path] = options.artifact(),
+) -> None:
+    """Score every flight of a file: probability of a >15 min delay and the label.
+
+    \b
+    Examples:
+      latam predict --input latam_airlines/datasets/scl/raw_sample_2017.csv.gz --output reports/predictions.csv
+      latam predict --model models/model.joblib --input flights.parquet --output predictions.csv
+    """
+    from latam_airlines.io import write_table
+    from latam_airlines.models import load_model
+    from latam_airlines.models.predict import predict_flights, read_flights_to_score
+
+    writable(output)
+    delay_model = load_model(model or resolve(settings().train.model_path))
+    flights = read_flights_to_score(input)
+    predictions = predict_flights(delay_model, flights)
+    write_table(predictions, output)
+    gap = delay_model.outcome_gap_days(flights)
+    stale_after = delay_model.feed_state()["stale_after_days"]
+    if stale_after is not None and gap is not None and gap > stale_after:  # the stale regime answers them
+        log.warning(
+            "recent delay rates are as of %s, %d days before the latest flight: flights more than "
+            "%d days after it are scored by the stale regime; feed departures with `latam outcomes`",
+            delay_model.outcomes_until,
+            gap,
+            stale_after,
+        )
+    unknown = int((predictions["unknown_fields"] != "").sum())
+    thresholds = delay_model.thresholds
+    regimes = ", ".join(
+        f"{name} {count:,} (threshold {thresholds.get(name, delay_model.threshold):.3f})"
+        for name, count in predictions["regime"].value_counts().items()
+    )
+    typer.echo(
+        f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed; "
+        f"regimes: {regimes}; {unknown:,} flights with values the model never saw"
+    )
+
+
+def outcomes_command(
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="Departures that happened: processed table (atraso_15) or raw file with Fecha-O.",
+    ),
+    model: Optional[Path] = options.artifact(
+        "Artifact to update in place (default: params train.model_path)."
+    ),
+) -> None:
+    """Feed observed departures to a saved model: its recent delay rates (the last 7-28 days
+    per airline, route and slot) move on to them, without refitting. Run it daily (or several
+    times a day). Outcomes are kept per flight: a flight fed again replaces itself, new flights
+    of a day add to it, so partial days are fine. Restart `latam serve` to pick the update up.
+
+    \b
+    Examples:
+      latam outcomes --data data/processed/features_2017-12-01.csv
+      latam outcomes --model models/model.joblib --data yesterday_raw.csv
+    """
+    from latam_airlines.models import load_model
+    from latam_airlines.models.outcomes import feed_outcomes
+
+    path = model or resolve(settings().train.model_path)
+    writable(path)  # the artifact is rewritten in place
+    delay_model = load_model(path)
+    before = delay_model.outcomes_until
+    recorded = feed_outcomes(delay_model, data)
+    delay_model.save(path)
+    typer.echo(
+        f"recorded {recorded:,} departures in {path}: recent delay rates now as of "
+        f"{delay_model.outcomes_until} (were {before})"
+    )

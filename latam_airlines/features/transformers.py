@@ -1,0 +1,321 @@
+"""The scikit-learn transformers: canonical flight fields -> float32 feature matrix.
+
+- `ReferenceFeatures`: the challenge reference model's ten 0/1 indicators.
+- `FlightFeatures`: one of FEATURE_SETS (features/feature_sets.py): category codes (or
+  one-hot), history features (smoothed delay rate of the destination, airline, route,
+  scheduled slot, ... learnt from the training rows only, out-of-fold while fitting so a row
+  never sees its own label), schedule-congestion counts (how many flights the training
+  schedule holds in the same weekday-hour: schedules are known ahead, so no leakage),
+  public-holiday calendar facts (data/calendar.py) and recent delay rates (the last 7-28
+  days before the flight's day: features/outcome_history.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import KFold
+
+from latam_airlines.data.calendar import HOLIDAY_FEATURES, day_numbers, holiday_calendar, holiday_features
+from latam_airlines.features.canonical import DEFAULT_YEAR, NUMERIC_FIELDS, as_numbers
+from latam_airlines.features.feature_sets import (
+    FEATURE_SETS,
+    INTRADAY_AHEAD_MINUTES,
+    REFERENCE_INDICATORS,
+    fields_of,
+)
+from latam_airlines.features.outcome_history import (
+    IDENTITY_FIELDS,
+    MINUTE_BITS,
+    FlightLedger,
+    OutcomeHistory,
+    flight_ids,
+)
+
+
+class ReferenceFeatures(BaseEstimator, TransformerMixin):
+    """The reference model's ten 0/1 indicators."""
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> ReferenceFeatures:
+        self.n_features_in_ = len(REFERENCE_INDICATORS)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        columns = []
+        for field, value in REFERENCE_INDICATORS:
+            values = X[field].to_numpy()
+            columns.append((as_numbers(values) if field == "MES" else values.astype(object)) == value)
+        return np.column_stack(columns).astype(np.float32)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"{field}_{value}" for field, value in REFERENCE_INDICATORS], dtype=object)
+
+
+class FlightFeatures(BaseEstimator, TransformerMixin):
+    """Canonical flight fields -> float32 matrix for one of FEATURE_SETS.
+
+    Unknown categories get code NaN (trees send them down their learnt missing-value branch;
+    one-hot gives all zeros) and the history/congestion features of an unseen combination are
+    the training prior / zero. `smoothing` is the m of the m-estimate (rate pulled towards the
+    overall delay rate for rare combinations). `year` dates rows whose AÑO is missing.
+    The training rows' outcomes seed the recent-rate history; `record_outcomes` extends it.
+    """
+
+    def __init__(
+        self,
+        feature_set: str = "full",
+        one_hot: bool = False,
+        smoothing: float = 20.0,
+        folds: int = 5,
+        random_state: int = 42,
+        year: int = DEFAULT_YEAR,
+    ) -> None:
+        self.feature_set = feature_set
+        self.one_hot = one_hot
+        self.smoothing = smoothing
+        self.folds = folds
+        self.random_state = random_state
+        self.year = year
+
+    # -- vocabulary: every field a feature reads gets integer codes
+    def _codes(self, X: pd.DataFrame, field: str) -> np.ndarray:
+        """Integer code of each value, -1 for unknown or missing (or an absent column)."""
+        if field not in X.columns:
+            return np.full(len(X), -1, dtype=np.int64)
+        values = X[field].to_numpy()
+        if field in NUMERIC_FIELDS:
+            numbers = as_numbers(values)
+            known = self.vocabulary_[field]
+            position = np.clip(np.searchsorted(known, numbers), 0, max(len(known) - 1, 0))
+            found = (known[position] == numbers) if len(known) else np.zeros(len(numbers), dtype=bool)
+            return np.where(found, position, -1).astype(np.int64)
+        # A dict lookup per value: much cheaper than pandas' indexers for a handful of rows.
+        codes = self.codes_[field]
+        return np.fromiter((codes.get(value, -1) for value in values), dtype=np.int64, count=len(values))
+
+    def _key(self, codes: Mapping[str, np.ndarray], key: tuple[str, ...]) -> np.ndarray:
+        combined = np.zeros(len(next(iter(codes.values()))), dtype=np.int64)
+        unknown = np.zeros(combined.shape, dtype=bool)
+        for field in key:
+            combined = combined * (len(self.vocabulary_[field]) + 1) + codes[field]
+            unknown |= codes[field] < 0
+        combined[unknown] = -1
+        return combined
+
+    @staticmethod
+    def _lookup(table: tuple[np.ndarray, np.ndarray], keys: np.ndarray, missing: float) -> np.ndarray:
+        sorted_keys, values = table
+        position = np.clip(np.searchsorted(sorted_keys, keys), 0, max(len(sorted_keys) - 1, 0))
+        found = (
+            (sorted_keys[position] == keys) & (keys >= 0) if len(sorted_keys) else np.zeros(len(keys), bool)
+        )
+        return np.where(found, values[position] if len(values) else missing, missing)
+
+    def _rates(self, keys: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        positives = np.bincount(inverse, weights=y, minlength=len(unique))
+        rates = (positives + self.smoothing * self.prior_) / (counts + self.smoothing)
+        keep = unique >= 0
+        return unique[keep], rates[keep]
+
+    def fit(self, X: pd.DataFrame, y: Any) -> FlightFeatures:
+        self._fit(X, np.asarray(y, dtype=float))
+        return self
+
+    def _fit(self, X: pd.DataFrame, y: np.ndarray) -> dict[str, np.ndarray]:
+        spec = FEATURE_SETS[self.feature_set]
+        self.spec_ = spec
+        self.prior_ = float(y.mean()) if len(y) else 0.0
+        self.vocabulary_ = {}
+        self.codes_ = {}
+        for field in fields_of(self.feature_set):
+            if field == "AÑO":  # dates only (see _years): no codes, and optional in X
+                continue
+            # DIA may be absent (the minimal record has no day: recent rates read the last days)
+            values = X[field].to_numpy() if field in X.columns else np.full(len(X), np.nan)
+            if field in NUMERIC_FIELDS:
+                numbers = as_numbers(values)
+                self.vocabulary_[field] = np.unique(numbers[~np.isnan(numbers)])
+            else:
+                self.vocabulary_[field] = np.asarray(
+                    sorted({str(v) for v in values if not pd.isna(v)}), dtype=object
+                )
+                self.codes_[field] = {value: code for code, value in enumerate(self.vocabulary_[field])}
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        keys = {
+            key: self._key(codes, key)
+            for key in spec["history"] + spec["congestion"] + spec.get("combos", [])
+        }
+        self.combos_ = {key: np.unique(keys[key][keys[key] >= 0]) for key in spec.get("combos", [])}
+        self.history_ = {key: self._rates(keys[key], y) for key in spec["history"]}
+        self.congestion_ = {}
+        for key in spec["congestion"]:
+            unique, counts = np.unique(keys[key][keys[key] >= 0], return_counts=True)
+            self.congestion_[key] = (unique, np.log1p(counts).astype(float))
+        self.holidays_ = None
+        if spec.get("holidays"):
+            self.holidays_ = holiday_calendar([int(year) for year in np.unique(self._years(X))])
+        self.outcomes_ = {key: OutcomeHistory() for key, _ in spec.get("recent", [])}
+        self.intraday_ = {key: OutcomeHistory(MINUTE_BITS) for key in spec.get("intraday", [])}
+        self.ledger_ = FlightLedger()
+        self.outcomes_until_ = np.nan
+        if self.outcomes_:
+            recent_keys = {key: self._key(codes, key) for key in [*self.outcomes_, *self.intraday_]}
+            self._record(recent_keys, self.flight_days(X), y, X)
+        self.n_features_in_ = len(self.vocabulary_)
+        return keys
+
+    def _years(self, X: pd.DataFrame) -> np.ndarray:
+        years = as_numbers(X["AÑO"].to_numpy()) if "AÑO" in X.columns else np.full(len(X), np.nan)
+        return np.where(np.isnan(years), float(self.year), years)
+
+    def flight_days(self, X: pd.DataFrame) -> np.ndarray:
+        """Day number (`day_numbers`) of each flight's scheduled day, NaN where unknown."""
+
+        def column(name: str) -> np.ndarray:
+            return as_numbers(X[name].to_numpy()) if name in X.columns else np.full(len(X), np.nan)
+
+        return day_numbers(self._years(X), column("MES"), column("DIA"))
+
+    @staticmethod
+    def flight_minutes(X: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+        """Scheduled minute since 1970 of each flight (NaN without day, hour or minute)."""
+        hour = as_numbers(X["HORA"].to_numpy()) if "HORA" in X.columns else np.full(len(X), np.nan)
+        minute = as_numbers(X["MIN"].to_numpy()) if "MIN" in X.columns else np.full(len(X), np.nan)
+        return days * 1440 + hour * 60 + minute
+
+    def _record(
+        self, keys: Mapping[tuple[str, ...], np.ndarray], days: np.ndarray, y: np.ndarray, X: pd.DataFrame
+    ) -> None:
+        dated = ~np.isnan(days)
+        if not dated.any():
+            return
+        identity = [X[field].to_numpy()[dated] for field in IDENTITY_FIELDS if field in X.columns]
+        change, count = self.ledger_.merge(flight_ids(identity, days[dated]), y[dated])
+        for key, history in self.outcomes_.items():
+            history.record(keys[key][dated], days[dated], change, count)
+        if self.intraday_:
+            minutes = self.flight_minutes(X, days)[dated]
+            for key, history in self.intraday_.items():
+                history.record(keys[key][dated], minutes, change, count)
+        if self.outcomes_:
+            self.outcomes_until_ = float(np.nanmax([self.outcomes_until_, np.nanmax(days)]))
+
+    def record_outcomes(self, X: pd.DataFrame, y: Any) -> int:
+        """Add observed outcomes (canonical flights, 0/1 delayed) to the recent-rate history;
+        returns how many flights were usable (known day). Idempotent per flight: a flight
+        given again replaces its stored outcome; new flights of a stored day add to it."""
+        if not getattr(self, "outcomes_", None):
+            return 0
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        keys = {key: self._key(codes, key) for key in [*self.outcomes_, *self.intraday_]}
+        days = self.flight_days(X)
+        self._record(keys, days, np.asarray(y, dtype=float), X)
+        return int((~np.isnan(days)).sum())
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """Fit, then transform with out-of-fold history rates (no row sees its own label)."""
+        y = np.asarray(y, dtype=float)
+        keys = self._fit(X, y)
+        matrix = self.transform(X)
+        if not self.spec_["history"] or len(y) < 2 * self.folds:
+            return matrix
+        first = self._history_offset()
+        splitter = KFold(self.folds, shuffle=True, random_state=self.random_state)
+        for fit_rows, score_rows in splitter.split(matrix):
+            for column, key in enumerate(self.spec_["history"]):
+                table = self._rates(keys[key][fit_rows], y[fit_rows])
+                matrix[score_rows, first + column] = self._lookup(table, keys[key][score_rows], self.prior_)
+        return matrix
+
+    def _history_offset(self) -> int:
+        width = sum(len(self.vocabulary_[f]) if self.one_hot else 1 for f in self.spec_["categorical"])
+        return width + len(self.spec_.get("combos", [])) + len(self.spec_["numeric"])
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        spec = self.spec_
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        combined: dict[tuple[str, ...], np.ndarray] = {}
+
+        def key_codes(key: tuple[str, ...]) -> np.ndarray:  # keys shared by features: combined once
+            if key not in combined:
+                combined[key] = self._key(codes, key)
+            return combined[key]
+
+        blocks = []
+        for field in spec["categorical"]:
+            if self.one_hot:
+                eye = np.vstack(
+                    [np.eye(len(self.vocabulary_[field])), np.zeros(len(self.vocabulary_[field]))]
+                )
+                blocks.append(eye[codes[field]])  # code -1 picks the all-zero last row
+            else:
+                blocks.append(np.where(codes[field] >= 0, codes[field], np.nan)[:, None])
+        for key in spec.get("combos", []):  # position among the training combinations, NaN if new
+            known = self.combos_[key]
+            values = key_codes(key)
+            position = np.clip(np.searchsorted(known, values), 0, max(len(known) - 1, 0))
+            found = (known[position] == values) & (values >= 0) if len(known) else values < -1
+            blocks.append(np.where(found, position, np.nan)[:, None])
+        for field in spec["numeric"]:
+            blocks.append(as_numbers(X[field].to_numpy())[:, None])
+        for key in spec["history"]:
+            blocks.append(self._lookup(self.history_[key], key_codes(key), self.prior_)[:, None])
+        for key in spec["congestion"]:
+            blocks.append(self._lookup(self.congestion_[key], key_codes(key), 0.0)[:, None])
+        days = self.flight_days(X) if self.holidays_ is not None or self.outcomes_ else None
+        if self.holidays_ is not None:
+            blocks.append(holiday_features(days, self.holidays_))
+        if self.outcomes_:
+            blocks.append(self._recent(key_codes, days))
+        if self.intraday_:
+            blocks.append(self._same_day(key_codes, X, days))
+        return np.hstack(blocks).astype(np.float32)
+
+    def _recent(self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray) -> np.ndarray:
+        """Smoothed delay rate of each recent window, over days strictly before the flight's
+        day, slid back to end on the last recorded day when the history is older (or the day
+        unknown)."""
+        after_last = 0.0 if np.isnan(self.outcomes_until_) else self.outcomes_until_ + 1
+        # lag_days_ (benchmarks only): score as if the feed were that many days late.
+        lagged = days - getattr(self, "lag_days_", 0)
+        end = np.where(np.isnan(days), after_last, np.minimum(lagged, after_last)).astype(np.int64)
+        columns = []
+        for key, width in self.spec_["recent"]:
+            delayed, flights = self.outcomes_[key].window(key_codes(key), end - width, end)
+            columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
+        return np.column_stack(columns)
+
+    def _same_day(
+        self, key_codes: Callable[[tuple[str, ...]], np.ndarray], X: pd.DataFrame, days: np.ndarray
+    ) -> np.ndarray:
+        """Smoothed delay rate of the flight's own day, over flights scheduled at least
+        INTRADAY_AHEAD_MINUTES before it (empty, so the prior, when the day was not fed)."""
+        minutes = self.flight_minutes(X, days)
+        known = ~np.isnan(minutes)
+        start = np.where(known, np.nan_to_num(days) * 1440, 0).astype(np.int64)
+        end = np.where(known, np.nan_to_num(minutes) - INTRADAY_AHEAD_MINUTES + 1, 0).astype(np.int64)
+        end = np.maximum(end, start)
+        columns = []
+        for key in self.spec_["intraday"]:
+            delayed, flights = self.intraday_[key].window(key_codes(key), start, end)
+            columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
+        return np.column_stack(columns)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        spec = self.spec_
+        names: list[str] = []
+        for field in spec["categorical"]:
+            names += [f"{field}={v}" for v in self.vocabulary_[field]] if self.one_hot else [field]
+        names += ["+".join(key) for key in spec.get("combos", [])]
+        names += list(spec["numeric"])
+        names += ["delay_rate[" + ",".join(key) + "]" for key in spec["history"]]
+        names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
+        names += HOLIDAY_FEATURES if spec.get("holidays") else []
+        names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
+        names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
+        return np.asarray(names, dtype=object)
