@@ -149,10 +149,16 @@ import json, sys, time, resource
 if len(sys.argv) > 5:  # another version of the package: first on the path (cwd, the repo, comes first otherwise)
     sys.path.insert(0, sys.argv[5])
 from latam_airlines.anomalies import run_anomaly_report, scoring_settings
-from latam_airlines.settings import load_settings
+def parameters():
+    try:
+        from latam_airlines.settings import load_settings
+    except ImportError:  # a baseline from before settings.py (e.g. 30b4aa5)
+        from latam_airlines.config import load_params
+        return load_params()
+    return load_settings().as_params()
 def main():
     source, output, engine, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    params = load_settings().as_params()
+    params = parameters()
     options = params["anomalies"]
     clock = time.perf_counter()
     run = run_anomaly_report(source, "latest", output, scoring_settings(options, params["seed"]),
