@@ -57,19 +57,23 @@ def precision_recall(table: pd.DataFrame, injected: set) -> tuple[float, float, 
 
 
 @pytest.mark.parametrize(
-    ("method", "min_precision", "min_recall"),
-    # krcf is held to the goal (measured at seed 7: 0.53 / 1.0); floors below what was
-    # measured for the others (rrcf 0.38 / 0.85, isolation
-    # forest 0.48 / 1.0): precision cannot reach 1 because the real 2013 storms (Feb 8-9, Mar 8,
-    # Dec 5 ...) are flagged too; benchmarks/anomalies_scale.py --quality compares them.
+    ("method", "min_precision", "min_recall", "seed"),
+    # krcf is held to the goal on a tuning seed (7) and a held-out one (13): over seeds
+    # 1-20 its recall is >= 0.95 and precision >= 0.5 on every seed (reports/anomalies_scale.md).
+    # Floors below what was measured for the others (rrcf 0.46 / 0.85, isolation forest 0.48 /
+    # 1.0 at seed 7): precision cannot reach 1 because the real 2013 storms (Feb 8-9, Mar 8,
+    # Dec 5 ...) are flagged too; benchmarks/anomalies_scale.py compares them.
     [
-        ("krcf", 0.5, 0.95),
-        pytest.param("rrcf", 0.33, 0.75, marks=pytest.mark.slow),  # ~8x slower to score
-        pytest.param("isolation-forest", 0.4, 0.9, marks=pytest.mark.slow),
+        ("krcf", 0.5, 0.95, 7),
+        ("krcf", 0.5, 0.95, 13),
+        pytest.param("rrcf", 0.33, 0.75, 7, marks=pytest.mark.slow),  # ~8x slower to score
+        pytest.param("isolation-forest", 0.4, 0.9, 7, marks=pytest.mark.slow),
     ],
 )
-def test_injected_disruptions_are_flagged_and_few_others(nyc_flights, method, min_precision, min_recall):
-    disrupted, injected = inject_disruptions(nyc_flights, seed=7)
+def test_injected_disruptions_are_flagged_and_few_others(
+    nyc_flights, method, min_precision, min_recall, seed
+):
+    disrupted, injected = inject_disruptions(nyc_flights, seed=seed)
     table, threshold = find_anomalies(disrupted, ScoringSettings(method=method, seed=42), by="destination")
     precision, recall, false_alarm_rate = precision_recall(table, injected)
     print(f"{method}: precision {precision:.2f} recall {recall:.2f} false alarms {false_alarm_rate:.2%}")

@@ -116,3 +116,26 @@ def test_engine_mistakes_exit_2_with_one_line(arguments, message, tmp_path: Path
     )
     error = capsys.readouterr().err.strip()
     assert code == 2 and message in error and len(error.splitlines()) == 1
+
+
+def test_dask_reads_a_raw_scl_csv_like_the_local_engine(scl_raw_path: Path, tmp_path: Path):
+    """Raw SCL files go through make_dataset, which drops exact duplicate rows: Dask reads the
+    CSV in blocks, and a row repeated in another block must still count once."""
+    from latam_airlines.anomalies import load_year
+    from latam_airlines.anomalies.distributed import read_flights_dask
+
+    raw = pd.read_csv(scl_raw_path, dtype=str)
+    csv = tmp_path / "scl_2017.csv"
+    pd.concat([raw, raw.head(300)], ignore_index=True).to_csv(csv, index=False)  # 300 repeated rows
+    local, _ = load_year(str(csv), "latest")
+    assert len(local) == len(raw)
+    flights = read_flights_dask((str(csv),), blocksize="256KB")
+    assert flights.npartitions > 4  # the repeats land in other blocks than their originals
+    distributed = flights.compute(scheduler="synchronous").drop(columns="year")
+    key = ["Fecha-I", "Ori-I", "Des-I", "dif_min"]
+    local = local[key].astype({"Ori-I": str, "Des-I": str})
+    pd.testing.assert_frame_equal(
+        distributed.astype({"Ori-I": str, "Des-I": str}).sort_values(key).reset_index(drop=True),
+        local.sort_values(key).reset_index(drop=True),
+        check_dtype=False,
+    )

@@ -23,7 +23,8 @@ def sampled_model(scl_features: pd.DataFrame) -> DelayModel:
     """xgb (60 trees: fast) on 12,000 flights, every other option from params.yaml; its
     holdout is Nov-Dec. refit_full=False: its history ends on October 31."""
     sample = scl_features.sample(12000, random_state=11).reset_index(drop=True)
-    return train(sample, model="xgb", params={"n_estimators": 60}, refit_full=False)
+    # stale_schedule: the stale tier also reads the planned-schedule counts (the option's test).
+    return train(sample, model="xgb", params={"n_estimators": 60}, refit_full=False, stale_schedule=True)
 
 
 def test_calibration_map_is_monotone_and_learns_observed_rates() -> None:
@@ -92,6 +93,27 @@ def test_regime_follows_the_feed_state(sampled_model: DelayModel) -> None:
     ]
     model.record_outcomes(november, np.zeros(len(november)))
     assert model.decide(flights)[2].tolist() == ["fed", "fed", "minimal"]
+
+
+def test_stale_tier_reads_the_planned_schedule(sampled_model: DelayModel) -> None:
+    model = copy.deepcopy(sampled_model)
+    flights = [
+        {**MINIMAL, "MES": 11, "Fecha-I": "2017-11-02 10:00:00", "Des-I": "SCFA"},
+        {**MINIMAL, "MES": 11, "Fecha-I": "2017-11-20 10:00:00", "Des-I": "SCFA"},
+    ]
+    before, _, regime = model.decide(flights)
+    assert regime.tolist() == ["fed", "stale"]
+    # 120 more flights planned around the stale flight's hour: its day is busier than a Monday's norm.
+    busy = [
+        {**MINIMAL, "MES": 11, "Fecha-I": f"2017-11-20 {9 + i // 60:02d}:{i % 60:02d}:00", "Des-I": "SAEZ"}
+        for i in range(120)
+    ]
+    assert model.record_schedule(busy) == 120
+    after = model.decide(flights)[0]
+    assert after[0] == before[0]  # the fed tier has no schedule counts
+    assert after[1] != pytest.approx(before[1], abs=1e-6)
+    model.record_schedule(busy)  # planned flights given again are counted once
+    np.testing.assert_array_equal(model.decide(flights)[0], after)
 
 
 def test_known_categories_match_whatever_their_case(sampled_model: DelayModel) -> None:

@@ -196,6 +196,59 @@ def test_intraday_rates_count_same_day_flights_scheduled_an_hour_before() -> Non
     assert features.transform(next_day.tail(1))[0, column] == pytest.approx((2 + m * prior) / (2 + m))
 
 
+def _scheduled(day: float, times: list[float], airlines: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"OPERA": airlines, "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "mañana", "Des_I": "SCFA",
+         "HORA": np.floor(times), "MIN": np.round(np.asarray(times) % 1 * 60), "temporada_alta": 0.0,
+         "AÑO": 2017.0, "MES": 1.0, "DIA": day}
+    )  # fmt: skip
+
+
+def test_schedule_counts_equal_hand_counts_against_the_weekday_norm() -> None:
+    # Monday Jan 2: 08:00, 08:30, 09:10 (airline A) and 11:00 (B); Monday Jan 9: 08:00, 12:00 (A).
+    frame = pd.concat(
+        [_scheduled(2.0, [8.0, 8.5, 9 + 1 / 6, 11.0], ["A", "A", "A", "B"]),
+         _scheduled(9.0, [8.0, 12.0], ["A", "A"])], ignore_index=True,
+    )  # fmt: skip
+    y = np.array([1, 0, 0, 1, 0, 0])
+    features = FlightFeatures("full_schedule").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    counts, _ = features._schedule_counts(frame, {f: features._codes(frame, f) for f in features.vocabulary_})
+    items = [name[len("scheduled_vs_norm[") : -1] for name in names if name.startswith("scheduled_vs_norm")]
+    by_name = dict(zip(items, counts.T))
+    np.testing.assert_array_equal(by_name["all;day"], [4, 4, 4, 4, 2, 2])
+    np.testing.assert_array_equal(by_name["all;hour"], [2, 2, 1, 1, 1, 1])
+    # +-60 min, itself included: 08:00 sees 08:00-08:30, 08:30 all three, 09:10 08:30-09:10
+    np.testing.assert_array_equal(by_name["all;around"], [2, 3, 2, 1, 1, 1])
+    np.testing.assert_array_equal(by_name["OPERA;day"], [3, 3, 3, 1, 2, 2])
+    # The norm of "all;day" on Mondays: the mean over Monday flights, (4 * 4 + 2 * 2) / 6.
+    column = names.index("scheduled_vs_norm[all;day]")
+    values = features.transform(frame)[:, column]
+    norm = (4 * 4 + 2 * 2) / 6
+    np.testing.assert_allclose(values, np.log(np.array([5, 5, 5, 5, 3, 3]) / (norm + 1)), rtol=1e-6)
+    # A day absent from the book reads 0 (a typical day) until its schedule is recorded, once.
+    later = _scheduled(16.0, [8.0], ["A"])
+    assert features.transform(later)[0, column] == 0
+    for _ in range(2):
+        assert features.record_schedule(later) == 1
+        assert features.transform(later)[0, column] == pytest.approx(np.log(2 / (norm + 1)))
+
+
+def test_schedule_counts_read_no_outcome() -> None:
+    frame = pd.concat(
+        [_scheduled(float(day), [8.0, 8.5, 13.0][: day // 7 + 1], ["A", "B", "A"][: day // 7 + 1])
+         for day in (2, 9, 16)], ignore_index=True,
+    )  # fmt: skip
+    y = np.array([1, 0, 1, 1, 0, 0])
+    names = list(FlightFeatures("static_schedule").fit(frame, y).get_feature_names_out())
+    columns = [i for i, name in enumerate(names) if name.startswith("scheduled_vs_norm")]
+    assert len(columns) == 5
+    first = FlightFeatures("static_schedule").fit(frame, y).transform(frame)[:, columns]
+    flipped = FlightFeatures("static_schedule").fit(frame, 1 - y).transform(frame)[:, columns]
+    np.testing.assert_array_equal(first, flipped)
+    assert np.abs(first).sum() > 0
+
+
 def test_times_with_an_offset_or_fraction_are_read_as_santiago_local_time():
 
     base = {"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 1}

@@ -32,40 +32,78 @@ def choose_sides(flights: pd.DataFrame, by: str = "auto") -> list[str]:
     return sides or list(SIDES)  # one airport on each side: keep both, there is nothing to choose
 
 
-def _airport_codes(column: pd.Series) -> np.ndarray:
-    return column.astype("string").str.strip().to_numpy(dtype=object)
+def _airport_codes(column: pd.Series) -> pd.Categorical:
+    """Airport codes, stripped, as a Categorical: the few distinct codes are stripped, not each
+    of millions of rows."""
+    codes = pd.Categorical(column)
+    stripped, names = pd.factorize(codes.categories.astype(str).str.strip())
+    mapped = np.where(codes.codes >= 0, stripped[codes.codes], -1)
+    return pd.Categorical.from_codes(mapped, categories=pd.Index(names, dtype=object))
 
 
 def airport_side_rows(flights: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
     """One row per flight and side: `airport, date, delay` (rows without airport or delay dropped)."""
+    from pandas.api.types import union_categoricals
+
     dates = flights["Fecha-I"].dt.normalize().to_numpy()
     delays = flights["dif_min"].to_numpy(dtype=float)
-    long = pd.concat(
-        [
-            pd.DataFrame({"airport": _airport_codes(flights[SIDES[side]]), "date": dates, "delay": delays})
-            for side in sides
-        ],
-        ignore_index=True,
+    long = pd.DataFrame(
+        {
+            "airport": union_categoricals(
+                [_airport_codes(flights[SIDES[side]]) for side in sides], sort_categories=True
+            ),
+            "date": np.tile(dates, len(sides)),
+            "delay": np.tile(delays, len(sides)),
+        }
     )
-    return long[long["airport"].notna() & long["delay"].notna()]
+    return long[long["airport"].notna().to_numpy() & ~np.isnan(long["delay"].to_numpy())]
 
 
 def aggregate_airport_days(long: pd.DataFrame) -> pd.DataFrame:
     """`airport_side_rows` -> one row per airport and day, sorted by airport and date.
 
     Every figure depends only on the day's rows, not on their order (delays are whole minutes,
-    so their sums are exact): any partition holding all of an airport's rows gives the same."""
-    delayed = long["delay"].to_numpy() > DELAY_THRESHOLD_MINUTES
-    grouped = long.assign(delayed=delayed).groupby(["airport", "date"], sort=True)
-    daily = pd.DataFrame(
+    so their sums are exact): any partition holding all of an airport's rows gives the same.
+    One sort of integer keys (airport, day, delay's rank) instead of a pandas groupby with a
+    quantile: the groups are then runs of the sorted keys, each run's delays in order.
+    """
+    airport = long["airport"]
+    if isinstance(airport.dtype, pd.CategoricalDtype) and not airport.cat.categories.is_monotonic_increasing:
+        # factorize sorts a Categorical by its categories' order: make that alphabetical.
+        airport = airport.cat.reorder_categories(airport.cat.categories.sort_values())
+    airport_codes, airports = pd.factorize(airport, sort=True)
+    days = long["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    delays = long["delay"].to_numpy(dtype=float)
+    first_day = int(days.min())
+    span = int(days.max()) - first_day + 1
+    group = airport_codes.astype(np.int64) * span + (days - first_day)
+    if np.array_equal(delays, np.round(delays)):  # whole minutes: the delay is its own rank
+        low = delays.min()
+        levels = np.arange(low, delays.max() + 1)
+        rank = (delays - low).astype(np.int64)
+    else:
+        levels, rank = np.unique(delays, return_inverse=True)
+    ordered = np.sort(group * len(levels) + rank)
+    group, delays = ordered // len(levels), levels[ordered % len(levels)]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    flights = np.diff(np.r_[starts, len(group)])
+    # The 90th percentile as pandas' (linear interpolation between the two nearest ranks).
+    rank_in_day = 0.9 * (flights - 1)  # relative to the run: exact fractions
+    below = starts + np.floor(rank_in_day).astype(np.int64)
+    above = starts + np.ceil(rank_in_day).astype(np.int64)
+    fraction = rank_in_day - np.floor(rank_in_day)
+    keys = group[starts]
+    return pd.DataFrame(
         {
-            "flights": grouped.size(),
-            "mean_delay": grouped["delay"].mean(),
-            "delayed_share": grouped["delayed"].mean(),
-            "p90_delay": grouped["delay"].quantile(0.9),
+            "airport": np.asarray(airports, dtype=object)[keys // span],
+            "date": (keys % span + first_day).astype("datetime64[D]").astype("datetime64[ns]"),
+            "flights": flights,
+            "mean_delay": np.add.reduceat(delays, starts) / flights,
+            "delayed_share": np.add.reduceat(delays > DELAY_THRESHOLD_MINUTES, starts, dtype=np.int64)
+            / flights,
+            "p90_delay": delays[below] + (delays[above] - delays[below]) * fraction,
         }
     )
-    return daily.reset_index()
 
 
 def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame:
@@ -81,15 +119,42 @@ def daily_airport_table(flights: pd.DataFrame, by: str = "auto") -> pd.DataFrame
     return aggregate_airport_days(long)
 
 
+def disruption_values(airport_days: pd.DataFrame) -> np.ndarray:
+    """One airport's FEATURES as the forests see them, shaped for disruptions:
+
+    - the share of delayed flights as an empirical logit, log((k + 0.5) / (n - k + 0.5)) of k
+      delayed among n: a day when every flight left late (a ground stop) is then far from a
+      day with 80 % late, as it is in odds, instead of 0.2 away on a 0..1 scale;
+    - the delay figures (mean, p90, share) floored at the airport's median day: a day more
+      punctual than usual is not a disruption, and the forests' cuts then all go to the late
+      side. Flights per day stay two-sided (cancellations and extra traffic both count).
+
+    Chosen on the injected-anomaly test over seeds 1-10 (reports/anomalies_scale.md): krcf's
+    worst-seed recall 0.925 -> 0.95 and precision 0.48 -> 0.51 at the same threshold.
+    """
+    values = airport_days[FEATURES].to_numpy(dtype=float).copy()
+    flights = values[:, FEATURES.index("flights")]
+    share = FEATURES.index("delayed_share")
+    delayed = values[:, share] * flights
+    values[:, share] = np.log((delayed + 0.5) / (flights - delayed + 0.5))
+    delay_columns = [FEATURES.index(name) for name in ("mean_delay", "delayed_share", "p90_delay")]
+    values[:, delay_columns] = np.maximum(
+        values[:, delay_columns], np.median(values[:, delay_columns], axis=0)
+    )
+    return values
+
+
 def feature_matrix(airport_days: pd.DataFrame) -> np.ndarray:
-    """The scoring features of one airport's days, standardised (mean 0, std 1 per feature)
-    so that no feature dominates the cuts by its units. Constant features stay 0.
+    """The scoring features of one airport's days (`disruption_values`), standardised (mean 0,
+    std 1 per feature) so that no feature dominates the cuts by its units. Constant features
+    stay 0.
 
     The flight count's spread is at least sqrt(mean count), its natural day-to-day (Poisson)
     noise: at an airport with one flight most days, a day with two is not 10 std away.
     """
-    values = airport_days[FEATURES].to_numpy(dtype=float)
+    values = disruption_values(airport_days)
     spread = values.std(axis=0)
     flights = FEATURES.index("flights")
     spread[flights] = max(spread[flights], float(np.sqrt(values[:, flights].mean())))
-    return (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    constant = np.ptp(values, axis=0) == 0  # a mean's rounding would make a 1e-16 "spread"
+    return np.where(constant, 0.0, (values - values.mean(axis=0)) / np.where(constant, 1.0, spread))

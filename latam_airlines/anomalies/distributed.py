@@ -23,6 +23,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from latam_airlines.anomalies.daily import SIDES, aggregate_airport_days, airport_side_rows
@@ -90,7 +91,12 @@ def _flight_columns(part: pd.DataFrame, layout: str, path: str) -> pd.DataFrame:
 
         raw = part.copy()
         raw.attrs["source"] = path
-        frame = make_dataset(raw)[list(INTERIM_COLUMNS)] if len(raw) else _empty_flights()
+        interim = make_dataset(raw) if len(raw) else None
+        frame = interim[list(INTERIM_COLUMNS)] if interim is not None else _empty_flights()
+        # make_dataset drops exact duplicates, but only within this partition: a hash of each
+        # whole interim row lets the caller drop those repeated across partitions too.
+        row = pd.util.hash_pandas_object(interim, index=False) if interim is not None else []
+        frame = frame.assign(row=pd.Series(row, index=frame.index, dtype="uint64"))
     frame = frame.astype({"Ori-I": "string", "Des-I": "string"}).astype({"Fecha-I": "datetime64[ns]"})
     return frame.assign(year=frame["Fecha-I"].dt.year.astype("Int32"))
 
@@ -143,7 +149,20 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
                 assume_missing=True,
                 storage_options=options,
             )
-        frames.append(source.map_partitions(_flight_columns, layout, path, meta=meta))
+        if layout == "raw":
+            # Exact duplicate rows anywhere in the file count once, as the in-process engine
+            # (make_dataset on the whole file) counts them.
+            rows = source.map_partitions(
+                _flight_columns,
+                layout,
+                path,
+                meta=_empty_flights().assign(row=pd.Series(dtype="uint64"), year=pd.Series(dtype="Int32")),
+            )
+            frames.append(
+                rows.drop_duplicates(subset=["row"], split_out=rows.npartitions).drop(columns="row")
+            )
+        else:
+            frames.append(source.map_partitions(_flight_columns, layout, path, meta=meta))
     return frames[0] if len(frames) == 1 else dd.concat(frames)
 
 
@@ -153,20 +172,51 @@ def _value_counts(values: pd.Series) -> pd.Series:
 
 def _gather_counts(client, column) -> dict:
     """Value counts of a Dask column, counted per partition on the workers, added up here
-    (no shuffle: the distinct values are few, years or airport codes)."""
+    (no shuffle: the distinct values are few)."""
     parts = column.map_partitions(_value_counts, meta=pd.Series(dtype="int64", name="count")).compute()
     return {key: int(value) for key, value in parts.groupby(level=0).sum().items()}
 
 
-def _side_rows(part: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
+def _airports_per_side(part: pd.DataFrame) -> pd.DataFrame:
+    """The distinct airport values of each side in one partition: as written (`raw`, what
+    `choose_sides` counts) and as the airport-day rows name them (`code`, stripped)."""
+    found = []
+    for side, column in SIDES.items():
+        found.append(
+            pd.DataFrame({"side": side, "kind": "raw", "airport": part[column].dropna().astype(str).unique()})
+        )
+        codes = airport_side_rows(part, [side])["airport"].unique()
+        found.append(pd.DataFrame({"side": side, "kind": "code", "airport": np.asarray(codes, dtype=object)}))
+    return pd.concat(found, ignore_index=True).astype(object)
+
+
+def _side_codes(part: pd.DataFrame, sides: list[str], airports: list[str]) -> pd.DataFrame:
+    """One row per flight and side as small numbers (airport's index in `airports`, day number,
+    delay): what is shuffled between workers is then a tenth of the bytes of strings and dates."""
     long = airport_side_rows(part, sides)
-    return long.astype({"airport": "string"})
+    return pd.DataFrame(
+        {
+            "airport": pd.Categorical(long["airport"].astype(object), categories=airports).codes.astype(
+                "int32"
+            ),
+            "day": long["date"].to_numpy().astype("datetime64[D]").astype("int32"),
+            "delay": long["delay"].to_numpy(dtype=float),
+        }
+    )
 
 
-def _daily_partition(long: pd.DataFrame) -> pd.DataFrame:
+def _daily_partition(long: pd.DataFrame, airports: list[str]) -> pd.DataFrame:
     if long.empty:
         return _empty_daily()
-    return aggregate_airport_days(long.astype({"airport": object}))[DAILY_COLUMNS]
+    named = pd.DataFrame(
+        {
+            "airport": pd.Categorical.from_codes(long["airport"].to_numpy(), categories=airports),
+            "date": long["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
+            "delay": long["delay"].to_numpy(),
+        }
+    )
+    daily = aggregate_airport_days(named)[DAILY_COLUMNS]
+    return daily.astype({"airport": object})
 
 
 def _empty_daily() -> pd.DataFrame:
@@ -223,23 +273,31 @@ def dask_airport_days(
         )
     count = per_year[target]
     flights = flights[flights["year"] == target].drop(columns="year")
-    if by == "auto":
-        origins, destinations = (len(_gather_counts(client, flights[SIDES[side]])) for side in SIDES)
-        sides = [side for side, unique in (("origin", origins), ("destination", destinations)) if unique > 1]
-        sides = sides or list(SIDES)
+    # The airports of each side in one pass over the flights (they are few: codes, not rows).
+    found = flights.map_partitions(
+        _airports_per_side,
+        meta=pd.DataFrame({name: pd.Series(dtype=object) for name in ("side", "kind", "airport")}),
+    ).compute()
+
+    def distinct(side: str, kind: str) -> set:
+        return set(found.loc[(found["side"] == side) & (found["kind"] == kind), "airport"])
+
+    if by == "auto":  # as choose_sides decides
+        sides = [side for side in SIDES if len(distinct(side, "raw")) > 1] or list(SIDES)
     else:
         sides = list(SIDES) if by == "both" else [by]
+    airports = sorted(set().union(*(distinct(side, "code") for side in sides)))
     meta_long = pd.DataFrame(
         {
-            "airport": pd.Series(dtype="string"),
-            "date": pd.Series(dtype="datetime64[ns]"),
+            "airport": pd.Series(dtype="int32"),
+            "day": pd.Series(dtype="int32"),
             "delay": pd.Series(dtype=float),
         }
     )
-    long = flights.map_partitions(_side_rows, sides, meta=meta_long)
+    long = flights.map_partitions(_side_codes, sides, airports, meta=meta_long)
     partitions = max(1, len(client.scheduler_info(n_workers=-1)["workers"])) * 8
     by_airport = long.shuffle("airport", npartitions=partitions)  # each airport's rows in one partition
-    daily = by_airport.map_partitions(_daily_partition, meta=_empty_daily())
+    daily = by_airport.map_partitions(_daily_partition, airports, meta=_empty_daily())
     meta_scored = pd.concat([_empty_daily(), _empty_scores()], axis=1)
     scored = daily.map_partitions(_score_partition, settings, meta=meta_scored).compute()
     scored = scored.sort_values(["airport", "date"], kind="stable").reset_index(drop=True)

@@ -1,27 +1,43 @@
 """One chart per airport: flights per day and mean delay per day, anomalous days in red and
 labelled with their cause; days listed but not scored (too few flights) drawn hollow.
 
-Every airport's chart follows the same rules: a gap (no line) on days without flights, whole
-numbers of flights on the y axis starting at 0, and a delay axis that always shows 0 to 30 min.
+Every airport's chart follows the same rules: the report's whole date range on the x axis (the
+same for every airport of a report, so charts compare at a glance), a gap (no line) on days
+without flights, whole numbers of flights on the y axis starting at 0, and a delay axis that
+always shows 0 to 30 min.
 
-Charts are most of a report's time, so one `AirportChart` (figure, axes, lines, legends) is
-built once per process and redrawn for each airport with new data, instead of a new figure
-per airport (the axes, ticks and legends are then laid out once).
+Charts are most of a report's time, and most of a chart's time is text (matplotlib renders it
+glyph by glyph). So one `AirportChart` is built per process and reused:
+- what every chart of a report shares (frames, the month axis, axis labels, the legend) is
+  rendered once and kept as a pixel buffer (`copy_from_bbox`);
+- per airport, that buffer is restored and only the airport's own artists are drawn on it (the
+  y axes, lines, dots);
+- the airport's own text (title, cause labels) is drawn by Pillow with matplotlib's font, one
+  FreeType call per string, then the pixels go to PNG.
+The legend sits below the axes, never over data, so drawing it first hides nothing.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
+from PIL import Image, ImageDraw, ImageFont
 
 from latam_airlines.io import atomic_path
 
 ANOMALY_COLOR = "#d62728"
+FLIGHTS_COLOR = "#1f77b4"
+DELAY_COLOR = "#7f7f7f"
+THRESHOLD_COLOR = "#ff7f0e"
 LABELLED_DAYS = 5  # the highest-scoring anomalous days get their date and cause beside the dot
 CAUSE_LABELS = {
     "flights": "flights",
@@ -33,6 +49,30 @@ CAUSE_LABELS = {
 # not look like a storm: the same y-range rule for every airport.
 DELAY_AXIS_MINUTES = (0.0, 30.0)
 DPI = 80
+LABEL_POINTS = 8
+# The project's light grid look (seaborn's whitegrid) without importing seaborn (and scipy):
+# charts are drawn in worker processes, where that import costs more than a dozen charts.
+STYLE = {
+    "axes.facecolor": "white",
+    "axes.edgecolor": "#cccccc",
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "axes.labelcolor": "#262626",
+    "axes.labelsize": 10,
+    "axes.titlesize": 11,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.9,
+    "text.color": "#262626",
+    "xtick.color": "#262626",
+    "ytick.color": "#262626",
+    "xtick.major.size": 0,
+    "ytick.major.size": 0,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],
+}
 
 
 def cause_label(day: pd.Series) -> str:
@@ -43,116 +83,200 @@ def cause_label(day: pd.Series) -> str:
     return f"{CAUSE_LABELS.get(cause, cause)} {day['cause_direction']}"
 
 
-def _with_gaps(days: pd.DataFrame) -> pd.DataFrame:
-    """Every calendar day from the first to the last, NaN where the airport had no flights: a
-    line then breaks there instead of being drawn straight across empty weeks."""
-    calendar = pd.date_range(days["date"].min(), days["date"].max(), freq="D")
-    return (
-        days.set_index("date")[["flights", "mean_delay"]].reindex(calendar).rename_axis("date").reset_index()
-    )
-
-
-def _points(dates: pd.Series, values: pd.Series) -> np.ndarray:
-    return np.column_stack([mdates.date2num(dates), values.to_numpy(dtype=float)]).reshape(-1, 2)
+def with_gaps(days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every day number from the first to the last of sorted `days`, `values` NaN where the
+    airport had no flights: a line then breaks there instead of running across empty weeks."""
+    first = int(days[0])
+    calendar = np.arange(first, int(days[-1]) + 1, dtype=float)
+    filled = np.full(len(calendar), np.nan)
+    filled[days.astype(np.int64) - first] = values
+    return calendar, filled
 
 
 class AirportChart:
-    """A figure drawn once and refilled per airport (see the module docstring)."""
+    """A figure built once and redrawn per airport (see the module docstring)."""
 
     def __init__(self) -> None:
-        # A bare Figure, not pyplot: no global figure manager to keep, in worker processes too.
-        self.figure = Figure(figsize=(10, 5.2))
-        self.traffic, self.delay = self.figure.subplots(
-            2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
-        )
-        (self.flights_line,) = self.traffic.plot(
-            [], [], color="#1f77b4", linewidth=1.0, label="flights per day"
-        )
-        self.unscored = self.traffic.scatter(
-            [], [], s=10, facecolors="none", edgecolors="#7f7f7f", linewidths=0.7, zorder=2,
-            label="not scored (few flights)",
-        )  # fmt: skip
-        self.anomalies = self.traffic.scatter(
-            [], [], color=ANOMALY_COLOR, s=28, zorder=3, label="anomalous day"
-        )
-        self.traffic.set_ylabel("flights per day")
-        self.traffic.legend(loc="upper left", fontsize=8, frameon=True)
-        self.traffic.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-        (self.delay_line,) = self.delay.plot([], [], color="#7f7f7f", linewidth=0.9, label="mean delay")
-        self.delay_anomalies = self.delay.scatter([], [], color=ANOMALY_COLOR, s=20, zorder=3)
-        self.delay.axhline(15, color="#ff7f0e", linestyle="--", linewidth=0.8, label="15 min (delayed)")
-        self.delay.set_ylabel("mean delay (min)")
-        self.delay.set_xlabel("date (scheduled departure)")
-        self.delay.legend(loc="upper left", fontsize=8, frameon=True)
-        self.delay.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-        # A fixed title position: matplotlib otherwise measures every axis to place it.
-        self.title = self.traffic.set_title("", y=1.0, pad=4)
-        self.labels: list = []
-        # Fixed margins: tight_layout would lay the figure out a second time.
-        self.figure.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.1, hspace=0.08)
-
-    def draw(self, airport_days: pd.DataFrame, path: str | Path, title_suffix: str = "") -> Path:
-        days = airport_days.sort_values("date")
-        anomalous = days[days["is_anomaly"]]
-        unscored = days[days["score"].isna()]
-        airport = str(days["airport"].iloc[0])
-        line = _with_gaps(days)
-        self.flights_line.set_data(line["date"], line["flights"])
-        self.unscored.set_offsets(_points(unscored["date"], unscored["flights"]))
-        self.anomalies.set_offsets(_points(anomalous["date"], anomalous["flights"]))
-        self.delay_line.set_data(line["date"], line["mean_delay"])
-        self.delay_anomalies.set_offsets(_points(anomalous["date"], anomalous["mean_delay"]))
-        for label in self.labels:
-            label.remove()
-        first, last = days["date"].min(), days["date"].max()
-        # Labels of days in the last fifth of the range go to the left of their dot: not cut off.
-        late = first + (last - first) * 0.8
-        self.labels = [
-            self.traffic.annotate(
-                day["date"].strftime("%b %d") + (f": {cause_label(day)}" if cause_label(day) else ""),
-                (mdates.date2num(day["date"]), day["flights"]),
-                xytext=(-4, 4) if day["date"] > late else (4, 4),
-                horizontalalignment="right" if day["date"] > late else "left",
-                textcoords="offset points",
-                fontsize=8,
-                color=ANOMALY_COLOR,
-                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-                zorder=2.5,  # above the line, below the red dots
+        with rc_context(STYLE):
+            # A bare Figure on its own Agg canvas: no pyplot state, no backend to select.
+            self.figure = Figure(figsize=(10, 5.2), dpi=DPI)
+            self.canvas = FigureCanvasAgg(self.figure)
+            self.traffic, self.delay = self.figure.subplots(
+                2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]}
             )
-            for _, day in anomalous.nlargest(LABELLED_DAYS, "score").iterrows()
-        ]
-        self.traffic.set_ylim(0, max(float(days["flights"].max()) * 1.15, 2.0))
-        low = min(DELAY_AXIS_MINUTES[0], float(np.nanmin(days["mean_delay"])))
-        high = max(DELAY_AXIS_MINUTES[1], float(np.nanmax(days["mean_delay"])))
-        margin = 0.06 * (high - low)
-        self.delay.set_ylim(low - margin, high + margin)
-        # Month starts fixed once per chart: MonthLocator/DateFormatter recompute them through
-        # dateutil on every layout pass.
-        months = pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
+            (self.flights_line,) = self.traffic.plot([], [], color=FLIGHTS_COLOR, linewidth=1.0)
+            self.unscored = self.traffic.scatter(
+                [], [], s=10, facecolors="none", edgecolors=DELAY_COLOR, linewidths=0.7, zorder=2
+            )
+            self.anomalies = self.traffic.scatter([], [], color=ANOMALY_COLOR, s=28, zorder=3)
+            (self.delay_line,) = self.delay.plot([], [], color=DELAY_COLOR, linewidth=0.9)
+            self.delay_anomalies = self.delay.scatter([], [], color=ANOMALY_COLOR, s=20, zorder=3)
+            self.threshold_line = self.delay.axhline(15, color=THRESHOLD_COLOR, linestyle="--", linewidth=0.8)
+            self.traffic.set_ylabel("flights per day")
+            self.delay.set_ylabel("mean delay (min)")
+            self.traffic.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+            self.delay.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+            # Fixed label positions: matplotlib otherwise measures every tick label to place them.
+            self.traffic.yaxis.set_label_coords(-0.05, 0.5)
+            self.delay.yaxis.set_label_coords(-0.05, 0.5)
+            legend_handles = [
+                Line2D([], [], color=FLIGHTS_COLOR, linewidth=1.0, label="flights per day"),
+                Line2D([], [], color=DELAY_COLOR, linewidth=0.9, label="mean delay"),
+                Line2D([], [], color=THRESHOLD_COLOR, linestyle="--", linewidth=0.8, label="15 min (delayed)"),
+                Line2D([], [], marker="o", linestyle="none", color=ANOMALY_COLOR, markersize=5, label="anomalous day"),
+                Line2D(
+                    [], [], marker="o", linestyle="none", markerfacecolor="none", markeredgecolor=DELAY_COLOR,
+                    markersize=3.5, label="not scored (few flights)",
+                ),
+            ]  # fmt: skip
+            self.figure.legend(
+                handles=legend_handles, loc="lower center", ncols=5, frameon=False, bbox_to_anchor=(0.5, 0.0)
+            )
+            # Fixed margins: a layout engine would measure the figure again for every chart.
+            self.figure.subplots_adjust(left=0.075, right=0.985, top=0.88, bottom=0.13, hspace=0.08)
+        self.own = [  # drawn per airport, in this order (the cause labels after the hollow dots)
+            self.traffic.yaxis, self.delay.yaxis, self.flights_line, self.unscored, self.anomalies,
+            self.delay_line, self.threshold_line, self.delay_anomalies,
+        ]  # fmt: skip
+        for artist in self.own:
+            artist.set_animated(True)  # left out of the shared background
+        self.labels: list = []
+        self.span: tuple[float, float] | None = None
+        self.background = None
+
+    def _shared_background(self, first: float, last: float) -> None:
+        """Restore the pixels every chart of this date range shares, rendering them on first use."""
+        if self.span == (first, last) and self.background is not None:
+            self.canvas.restore_region(self.background)
+            return
+        # Month starts fixed once per range: MonthLocator/DateFormatter recompute them through
+        # dateutil on every draw.
+        start, end = (pd.Timestamp(mdates.num2date(day)).tz_localize(None) for day in (first, last))
+        months = pd.date_range(start.to_period("M").to_timestamp(), end, freq="MS")
         self.delay.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
         self.delay.xaxis.set_major_formatter(FixedFormatter(months.strftime("%b").tolist()))
-        self.delay.set_xlim(mdates.date2num(first) - 1, mdates.date2num(last) + 1)
-        scored = int(days["score"].notna().sum())
-        self.title.set_text(
-            f"{airport}: daily flights and mean delay, {len(anomalous)} anomalous day(s) of {scored} scored"
-            f"{f' ({len(unscored)} not scored)' if len(unscored) else ''}{title_suffix}"
+        self.delay.set_xlim(first - 1, last + 1)
+        with rc_context(STYLE):
+            self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.span = (first, last)
+
+    def draw(
+        self,
+        airport_days: pd.DataFrame,
+        path: str | Path,
+        title_suffix: str = "",
+        span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    ) -> Path:
+        """Draw one airport's days and write the PNG; `span` (first, last day) is the x range,
+        the report's whole date range (default: this airport's)."""
+        days = airport_days.sort_values("date")
+        dates = mdates.date2num(days["date"].to_numpy())
+        flights = days["flights"].to_numpy(dtype=float)
+        delays = days["mean_delay"].to_numpy(dtype=float)
+        scores = days["score"].to_numpy(dtype=float)
+        anomalous = days["is_anomaly"].to_numpy(dtype=bool)
+        unscored = np.isnan(scores)
+        first, last = (dates[0], dates[-1]) if span is None else tuple(mdates.date2num(list(span)))
+        calendar, flights_filled = with_gaps(dates, flights)
+        _, delays_filled = with_gaps(dates, delays)
+        self.flights_line.set_data(calendar, flights_filled)
+        self.delay_line.set_data(calendar, delays_filled)
+        self.unscored.set_offsets(np.column_stack([dates[unscored], flights[unscored]]))
+        self.anomalies.set_offsets(np.column_stack([dates[anomalous], flights[anomalous]]))
+        self.delay_anomalies.set_offsets(np.column_stack([dates[anomalous], delays[anomalous]]))
+        self.traffic.set_ylim(0, max(float(flights.max()) * 1.15, 2.0))
+        low = min(DELAY_AXIS_MINUTES[0], float(np.nanmin(delays)))
+        high = max(DELAY_AXIS_MINUTES[1], float(np.nanmax(delays)))
+        margin = 0.06 * (high - low)
+        self.delay.set_ylim(low - margin, high + margin)
+        airport = str(days["airport"].iloc[0])
+        scored = int((~unscored).sum())
+        title = (
+            f"{airport}: daily flights and mean delay, {int(anomalous.sum())} anomalous day(s) of {scored} scored"
+            f"{f' ({int(unscored.sum())} not scored)' if unscored.any() else ''}{title_suffix}"
         )
+        with rc_context(STYLE):
+            self._shared_background(float(first), float(last))
+            renderer = self.canvas.get_renderer()
+            for artist in self.own:
+                artist.draw(renderer)
+        image = self._image()
+        draw = ImageDraw.Draw(image)
+        self._title(draw, title)
+        self._cause_labels(draw, days[anomalous], first, last)
         target = Path(path)
         with atomic_path(target) as temporary:
-            # zlib level 1: a tenth of a chart's time saved, files about 20 % larger.
-            self.figure.savefig(temporary, dpi=DPI, format="png", pil_kwargs={"compress_level": 1})
+            # zlib level 1: encoding is a good part of a chart's time; files somewhat larger.
+            image.save(temporary, format="png", compress_level=1)
         return target
+
+    def _image(self) -> Image.Image:
+        """The canvas as an RGB image (a copy: the canvas is restored for the next airport)."""
+        width, height = self.canvas.get_width_height()
+        return Image.frombuffer(
+            "RGBA", (width, height), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        ).convert("RGB")
+
+    def _pixels(self, axes, x: float, y: float) -> tuple[float, float]:
+        """Data point of `axes` -> Pillow pixel (origin top left; matplotlib's is bottom left)."""
+        column, row = axes.transData.transform((x, y))
+        return float(column), self.canvas.get_width_height()[1] - float(row)
+
+    def _title(self, draw: ImageDraw.ImageDraw, text: str) -> None:
+        left, _, width, height = self.traffic.bbox.bounds
+        top = self.canvas.get_width_height()[1] - (self.traffic.bbox.y0 + height)
+        draw.multiline_text(
+            (left + width / 2, top - points_to_pixels(4)), text, font=_font(STYLE["axes.titlesize"]),
+            fill=STYLE["text.color"], anchor="md", align="center",
+        )  # fmt: skip
+
+    def _cause_labels(
+        self, draw: ImageDraw.ImageDraw, anomalous: pd.DataFrame, first: float, last: float
+    ) -> None:
+        """Date and cause beside the dots of the airport's highest-scoring anomalous days; those in
+        the last fifth of the range to the left of their dot (not cut off at the edge)."""
+        late = first + (last - first) * 0.8
+        offset = points_to_pixels(4)
+        for _, day in anomalous.nlargest(LABELLED_DAYS, "score").iterrows():
+            x = float(mdates.date2num(day["date"]))
+            column, row = self._pixels(self.traffic, x, float(day["flights"]))
+            cause = cause_label(day)
+            left = x > late
+            draw.text(
+                (column - offset if left else column + offset, row - offset),
+                day["date"].strftime("%b %d") + (f": {cause}" if cause else ""),
+                font=_font(LABEL_POINTS), fill=ANOMALY_COLOR, anchor="rs" if left else "ls",
+                stroke_width=2, stroke_fill="white",  # a halo: readable over the line
+            )  # fmt: skip
+
+
+def points_to_pixels(points: float) -> float:
+    return points * DPI / 72
+
+
+@functools.cache
+def _font(points: float) -> ImageFont.FreeTypeFont:
+    """matplotlib's own DejaVu Sans at `points`, for Pillow (one FreeType call per string)."""
+    from matplotlib import font_manager
+
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+    return ImageFont.truetype(path, round(points_to_pixels(points)))
 
 
 _CHART: AirportChart | None = None
 
 
-def plot_airport_days(airport_days: pd.DataFrame, path: str | Path, title_suffix: str = "") -> Path:
+def plot_airport_days(
+    airport_days: pd.DataFrame,
+    path: str | Path,
+    title_suffix: str = "",
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Path:
     """Save the chart of one airport's days (`airport, date, flights, mean_delay, score,
-    is_anomaly`, optionally `cause`, `cause_direction`) as a PNG at `path`."""
+    is_anomaly`, optionally `cause`, `cause_direction`) as a PNG at `path`; `span` is the x
+    range (first, last day; default: the airport's own days)."""
     global _CHART
     if _CHART is None:
-        import latam_airlines.visualization  # noqa: F401 - the headless backend and the style
-
         _CHART = AirportChart()
-    return _CHART.draw(airport_days, path, title_suffix)
+    return _CHART.draw(airport_days, path, title_suffix, span)

@@ -110,10 +110,10 @@ def chart_name(airport: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", airport) + ".png"
 
 
-def _plot_batch(frames: list[pd.DataFrame], folder: str, title_suffix: str) -> int:
+def _plot_batch(frames: list[pd.DataFrame], folder: str, title_suffix: str, span: tuple) -> int:
     for airport_days in frames:
         plot_airport_days(
-            airport_days, Path(folder) / chart_name(str(airport_days["airport"].iloc[0])), title_suffix
+            airport_days, Path(folder) / chart_name(str(airport_days["airport"].iloc[0])), title_suffix, span
         )
     return len(frames)
 
@@ -125,13 +125,15 @@ def plot_airports(
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
 ) -> list[str]:
-    """One PNG per scored airport in `folder` (its unscored days drawn too); returns the airports plotted."""
+    """One PNG per scored airport in `folder` (its unscored days drawn too), all over the table's
+    whole date range; returns the airports plotted."""
+    span = (table["date"].min(), table["date"].max())
     scored_airports = table.loc[table["score"].notna(), "airport"].unique()
     scored = table[table["airport"].isin(scored_airports)]
     frames = [frame for _, frame in scored.groupby("airport", sort=True)]
     if n_jobs == 1 or len(frames) < 24:  # a few charts: cheaper here than starting processes
         for frame in frames:
-            _plot_batch([frame], str(folder), title_suffix)
+            _plot_batch([frame], str(folder), title_suffix, span)
             if on_airport:
                 on_airport(1)
     else:
@@ -140,7 +142,7 @@ def plot_airports(
         workers = cpu_count() if n_jobs < 0 else n_jobs
         batches = [frames[start :: workers * 4] for start in range(workers * 4)]
         done = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_plot_batch)(batch, str(folder), title_suffix) for batch in batches if batch
+            delayed(_plot_batch)(batch, str(folder), title_suffix, span) for batch in batches if batch
         )
         for count in done:
             if on_airport:

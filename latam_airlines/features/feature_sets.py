@@ -75,6 +75,19 @@ FEATURE_SETS["intraday"] = {
     **FEATURE_SETS["full"],
     "intraday": [(), ("OPERA",), ("Des_I",)],
 }
+# Planned-schedule counts (the "schedule counts"): how busy the flight's day, hour
+# and +-60 minutes are at SCL (and the airline's / destination's day) against the norm of
+# that weekday (and hour) in the training schedule, as log((count + 1) / (norm + 1)).
+# Schedules are published ahead, so this reads no outcome: the model keeps a schedule book
+# seeded with the training rows and extended by `record_schedule` (a day absent from the
+# book reads 0, "a typical day").
+SCHEDULE_COUNTS: list[tuple[tuple[str, ...], str]] = [
+    ((), "day"), ((), "hour"), ((), "around"), (("OPERA",), "day"), (("Des_I",), "day"),
+]  # fmt: skip
+SCHEDULE_SPAN_MINUTES = 60  # "around": flights scheduled within this many minutes either side
+FEATURE_SETS["static_schedule"] = {**FEATURE_SETS["static"], "schedule": SCHEDULE_COUNTS}
+FEATURE_SETS["full_schedule"] = {**FEATURE_SETS["full"], "schedule": SCHEDULE_COUNTS}
+FEATURE_SETS["intraday_schedule"] = {**FEATURE_SETS["intraday"], "schedule": SCHEDULE_COUNTS}
 # For CatBoost, which learns its own ordered target statistics: raw categories plus the
 # combinations ("combos", coded like categories) whose delay rates the other sets precompute.
 FEATURE_SETS["catboost"] = {
@@ -102,6 +115,8 @@ def fields_of(feature_set: str) -> list[str]:
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
     recent = [key for key, _ in spec.get("recent", [])] + list(spec.get("intraday", []))
+    if spec.get("schedule"):  # counts by day, hour and minute of the scheduled departure
+        recent += [key for key, _ in spec["schedule"]] + [("HORA", "MIN")]
     keys = [
         field
         for key in spec["history"] + spec["congestion"] + spec.get("combos", []) + recent

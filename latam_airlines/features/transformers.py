@@ -26,6 +26,7 @@ from latam_airlines.features.feature_sets import (
     FEATURE_SETS,
     INTRADAY_AHEAD_MINUTES,
     REFERENCE_INDICATORS,
+    SCHEDULE_SPAN_MINUTES,
     fields_of,
 )
 from latam_airlines.features.outcome_history import (
@@ -166,8 +167,94 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         if self.outcomes_:
             recent_keys = {key: self._key(codes, key) for key in [*self.outcomes_, *self.intraday_]}
             self._record(recent_keys, self.flight_days(X), y, X)
+        self.schedule_ = None
+        if spec.get("schedule"):
+            self._fit_schedule(X, codes)
         self.n_features_in_ = len(self.vocabulary_)
         return keys
+
+    # -- planned schedule (SCHEDULE_COUNTS): counts of scheduled flights, no outcome read
+    def _fit_schedule(self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> None:
+        """Seed the schedule book with the training rows and learn each count's weekday
+        (x hour) norm: its mean over the training flights of the same key."""
+        self.schedule_ = {key: OutcomeHistory(MINUTE_BITS) for key, _ in self.spec_["schedule"]}
+        self.schedule_ledger_ = FlightLedger()
+        self.schedule_days_ = np.empty(0, dtype=np.int64)
+        self.schedule_norm_ = {}
+        self._record_schedule(X, codes)
+        counts, groups = self._schedule_counts(X, codes)
+        for column, item in enumerate(self.spec_["schedule"]):
+            usable = (groups[:, column] >= 0) & ~np.isnan(counts[:, column])
+            unique, inverse = np.unique(groups[usable, column], return_inverse=True)
+            totals = np.bincount(inverse, weights=counts[usable, column], minlength=len(unique))
+            self.schedule_norm_[item] = (unique, totals / np.bincount(inverse, minlength=len(unique)))
+
+    def _record_schedule(self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> int:
+        days = self.flight_days(X)
+        minutes = self.flight_minutes(X, days)
+        dated = ~np.isnan(minutes)
+        if not dated.any():
+            return 0
+        identity = [X[field].to_numpy()[dated] for field in IDENTITY_FIELDS if field in X.columns]
+        # Idempotent per flight: a flight given again adds nothing (count 0).
+        _, count = self.schedule_ledger_.merge(flight_ids(identity, days[dated]), np.zeros(int(dated.sum())))
+        for key, book in self.schedule_.items():
+            book.record(self._key(codes, key)[dated], minutes[dated], np.zeros(len(count)), count)
+        self.schedule_days_ = np.union1d(self.schedule_days_, days[dated].astype(np.int64))
+        return int(dated.sum())
+
+    def record_schedule(self, X: pd.DataFrame) -> int:
+        """Add planned flights (canonical fields with day, hour and minute; no outcome) to the
+        schedule book; returns how many were usable. A flight given again is counted once."""
+        if getattr(self, "schedule_", None) is None:
+            return 0
+        codes = {field: self._codes(X, field) for field in self.vocabulary_}
+        return self._record_schedule(X, codes)
+
+    def _schedule_counts(
+        self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scheduled-flight count, norm group) per row and SCHEDULE_COUNTS item; NaN / -1
+        where the day (or, below a day, the minute) is unknown."""
+        days = self.flight_days(X)
+        minutes = self.flight_minutes(X, days)
+        day_start = np.nan_to_num(days) * 1440
+        hour = np.floor((np.nan_to_num(minutes) - day_start) / 60)
+        weekday = (np.nan_to_num(days).astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        items = self.spec_["schedule"]
+        counts = np.full((len(X), len(items)), np.nan)
+        groups = np.full((len(X), len(items)), -1, dtype=np.int64)
+        for column, (key, span) in enumerate(items):
+            if span == "day":
+                known, start, end = ~np.isnan(days), day_start, day_start + 1440
+                slot = weekday * 24
+            else:
+                known = ~np.isnan(minutes)
+                if span == "hour":
+                    start = day_start + hour * 60
+                    end = start + 60
+                else:  # around
+                    start = np.nan_to_num(minutes) - SCHEDULE_SPAN_MINUTES
+                    end = np.nan_to_num(minutes) + SCHEDULE_SPAN_MINUTES + 1
+                slot = weekday * 24 + hour.astype(np.int64)
+            key_codes = self._key(codes, key)
+            flights = self.schedule_[key].window(key_codes, start.astype(np.int64), end.astype(np.int64))[1]
+            usable = known & (key_codes >= 0)
+            counts[usable, column] = flights[usable]
+            groups[usable, column] = (key_codes * 168 + slot)[usable]
+        return counts, groups
+
+    def _schedule(self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> np.ndarray:
+        """log((count + 1) / (norm + 1)) per SCHEDULE_COUNTS item; 0 (a typical day) where
+        the book holds no flight of the day or the key has no norm."""
+        counts, groups = self._schedule_counts(X, codes)
+        booked = np.isin(np.nan_to_num(self.flight_days(X), nan=-1).astype(np.int64), self.schedule_days_)
+        out = np.zeros(counts.shape)
+        for column, item in enumerate(self.spec_["schedule"]):
+            norm = self._lookup(self.schedule_norm_[item], groups[:, column], np.nan)
+            usable = booked & ~np.isnan(counts[:, column]) & ~np.isnan(norm)
+            out[usable, column] = np.log((counts[usable, column] + 1) / (norm[usable] + 1))
+        return out
 
     def _years(self, X: pd.DataFrame) -> np.ndarray:
         years = as_numbers(X["AÑO"].to_numpy()) if "AÑO" in X.columns else np.full(len(X), np.nan)
@@ -274,6 +361,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(self._recent(key_codes, days))
         if self.intraday_:
             blocks.append(self._same_day(key_codes, X, days))
+        if getattr(self, "schedule_", None) is not None:
+            blocks.append(self._schedule(X, codes))
         return np.hstack(blocks).astype(np.float32)
 
     def _recent(self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray) -> np.ndarray:
@@ -318,4 +407,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += HOLIDAY_FEATURES if spec.get("holidays") else []
         names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
         names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
+        names += [
+            f"scheduled_vs_norm[{','.join(key) or 'all'};{span}]" for key, span in spec.get("schedule", [])
+        ]
         return np.asarray(names, dtype=object)

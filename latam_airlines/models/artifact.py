@@ -255,6 +255,17 @@ class DelayModel:
         recorded = [step.record_outcomes(prepared, delayed) for step in self._outcome_steps()]
         return max(recorded, default=0)
 
+    def record_schedule(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> int:
+        """Feed planned flights (`Fecha-I` or day, hour and minute; no outcome) so the planned-
+        schedule counts of their days are known (features with "schedule": a day not fed reads
+        as a typical day). A flight given again is counted once; returns how many were usable.
+        Save the model to keep them."""
+        from latam_airlines.models.pipelines import record_schedule
+
+        prepared = self.prepare(flights)
+        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "stale", "minimal")]
+        return max((record_schedule(tier, prepared) for tier in tiers if tier is not None), default=0)
+
     # ----------------------------------------------------------------- persistence
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

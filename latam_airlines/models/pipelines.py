@@ -148,6 +148,13 @@ def outcome_history_step(pipeline: Any) -> FlightFeatures | None:
     return step if getattr(step, "outcomes_", None) else None
 
 
+def record_schedule(pipeline: Any, flights: Any) -> int:
+    """Add planned flights (canonical fields) to the pipeline's schedule book, when its
+    feature set counts the schedule; returns how many were usable (0 otherwise)."""
+    step = getattr(pipeline, "named_steps", {}).get("features")
+    return step.record_schedule(flights) if hasattr(step, "record_schedule") else 0
+
+
 @dataclass
 class Candidate:
     """One row of the comparison: a model with its feature set, balancing and parameters."""

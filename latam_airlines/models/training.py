@@ -42,7 +42,7 @@ from latam_airlines.models.artifact import DelayModel, build_artifact
 from latam_airlines.models.calibration import calibrate, fit_calibration
 from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
-from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step
+from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step, record_schedule
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
 from latam_airlines.models.training_data import training_data
 from latam_airlines.settings import setting
@@ -56,15 +56,21 @@ FEATURE_CHOICES: tuple[str, ...] = (
     "full_with_month",
     "catboost",
     "intraday",
+    "static_schedule",
+    "full_schedule",
+    "intraday_schedule",
 )
 
 
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
 MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
-# without recent delay rates.
+# without recent delay rates. `stale_schedule` adds the planned-schedule counts (better ranking
+# on the inner backtests, reports/model_selection.md); off by default because nothing outside
+# the library feeds a served model its planned schedule yet, and unfed it reads "typical day".
 STALE_FEATURES: dict[str, str] = {
     "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
+    "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",
 }  # fmt: skip
 
 
@@ -90,6 +96,7 @@ class TrainConfig:
     outcome_feed: bool = setting("train", "outcome_feed")
     calibration: str = setting("train", "calibration")
     stale_after_days: int | None = setting("train", "stale_after_days")
+    stale_schedule: bool = setting("train", "stale_schedule")
 
 
 @dataclass
@@ -114,7 +121,7 @@ def _tiers(config: TrainConfig) -> dict[str, str]:
         return {"minimal": "reference"}
     tiers = {"full": config.features}
     if config.features in STALE_FEATURES and config.stale_after_days is not None:
-        tiers["stale"] = STALE_FEATURES[config.features]
+        tiers["stale"] = "static_schedule" if config.stale_schedule else STALE_FEATURES[config.features]
     tiers["minimal"] = "minimal"
     return tiers
 
@@ -172,6 +179,7 @@ def fit_with_threshold(
         history = outcome_history_step(pipeline)
         if history is not None:  # as deployed: recent rates count every earlier day's departures
             history.record_outcomes(inputs, y)
+        record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
         probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
     scored = np.concatenate([validation for _, validation in splits])
     probability = np.concatenate(probabilities)
@@ -241,6 +249,8 @@ def holdout_evaluation(
     classifier = _assemble(pipelines, thresholds, knots, config)
     model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
+    for tier in pipelines.values():  # the test part's schedule is known ahead (no outcome)
+        record_schedule(tier, test_inputs)
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
     minimal = frozen_minimal = None
     if "full" in pipelines:  # the minimal tier scored on the same rows
