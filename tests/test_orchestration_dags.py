@@ -7,6 +7,7 @@ runs in child processes (its settings are read at import), each given this test'
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -64,10 +65,14 @@ from airflow.dag_processing.dagbag import DagBag
 
 bag = DagBag()
 dag = bag.get_dag({dag_id!r})
-run = dag.test(logical_date=dt.datetime.fromisoformat({logical_date!r}).replace(tzinfo=dt.timezone.utc),
-               run_conf={run_conf!r})
-states = {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}}
-print(json.dumps({{"state": str(run.state), "tasks": states}}))
+{probe}
+results = []
+for attempt in range({runs}):  # several runs share this child: Airflow's import costs seconds
+    run = dag.test(logical_date=dt.datetime.fromisoformat({logical_date!r}).replace(tzinfo=dt.timezone.utc),
+                   run_conf={run_conf!r})
+    results.append({{"state": str(run.state), "tasks": {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}},
+                     "probe": probe()}})
+print(json.dumps(results))
 """
 
 
@@ -79,14 +84,24 @@ TASKS = {
 
 
 def dag_test(
-    dag_id: str, environment: dict[str, str], logical_date: str, run_conf: dict | None = None
-) -> dict:
-    code = DAG_TEST.format(dag_id=dag_id, logical_date=logical_date, run_conf=run_conf or {})
-    result = run_python(code, environment)
-    assert result["state"].endswith("success"), result
-    assert set(result["tasks"]) == TASKS[dag_id], result  # every task ran (none left unscheduled)
-    assert all(state.endswith("success") for state in result["tasks"].values()), result
-    return result
+    dag_id: str,
+    environment: dict[str, str],
+    logical_date: str,
+    run_conf: dict | None = None,
+    runs: int = 1,
+    probe: str = "def probe(): return None",
+) -> list[dict]:
+    """`runs` successive `dag.test()` of `dag_id` in one child; `probe` (Python source defining
+    `probe()`, called in the child after each run) gives each run's "probe"."""
+    code = DAG_TEST.format(dag_id=dag_id, logical_date=logical_date, run_conf=run_conf or {}, runs=runs,
+                           probe=probe)  # fmt: skip
+    results = run_python(code, environment)
+    assert len(results) == runs, results
+    for result in results:
+        assert result["state"].endswith("success"), result
+        assert set(result["tasks"]) == TASKS[dag_id], result  # every task ran (none left unscheduled)
+        assert all(state.endswith("success") for state in result["tasks"].values()), result
+    return results
 
 
 def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) -> None:
@@ -161,6 +176,17 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
 
+HISTORY_PROBE = """
+import hashlib
+from latam_airlines.models import load_model
+from latam_airlines.models.outcomes import export_history
+
+def probe():
+    model = load_model({champion!r})
+    return [model.outcomes_until, hashlib.sha256(export_history(model)).hexdigest()]
+"""
+
+
 @pytest.mark.slow
 def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucket(
     airflow_env: dict[str, str], s3_bucket: str, api_model_path: Path, scl_raw: pd.DataFrame
@@ -179,9 +205,10 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucke
     write_bytes(day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8"), departures)
     environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
     assert load_model(champion).outcomes_until == "2017-12-31"
-    dag_test("daily_outcomes", environment, "2018-01-02")  # the run of January 2 feeds January 1
+    # The run of January 2 feeds January 1; the second run is a retry: idempotent per flight.
+    probe = HISTORY_PROBE.format(champion=champion)
+    first, retry = dag_test("daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
     fed = load_model(champion)
-    assert fed.outcomes_until == "2018-01-01"
+    assert fed.outcomes_until == "2018-01-01" == first["probe"][0] == retry["probe"][0]
+    assert hashlib.sha256(export_history(fed)).hexdigest() == first["probe"][1] == retry["probe"][1]
     assert export_history(fed) != export_history(load_model(api_model_path))
-    dag_test("daily_outcomes", environment, "2018-01-02")  # a retry: idempotent per flight
-    assert export_history(load_model(champion)) == export_history(fed)
