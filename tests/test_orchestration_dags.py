@@ -161,17 +161,25 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     airflow_env: dict[str, str], s3_bucket: str, scl_raw_path: Path
 ) -> None:
     from latam_airlines.io import join, read_bytes, read_table
+    from latam_airlines.models.training_data import data_fingerprint
 
     raw = join(s3_bucket, "raw", "flights_2017.csv.gz")
     upload(scl_raw_path, raw)
     training = join(s3_bucket, "training")
-    environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__RAW_PATH": raw}
+    # One threshold fold (as the shared test models): what is asserted is the pipeline, not the fit.
+    environment = in_bucket(airflow_env, s3_bucket) | {
+        "LATAM_ORCHESTRATION__RAW_PATH": raw,
+        "LATAM_TRAIN__THRESHOLD_FOLDS": "1",
+    }
     dag_test("retrain", environment, "2025-01-01")
     features = read_table(join(training, "features.parquet"))
     assert len(features) == len(read_table(join(training, "interim.parquet"))) > 10_000
     decision = json.loads(read_bytes(join(training, "retrain_decision.json")))
     assert decision["promote"] is True and decision["champion"] is None  # the first champion
     assert decision["challenger_version"] == "1"
+    assert decision["holdout"]["data_fingerprint"] == data_fingerprint(features)  # trained on the bucket's
+    assert 0 < decision["holdout"]["rows"] < len(features) and decision["challenger"]["roc_auc"] > 0.5
+    assert decision["holdout"]["data_source"] == join(training, "features.parquet")
     # The registry's champion stays with MLflow (artifact store) and its local cache.
     assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
