@@ -32,6 +32,17 @@ def test_artifact_round_trip_gives_identical_probabilities(
     assert loaded.metrics["holdout"]["rows"] > 0
 
 
+def test_an_artifact_round_trips_through_an_s3_bucket(
+    small_model: DelayModel, scl_raw: pd.DataFrame, s3_bucket: str
+) -> None:
+    url = f"{s3_bucket}/models/model.joblib"
+    assert small_model.save(url) == url
+    records = scl_raw.head(50).astype(object).where(scl_raw.head(50).notna(), None).to_dict("records")
+    np.testing.assert_array_equal(load_model(url).predict_proba(records), small_model.predict_proba(records))
+    with pytest.raises(InputError, match="no model artifact here"):
+        load_model(f"{s3_bucket}/models/absent.joblib")
+
+
 def test_minimal_records_are_scored_by_the_minimal_tier(small_model: DelayModel) -> None:
     airlines = small_model.known_values["OPERA"][:6]
     records = [{"OPERA": airline, "TIPOVUELO": "N", "MES": 7} for airline in airlines]

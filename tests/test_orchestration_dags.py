@@ -1,10 +1,13 @@
 """The Airflow DAGs (dags/) on a real Airflow 3: a temporary AIRFLOW_HOME with SQLite, `airflow db
 migrate`, a DagBag import check, and `dag.test()` of each DAG end to end on the shipped data,
-asserting what lands in the bucket. Airflow runs in child processes (its settings are read at
-import), each given this test's environment."""
+asserting what lands in the bucket: a fresh bucket per test on the session's moto S3 server
+(conftest `s3_bucket`), inputs uploaded and outputs read back through latam_airlines.io. Airflow
+runs in child processes (its settings are read at import), each given this test's environment
+(the AWS_* variables pointing at moto included)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,10 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment of a migrated Airflow (SQLite in a temporary AIRFLOW_HOME) reading dags/."""
+def airflow_env(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> dict[str, str]:
+    """Environment of a migrated Airflow (SQLite in a temporary AIRFLOW_HOME) reading dags/, with
+    the AWS_* variables of the moto server (set by `s3_endpoint`); a test adds its bucket."""
     home = tmp_path_factory.mktemp("airflow_home")
-    bucket = tmp_path_factory.mktemp("bucket")
     environment = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -33,7 +36,6 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "LATAM_ORCHESTRATION__BUCKET": str(bucket),
         "LATAM_TRACKING_DATABASE": str(home / "mlflow.db"),
         "LATAM_TRACKING_ARTIFACTS": str(home / "mlartifacts"),
         "LATAM_TRACKING_CACHE_DIR": str(home / "models"),
@@ -63,10 +65,14 @@ from airflow.dag_processing.dagbag import DagBag
 
 bag = DagBag()
 dag = bag.get_dag({dag_id!r})
-run = dag.test(logical_date=dt.datetime.fromisoformat({logical_date!r}).replace(tzinfo=dt.timezone.utc),
-               run_conf={run_conf!r})
-states = {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}}
-print(json.dumps({{"state": str(run.state), "tasks": states}}))
+{probe}
+results = []
+for attempt in range({runs}):  # several runs share this child: Airflow's import costs seconds
+    run = dag.test(logical_date=dt.datetime.fromisoformat({logical_date!r}).replace(tzinfo=dt.timezone.utc),
+                   run_conf={run_conf!r})
+    results.append({{"state": str(run.state), "tasks": {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}},
+                     "probe": probe()}})
+print(json.dumps(results))
 """
 
 
@@ -78,14 +84,24 @@ TASKS = {
 
 
 def dag_test(
-    dag_id: str, environment: dict[str, str], logical_date: str, run_conf: dict | None = None
-) -> dict:
-    code = DAG_TEST.format(dag_id=dag_id, logical_date=logical_date, run_conf=run_conf or {})
-    result = run_python(code, environment)
-    assert result["state"].endswith("success"), result
-    assert set(result["tasks"]) == TASKS[dag_id], result  # every task ran (none left unscheduled)
-    assert all(state.endswith("success") for state in result["tasks"].values()), result
-    return result
+    dag_id: str,
+    environment: dict[str, str],
+    logical_date: str,
+    run_conf: dict | None = None,
+    runs: int = 1,
+    probe: str = "def probe(): return None",
+) -> list[dict]:
+    """`runs` successive `dag.test()` of `dag_id` in one child; `probe` (Python source defining
+    `probe()`, called in the child after each run) gives each run's "probe"."""
+    code = DAG_TEST.format(dag_id=dag_id, logical_date=logical_date, run_conf=run_conf or {}, runs=runs,
+                           probe=probe)  # fmt: skip
+    results = run_python(code, environment)
+    assert len(results) == runs, results
+    for result in results:
+        assert result["state"].endswith("success"), result
+        assert set(result["tasks"]) == TASKS[dag_id], result  # every task ran (none left unscheduled)
+        assert all(state.endswith("success") for state in result["tasks"].values()), result
+    return results
 
 
 def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) -> None:
@@ -105,61 +121,102 @@ def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) ->
     assert result["schedules"]["daily_outcomes"] == "0 0 * * *"
 
 
+def in_bucket(environment: dict[str, str], bucket: str) -> dict[str, str]:
+    assert environment["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")  # moto, never AWS
+    return environment | {"LATAM_ORCHESTRATION__BUCKET": bucket}
+
+
+def upload(source: Path, url: str) -> None:
+    from latam_airlines.io import write_bytes
+
+    write_bytes(source.read_bytes(), url)
+
+
 @pytest.mark.slow
 def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
-    airflow_env: dict[str, str], scl_raw_path: Path
+    airflow_env: dict[str, str], s3_bucket: str, scl_raw_path: Path
 ) -> None:
     from latam_airlines.datasets import SCL_DIR
+    from latam_airlines.io import exists, filesystem, join, read_bytes, read_table
 
-    yearly = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"]) / "yearly"
-    yearly.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SCL_DIR.parent / "us2001" / "flights_2001_sample.parquet", yearly / "flights_2001.parquet")
-    shutil.copy(scl_raw_path, yearly / "flights_2017.csv.gz")
-    dag_test("yearly_anomalies", airflow_env, "2025-01-01")
-    report = yearly / "2017"
-    table = pd.read_csv(report / "anomalies.csv")
+    yearly = join(s3_bucket, "yearly")
+    upload(SCL_DIR.parent / "us2001" / "flights_2001_sample.parquet", join(yearly, "flights_2001.parquet"))
+    upload(scl_raw_path, join(yearly, "flights_2017.csv.gz"))
+    dag_test("yearly_anomalies", in_bucket(airflow_env, s3_bucket), "2025-01-01")
+    report = join(yearly, "2017")
+    table = read_table(join(report, "anomalies.csv"))
     assert len(table) > 0 and set(table["airport"]) >= {"SCFA"}
-    charts = sorted(path.stem for path in report.glob("*.png"))
-    assert charts and set(charts) == set(table.loc[table["score"].notna(), "airport"].map(str))
-    assert not (yearly / "2001").exists()  # only the newest year
+    scored = set(table.loc[table["score"].notna(), "airport"].map(str))
+    fs, root = filesystem(report)
+    charts = {name.rsplit("/", 1)[-1].removesuffix(".png") for name in fs.glob(f"{root}/*.png")}
+    assert charts and charts == scored  # one chart per scored airport
+    assert read_bytes(join(report, "SCFA.png")).startswith(b"\x89PNG")
+    assert "2017" in read_bytes(join(report, "index.md")).decode()
+    assert not exists(join(yearly, "2001"))  # only the newest year
+    assert not exists(join(yearly, ".builds"))  # the staging prefix is gone
 
 
 @pytest.mark.slow
 def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decides(
-    airflow_env: dict[str, str],
+    airflow_env: dict[str, str], s3_bucket: str, scl_raw_path: Path
 ) -> None:
-    training = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"]) / "training"
-    dag_test("retrain", airflow_env, "2025-01-01")
-    features = pd.read_parquet(training / "features.parquet")
-    assert len(features) == len(pd.read_parquet(training / "interim.parquet")) > 10_000
-    decision = json.loads((training / "retrain_decision.json").read_text())
+    from latam_airlines.io import join, read_bytes, read_table
+    from latam_airlines.models.training_data import data_fingerprint
+
+    raw = join(s3_bucket, "raw", "flights_2017.csv.gz")
+    upload(scl_raw_path, raw)
+    training = join(s3_bucket, "training")
+    # One threshold fold (as the shared test models): what is asserted is the pipeline, not the fit.
+    environment = in_bucket(airflow_env, s3_bucket) | {
+        "LATAM_ORCHESTRATION__RAW_PATH": raw,
+        "LATAM_TRAIN__THRESHOLD_FOLDS": "1",
+    }
+    dag_test("retrain", environment, "2025-01-01")
+    features = read_table(join(training, "features.parquet"))
+    assert len(features) == len(read_table(join(training, "interim.parquet"))) > 10_000
+    decision = json.loads(read_bytes(join(training, "retrain_decision.json")))
     assert decision["promote"] is True and decision["champion"] is None  # the first champion
     assert decision["challenger_version"] == "1"
+    assert decision["holdout"]["data_fingerprint"] == data_fingerprint(features)  # trained on the bucket's
+    assert 0 < decision["holdout"]["rows"] < len(features) and decision["challenger"]["roc_auc"] > 0.5
+    assert decision["holdout"]["data_source"] == join(training, "features.parquet")
+    # The registry's champion stays with MLflow (artifact store) and its local cache.
     assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
 
+HISTORY_PROBE = """
+import hashlib
+from latam_airlines.models import load_model
+from latam_airlines.models.outcomes import export_history
+
+def probe():
+    model = load_model({champion!r})
+    return [model.outcomes_until, hashlib.sha256(export_history(model)).hexdigest()]
+"""
+
+
 @pytest.mark.slow
-def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion(
-    airflow_env: dict[str, str], api_model_path: Path, scl_raw: pd.DataFrame
+def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucket(
+    airflow_env: dict[str, str], s3_bucket: str, api_model_path: Path, scl_raw: pd.DataFrame
 ) -> None:
+    from latam_airlines.io import join, write_bytes
     from latam_airlines.models import load_model
     from latam_airlines.models.outcomes import export_history
 
-    bucket = Path(airflow_env["LATAM_ORCHESTRATION__BUCKET"])
-    champion = bucket / "models" / "champion.joblib"
-    champion.parent.mkdir(parents=True, exist_ok=True)
-    champion.write_bytes(api_model_path.read_bytes())
-    departures = bucket / "departures"
-    departures.mkdir(parents=True, exist_ok=True)
+    champion = join(s3_bucket, "models", "champion.joblib")
+    upload(api_model_path, champion)
     day = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()
     for column in ("Fecha-I", "Fecha-O"):
         day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
     day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
-    day.drop(columns="DIANOM").to_csv(departures / "departures_2018-01-01.csv", index=False)
-    environment = airflow_env | {"LATAM_ORCHESTRATION__CHAMPION_PATH": str(champion)}
+    departures = join(s3_bucket, "departures", "departures_2018-01-01.csv")
+    write_bytes(day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8"), departures)
+    environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
     assert load_model(champion).outcomes_until == "2017-12-31"
-    dag_test("daily_outcomes", environment, "2018-01-02")  # the run of January 2 feeds January 1
+    # The run of January 2 feeds January 1; the second run is a retry: idempotent per flight.
+    probe = HISTORY_PROBE.format(champion=champion)
+    first, retry = dag_test("daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
     fed = load_model(champion)
-    assert fed.outcomes_until == "2018-01-01"
-    dag_test("daily_outcomes", environment, "2018-01-02")  # a retry: idempotent per flight
-    assert export_history(load_model(champion)) == export_history(fed)
+    assert fed.outcomes_until == "2018-01-01" == first["probe"][0] == retry["probe"][0]
+    assert hashlib.sha256(export_history(fed)).hexdigest() == first["probe"][1] == retry["probe"][1]
+    assert export_history(fed) != export_history(load_model(api_model_path))

@@ -205,12 +205,12 @@ def feed_and_publish(
     """Feed the departures in `data` to the artifact at `model_path` (rewritten in place,
     atomically), then publish its history to Redis when one is set: `latam outcomes` and the
     `daily_outcomes` DAG. Idempotent per flight, so a retried run changes nothing more."""
-    from latam_airlines.io import check_output
+    from latam_airlines.io import check_output, is_url
     from latam_airlines.models import load_model
     from latam_airlines.models.outcomes import feed_outcomes
 
     settings = settings or shared_settings()
-    path = Path(model_path)
+    path = str(model_path) if is_url(model_path) else Path(model_path)  # local or s3://
     check_output(path)  # the artifact is rewritten in place
     shared = SharedState.from_settings(settings)
     model = with_latest_history(load_model(path), shared)

@@ -4,6 +4,7 @@ assembly after training (`build_artifact`: fields, known values, metadata) and t
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pandas as pd
 import sklearn
 
 from latam_airlines.errors import InputError
-from latam_airlines.io import atomic_path
+from latam_airlines.io import atomic_path, exists, is_url, read_bytes
 
 # Fields every request must carry (the challenge API's minimal flight record).
 REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
@@ -273,12 +274,11 @@ class DelayModel:
         state.pop("_spelling_cache", None)
         return state
 
-    def save(self, path: str | Path) -> Path:
-        """Write the artifact atomically (one joblib file)."""
-        target = Path(path)
-        with atomic_path(target) as temporary:
+    def save(self, path: str | Path) -> str | Path:
+        """Write the artifact atomically (one joblib file; a local path or an `s3://` URL)."""
+        with atomic_path(path) as temporary:
             joblib.dump({"format": ARTIFACT_FORMAT, "model": self}, temporary, compress=3)
-        return target
+        return path if is_url(path) else Path(path)
 
 
 def build_artifact(
@@ -355,12 +355,12 @@ def build_artifact(
 
 def load_model(path: str | Path) -> DelayModel:
     """Load an artifact written by `DelayModel.save`; InputError if missing, not one, or of
-    another ARTIFACT_FORMAT (naming both formats: retrain)."""
-    path = Path(path)
-    if not path.exists():
+    another ARTIFACT_FORMAT (naming both formats: retrain). `path` may be an `s3://` URL."""
+    path = str(path) if is_url(path) else Path(path)
+    if not exists(path):
         raise InputError("no model artifact here (train one with `latam train`)", file=str(path))
     try:
-        payload = joblib.load(path)
+        payload = joblib.load(io.BytesIO(read_bytes(path)) if is_url(path) else path)
     except (ModuleNotFoundError, AttributeError) as error:
         missing = str(getattr(error, "name", "") or "")
         if isinstance(error, AttributeError) or missing.startswith("latam_airlines"):

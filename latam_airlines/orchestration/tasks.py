@@ -1,6 +1,7 @@
 """The library calls behind the Airflow DAGs (dags/*.py), one function per task.
 
-Each function takes plain locations and returns a small JSON-able dict (what Airflow passes
+Each function takes plain locations (local paths or `s3://` URLs: every read and write goes
+through `latam_airlines.io`) and returns a small JSON-able dict (what Airflow passes
 between tasks: never a table), and is safe to retry: outputs are written whole (atomic file
 and folder swaps), a retry rewrites the same bytes, and the outcome feed is idempotent per
 flight. Locations are under `orchestration.bucket` (settings; `$LATAM_ORCHESTRATION__<KEY>`
@@ -19,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from latam_airlines.errors import InputError
@@ -62,9 +62,11 @@ def yearly_anomaly_report(yearly: str, year: int) -> dict[str, Any]:
     chart per scored airport; settings `anomalies:`), published whole: a retry replaces the
     folder, never half of it."""
     from latam_airlines.anomalies.run import run_anomaly_report
+    from latam_airlines.io import filesystem
 
     run = run_anomaly_report(yearly, year, yearly)
-    charts = sorted(path.name for path in Path(run.folder).glob("*.png"))
+    fs, root = filesystem(run.folder)
+    charts = sorted(name.rsplit("/", 1)[-1] for name in fs.glob(f"{root.rstrip('/')}/*.png"))
     return {"year": run.year, "folder": str(run.folder), "flights": run.flights, "airports": run.airports,
             "anomalies": int(len(run.flagged)), "charts": charts}  # fmt: skip
 
@@ -121,18 +123,23 @@ def retrain_challenger(features: str, report: str, params: Mapping[str, Any] | N
 
 
 def _read_json(path: str) -> dict[str, Any] | None:
+    """The JSON at `path` (local or URL); None when absent or unreadable (a retry starts over)."""
+    from latam_airlines.io import exists, read_bytes
+
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_bytes(path)) if exists(path) else None
+    except (InputError, ValueError):
         return None
 
 
 # ------------------------------------------------------------- daily_outcomes
 def departures_file(departures: str, day: dt.date) -> str:
     """`<departures>/departures_<YYYY-MM-DD>.csv` (or .parquet): the day's operated flights."""
+    from latam_airlines.io import exists, join
+
     for suffix in (".csv", ".csv.gz", ".parquet"):
-        candidate = f"{departures.rstrip('/')}/departures_{day.isoformat()}{suffix}"
-        if Path(candidate).exists():
+        candidate = join(departures, f"departures_{day.isoformat()}{suffix}")
+        if exists(candidate):
             return candidate
     raise InputError(
         f"no departures file for {day.isoformat()} yet (expected departures_{day.isoformat()}.csv)",
