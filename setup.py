@@ -61,6 +61,7 @@ TEST = (
     + REDIS
     + [
         "pytest>=8",
+        "pytest-xdist>=3.5",  # the README's test command runs the suite on 2 workers (-n 2)
         "httpx>=0.27",
         "nbmake>=1.5",
         "ipykernel>=6",
