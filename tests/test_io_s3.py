@@ -191,3 +191,38 @@ def test_anomalies_reads_the_newest_yearly_file_and_writes_the_report_to_the_buc
     assert table["flights"].sum() == len(subset)
     assert fs.find(f"{out}/{io.BUILDS}") == []
     assert fs.cat_file(f"{out}/2017/SCFA.png")[:4] == b"\x89PNG"
+
+
+def test_features_train_predict_and_outcomes_read_and_write_the_bucket(
+    s3_bucket,
+    scl_interim: pd.DataFrame,
+    small_features: pd.DataFrame,
+    api_model_path: Path,
+    tmp_path: Path,
+    capsys,
+):
+    """Every table option of the model commands takes s3:// (typer's Path would mangle it to s3:/)."""
+    from latam_airlines.cli import main
+
+    io.write_table(scl_interim, f"{s3_bucket}/interim/flights.parquet")
+    processed = f"{s3_bucket}/processed/features.csv"
+    assert (
+        main(["-q", "features", "build", "-i", f"{s3_bucket}/interim/flights.parquet", "-o", processed]) == 0
+    )
+    assert len(io.read_table(processed)) == len(scl_interim)
+
+    io.write_table(small_features, f"{s3_bucket}/processed/small.csv")
+    artifact = tmp_path / "reference.joblib"
+    args = ["-q", "train", "--model", "reference", "--data", f"{s3_bucket}/processed/small.csv"]
+    assert main([*args, "--output", str(artifact), "--metrics", str(tmp_path / "m.json")]) == 0
+    assert artifact.exists()
+
+    predictions = f"{s3_bucket}/out/predictions.csv"
+    args = ["-q", "predict", "--model", str(api_model_path), "--input", processed, "--output", predictions]
+    assert main(args) == 0
+    assert len(io.read_table(predictions)) == len(scl_interim)
+
+    fed = tmp_path / "fed.joblib"
+    fed.write_bytes(api_model_path.read_bytes())
+    assert main(["-q", "outcomes", "--model", str(fed), "--data", processed]) == 0
+    assert "s3:/" not in capsys.readouterr().err

@@ -88,14 +88,14 @@ def data_fetch_us2001(
 
 
 def features_build(
-    input: Optional[Path] = typer.Option(
-        None, "--input", "-i", help="Interim Parquet (default: params data.interim_path)."
+    input: Optional[str] = typer.Option(
+        None, "--input", "-i", help="Interim Parquet, local or s3:// (default: params data.interim_path)."
     ),
-    output: Optional[Path] = typer.Option(
+    output: Optional[str] = typer.Option(
         None,
         "--output",
         "-o",
-        help="Processed table, .parquet or .csv (default: params features.processed_path).",
+        help="Processed table, .parquet or .csv, local or s3:// (default: params features.processed_path).",
     ),
 ) -> None:
     """Build the processed feature table from the interim table.

@@ -12,7 +12,7 @@ from latam_airlines.cli.options import log, named_steps, progress, resolve, sett
 from latam_airlines.errors import InputError
 
 
-def read_processed(data: Optional[Path], config, sample: Optional[int] = None):
+def read_processed(data: Optional[str], config, sample: Optional[int] = None):
     """The processed table (--data, else the settings' train.data), optionally sampled."""
     from latam_airlines.io import read_table
     from latam_airlines.models.compare import stratified_sample
@@ -47,7 +47,7 @@ def tuned_params(config, model: str) -> dict:
 
 
 def train_command(
-    data: Optional[Path] = options.processed_data(),
+    data: Optional[str] = options.processed_data(),
     model: Optional[str] = options.model_choice(),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Artifact (default: params train.model_path)."
@@ -132,7 +132,7 @@ def train_command(
 
 def evaluate_command(
     model: Optional[Path] = options.artifact(),
-    data: Optional[Path] = options.processed_data(),
+    data: Optional[str] = options.processed_data(),
     reports_dir: Optional[Path] = typer.Option(
         None, "--reports-dir", help="evaluation.json and plots/*.csv (default: params evaluate.reports_dir)."
     ),
@@ -180,7 +180,7 @@ def evaluate_command(
 
 
 def compare_command(
-    data: Optional[Path] = options.processed_data(),
+    data: Optional[str] = options.processed_data(),
     models: Optional[str] = typer.Option(
         None,
         "--models",
@@ -242,7 +242,7 @@ def compare_command(
 
 
 def tune_command(
-    data: Optional[Path] = options.processed_data(),
+    data: Optional[str] = options.processed_data(),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="{TUNABLE} (default: params tune.model)."
     ),
@@ -298,13 +298,16 @@ def tune_command(
 
 
 def predict_command(
-    input: Path = typer.Option(
-        ..., "--input", "-i", help="Flights: raw challenge CSV, processed table or records (CSV/Parquet)."
+    input: str = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        help="Flights: raw challenge CSV, processed table or records (CSV/Parquet; local or s3://).",
     ),
-    output: Path = typer.Option(
-        ..., "--output", "-o", help="CSV with delay_probability and delayed per flight."
+    output: str = typer.Option(
+        ..., "--output", "-o", help="CSV with delay_probability and delayed per flight (local or s3://)."
     ),
-    model: Optional[Path] = options.artifact(),
+    model: Optional[str] = options.artifact(),
 ) -> None:
     """Score every flight of a file: probability of a >15 min delay and the label.
 
@@ -345,13 +348,13 @@ def predict_command(
 
 
 def outcomes_command(
-    data: Path = typer.Option(
+    data: str = typer.Option(
         ...,
         "--data",
         "-d",
-        help="Departures that happened: processed table (atraso_15) or raw file with Fecha-O.",
+        help="Departures that happened: processed table (atraso_15) or raw file with Fecha-O (local or s3://).",
     ),
-    model: Optional[Path] = options.artifact(
+    model: Optional[str] = options.artifact(
         "Artifact to update in place (default: params train.model_path)."
     ),
 ) -> None:

@@ -52,7 +52,10 @@ def resolve(path: str | Path) -> Path:
 # ---------------------------------------------------- options several commands take
 def processed_data() -> Any:
     return typer.Option(
-        None, "--data", "-d", help="Processed table (default: params train.data, the shipped SCL 2017 table)."
+        None,
+        "--data",
+        "-d",
+        help="Processed table, local or s3:// (default: params train.data, the shipped SCL 2017 table).",
     )
 
 
