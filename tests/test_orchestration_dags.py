@@ -104,6 +104,7 @@ def dag_test(
     return results
 
 
+@pytest.mark.slow  # `airflow db migrate` and Airflow's import in a child: tens of seconds
 def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) -> None:
     result = run_python(
         """
