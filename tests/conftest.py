@@ -21,6 +21,14 @@ from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Notebooks run under nbmake whenever its plugin is loaded (`pytest`, CI). The fast loop
+    # leaves the plugin out (`-p no:nbmake`): importing it (nbformat -> jsonschema, which
+    # compiles a grammar at import) costs every pytest process seconds, and notebooks are slow.
+    if config.pluginmanager.has_plugin("nbmake"):
+        config.option.nbmake = True
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Each notebook nbmake executes starts a Jupyter kernel and runs the whole analysis.
     for item in items:
