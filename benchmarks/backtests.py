@@ -4,7 +4,9 @@ last 2 months), same protocol as `holdout_evaluation`. Choices are made on these
 Nov-Dec (reports/model_selection.md, fifth pass).
 
 Usage: python benchmarks/backtests.py FEATURE_SET[,FEATURE_SET...] [MODEL] [LAST_MONTHS]
-  e.g. python benchmarks/backtests.py full,full_schedule logreg 8,10
+  e.g. python benchmarks/backtests.py full,intraday logreg 8,10
+LAST_MONTHS 12 keeps the whole table: the Nov-Dec holdout itself, to be run once, after the
+choices (reports/model_selection.md, sixth pass).
 One JSON line per (period, feature set): ROC-AUC, PR-AUC, F1, ECE, Brier (and its base-rate
 value), flagged share for the fed, frozen, 7-days-late and minimal regimes; fit seconds.
 """
