@@ -18,23 +18,15 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
     # category (a linear month extrapolated 0.40 -> 0.58 for LATAM national flights while the
     # observed rates stayed 0.11-0.17), with smoothed delay rates per month and per
     # airline x type x month (an unseen month gets the prior); the recent rates of SCL, the
-    # airline and airline x type over 7 and 28 days follow the level (a record without a day
-    # reads the last recorded days). The 7-day windows were chosen on the Jul-Aug / Sep-Oct
-    # backtests: ROC-AUC 0.606 -> 0.656 and 0.613 -> 0.631, F1 0.388 -> 0.437 and
-    # 0.358 -> 0.364 (reports/model_selection.md, sixth pass).
+    # airline and airline x type follow the level (a record without a day reads the last 28
+    # recorded days). 7-day windows rank better fed but much worse frozen (the tier has no stale
+    # switch): not kept (reports/model_selection.md, sixth pass).
     "minimal": {
         "categorical": ["OPERA", "TIPOVUELO", "MES"],
         "numeric": [],
         "history": [("OPERA",), ("OPERA", "TIPOVUELO"), ("MES",), ("OPERA", "TIPOVUELO", "MES")],
         "congestion": [],
-        "recent": [
-            ((), 28),
-            (("OPERA",), 28),
-            (("OPERA", "TIPOVUELO"), 28),
-            ((), 7),
-            (("OPERA",), 7),
-            (("OPERA", "TIPOVUELO"), 7),
-        ],
+        "recent": [((), 28), (("OPERA",), 28), (("OPERA", "TIPOVUELO"), 28)],
     },
     # Every seed field except the month (which does not extrapolate to unseen months).
     "base": {
