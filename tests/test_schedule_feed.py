@@ -365,3 +365,21 @@ def test_the_daily_task_feeds_the_coming_days_files_from_the_bucket(
         "reads no planned-schedule counts" in skipped["skipped"]
         and read_bytes(plain) == api_model_path.read_bytes()
     )
+
+
+def test_latam_predict_says_which_flights_read_a_typical_day(
+    schedule_model_path: Path, planned: pd.DataFrame, tmp_path: Path, capsys
+) -> None:
+    model_path = copy_of(schedule_model_path, tmp_path / "model")
+    flights = tmp_path / "flights.csv"
+    pd.DataFrame(PROBES).to_csv(flights, index=False)
+    output = tmp_path / "predictions.csv"
+    apply_and_save = load_model(model_path)
+    apply_schedule(apply_and_save, check_schedule(planned))
+    apply_and_save.save(model_path)
+    assert (
+        main(["predict", "--model", str(model_path), "--input", str(flights), "--output", str(output)]) == 0
+    )
+    written = pd.read_csv(output, keep_default_na=False)
+    assert written["schedule"].tolist() == ["booked", "typical day", ""]
+    assert "1 flights fall on days without a fed planned schedule" in capsys.readouterr().err

@@ -324,6 +324,7 @@ def predict_command(
     delay_model = load_model(model or resolve(settings().train.model_path))
     flights = read_flights_to_score(input)
     predictions = predict_flights(delay_model, flights)
+    unbooked = _schedule_column(delay_model, flights, predictions)
     write_table(predictions, output)
     gap = delay_model.outcome_gap_days(flights)
     stale_after = delay_model.feed_state()["stale_after_days"]
@@ -335,6 +336,12 @@ def predict_command(
             gap,
             stale_after,
         )
+    if unbooked:
+        log.warning(
+            "%d flights fall on days without a fed planned schedule: their planned-schedule counts read "
+            "a typical day (column schedule); feed it with `latam schedule`",
+            unbooked,
+        )
     unknown = int((predictions["unknown_fields"] != "").sum())
     thresholds = delay_model.thresholds
     regimes = ", ".join(
@@ -345,6 +352,18 @@ def predict_command(
         f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed; "
         f"regimes: {regimes}; {unknown:,} flights with values the model never saw"
     )
+
+
+def _schedule_column(delay_model, flights, predictions) -> int:
+    """For a model reading planned-schedule counts, add the `schedule` column (booked, typical
+    day or empty: models/schedule_feed.schedule_status); returns how many read a typical day."""
+    from latam_airlines.models.schedule_feed import reads_schedule, schedule_status
+
+    if not reads_schedule(delay_model):
+        return 0
+    status = schedule_status(delay_model, flights, predictions["regime"].to_numpy())
+    predictions["schedule"] = [value or "" for value in status]
+    return sum(value == "typical day" for value in status)
 
 
 def outcomes_command(
