@@ -303,6 +303,7 @@ def post(url: str, body: dict, headers: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.slow
 def test_a_uvicorn_server_takes_the_schedule_over_http_and_keeps_it_in_its_file(
     schedule_model_path: Path, planned: pd.DataFrame, scl_raw_path: Path, tmp_path: Path
 ) -> None:
@@ -383,3 +384,34 @@ def test_latam_predict_says_which_flights_read_a_typical_day(
     written = pd.read_csv(output, keep_default_na=False)
     assert written["schedule"].tolist() == ["booked", "typical day", ""]
     assert "1 flights fall on days without a fed planned schedule" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_serve_processes_share_a_schedule_posted_to_one_within_5_s(
+    schedule_model_path: Path, planned: pd.DataFrame, tmp_path: Path, redis_server
+) -> None:
+    import time
+
+    from latam_airlines import loadtest as load
+
+    environment = {"LATAM_REDIS_URL": redis_server.url, "LATAM_POLL_SECONDS": "0", "LATAM_FEED_TOKEN": TOKEN}
+    files = [copy_of(schedule_model_path, tmp_path / f"server{number}") for number in (1, 2)]
+    with load.local_server(files[0], extra_env=environment) as first, \
+            load.local_server(files[1], extra_env=environment) as second:  # fmt: skip
+        status, answer = post(f"{first}/schedule", body_of(planned), AUTH)
+        assert status == 200 and answer["kept_in"].startswith("redis"), answer
+        posted = time.monotonic()
+        seen = None
+        while seen is None and time.monotonic() - posted < 5:
+            if load.fetch_json(f"{second}/model")["schedule"]["flights"] == len(planned):
+                seen = time.monotonic() - posted
+            time.sleep(0.1)
+        assert seen is not None, load.fetch_json(f"{second}/model")["shared_state"]
+        library = library_model(schedule_model_path, planned)
+        for url in (first, second):
+            assert counts_of(load.fetch_json(f"{url}/schedule?day={DAY}")) == truth(planned, DAY)
+            status, predicted = post(f"{url}/predict", {"flights": PROBES}, {})
+            assert predicted["schedule"] == ["booked", "typical day", None]
+            np.testing.assert_allclose(predicted["probability"], library.predict_proba(PROBES), rtol=1e-6)
+    for path in files:
+        assert path.read_bytes() == schedule_model_path.read_bytes()  # Redis carried it, not the files
