@@ -184,6 +184,15 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
 
+def new_years_day_departures(scl_raw: pd.DataFrame) -> bytes:
+    """Departures of 2018-01-01 as a raw CSV: the sample's December 30, moved two days on."""
+    day = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()
+    for column in ("Fecha-I", "Fecha-O"):
+        day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
+    return day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8")
+
+
 HISTORY_PROBE = """
 import hashlib
 from latam_airlines.models import load_model
@@ -205,12 +214,7 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucke
 
     champion = join(s3_bucket, "models", "champion.joblib")
     upload(api_model_path, champion)
-    day = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()
-    for column in ("Fecha-I", "Fecha-O"):
-        day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
-    day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
-    departures = join(s3_bucket, "departures", "departures_2018-01-01.csv")
-    write_bytes(day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8"), departures)
+    write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
     environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
     assert load_model(champion).outcomes_until == "2017-12-31"
     # The run of January 2 feeds January 1; the second run is a retry: idempotent per flight.
@@ -251,15 +255,7 @@ def test_daily_outcomes_feeds_the_coming_days_planned_schedule_then_yesterdays_d
         write_bytes(
             planned[day].to_csv(index=False).encode(), join(s3_bucket, "schedules", f"schedule_{day}.csv")
         )
-    departures = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()  # as the test above
-    for column in ("Fecha-I", "Fecha-O"):
-        moved = pd.to_datetime(departures[column]) + pd.DateOffset(days=2)
-        departures[column] = moved.dt.strftime("%Y-%m-%d %H:%M:%S")
-    departures["AÑO"], departures["MES"], departures["DIA"] = 2018, 1, 1
-    departures = departures.drop(columns="DIANOM")
-    write_bytes(
-        departures.to_csv(index=False).encode(), join(s3_bucket, "departures", "departures_2018-01-01.csv")
-    )
+    write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
     environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion,
                                                         "LATAM_ORCHESTRATION__SCHEDULE_DAYS": "3"}  # fmt: skip
     # The run of January 2 feeds the planned 2nd to 4th (those published) and the departures of

@@ -272,16 +272,18 @@ def test_workers_share_feeds_through_redis_merged_per_flight(
     for path in files:
         assert path.read_bytes() == schedule_model_path.read_bytes()  # Redis carried it
 
-    # `latam schedule`'s feed (another artifact copy) reaches the workers, and a newcomer starts with all.
+    # `latam schedule`'s feed (another artifact copy) reaches the workers, and a newcomer
+    # serving another model version starts with all of it.
     rest = planned[~planned["Fecha-I"].str.startswith(DAY)]
     result = schedule_and_publish(
         copy_of(schedule_model_path, tmp_path / "cli"), check_schedule(rest), "rest", settings
     )
     assert "published" in (result.published or "")
     assert workers[0].sync_shared_once() is True
-    newcomer = serving(
-        copy_of(schedule_model_path, tmp_path / "newcomer"), SharedState.from_settings(settings)
-    )
+    promoted = load_model(schedule_model_path)  # another model version: the schedule is not per model
+    promoted.metadata["version"] = "promoted"
+    promoted.save(tmp_path / "newcomer.joblib")
+    newcomer = serving(tmp_path / "newcomer.joblib", SharedState.from_settings(settings))
     library = library_model(schedule_model_path, planned)
     for app in (workers[0], newcomer):
         assert schedule_state(app.served.model)["flights"] == len(planned)

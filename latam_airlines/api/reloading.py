@@ -275,16 +275,15 @@ class ReloadingApp:
         return ServedModel(model, served.source, served.uri, served.version, served.stamp, served.note)
 
     def _with_shared_schedule(self, served: ServedModel) -> ServedModel:
-        """`served`, or a copy holding the planned flights Redis has for its model version
-        (merged per flight over those its artifact holds), when they changed since applied."""
+        """`served`, or a copy holding the planned flights Redis has (merged per flight over
+        those its artifact holds), when they changed since applied or the model is new."""
         if self.shared is None or not reads_schedule(served.model):
             return served
-        version = str(served.model.metadata.get("version"))
         try:
-            generation = self.shared.schedule_generation(version)
+            generation = self.shared.schedule_generation()
             if generation in (0, self._schedule_applied):
                 return served
-            flights = self.shared.schedule(version)
+            flights = self.shared.schedule()
         except self.shared.errors as error:
             self._set_shared_status(status="unreachable", error=f"{type(error).__name__}: {error}")
             return served
@@ -353,9 +352,8 @@ class ReloadingApp:
             return 409, {"detail": [problem(None, "model", served.model.metadata.get("version"), message)]}
         _, change = merge_schedule(fed_schedule(served.model), planned)
         if self.shared is not None:
-            version = str(served.model.metadata.get("version"))
             try:
-                generation = self.shared.publish_schedule(version, planned)
+                generation = self.shared.publish_schedule(planned)
             except self.shared.errors as error:
                 message = f"Redis at {self.shared.url} unreachable ({type(error).__name__}); nothing recorded, retry"
                 return 503, {"detail": [problem(None, "shared_state", None, message)]}

@@ -13,11 +13,12 @@ Keys, under `prefix` (default "latam"):
 - `{prefix}:outcomes:{model version}`: hash (history: npz bytes, until, generation,
   published_at) of that model's recent-delay history; one per trained model (the history's key
   codes belong to the model that learnt them);
-- `{prefix}:schedule:{model version}`: hash flight key -> planned flight (JSON) of every
-  flight fed to that model's planned schedule (`latam schedule`, POST /schedule, the daily
-  DAG); each feed sets its flights' fields, so feeds from several publishers merge per flight
-  (a re-fed flight replaces itself) and none is lost; `{prefix}:schedule-generation:{model
-  version}`: the generation of its last change.
+- `{prefix}:schedule`: hash flight key -> planned flight (JSON) of every flight fed as planned
+  schedule (`latam schedule`, POST /schedule, the daily DAG); each feed sets its flights'
+  fields, so feeds from several publishers merge per flight (a re-fed flight replaces itself)
+  and none is lost. One for every model: planned flights are raw fields, not a model's codes,
+  so a promoted model gets the schedule already fed; `{prefix}:schedule-generation`: the
+  generation of its last change.
 """
 
 from __future__ import annotations
@@ -145,19 +146,19 @@ class SharedState:
             "published_at": float(values["published_at"]),
         }
 
-    def schedule_generation(self, version: str) -> int:
-        """Generation of the last schedule feed of model `version` (0: none)."""
-        value = self.client.get(self._key("schedule-generation", version))
+    def schedule_generation(self) -> int:
+        """Generation of the last planned-schedule feed (0: none)."""
+        value = self.client.get(self._key("schedule-generation"))
         return int(value) if value is not None else 0
 
-    def schedule(self, version: str) -> Any:
-        """Every planned flight fed to model `version` (a checked FEED_COLUMNS table), or None."""
+    def schedule(self) -> Any:
+        """Every planned flight fed (a checked FEED_COLUMNS table), or None."""
         import orjson
         import pandas as pd
 
         from latam_airlines.models.schedule_feed import FEED_COLUMNS, combine_schedules
 
-        stored = self.client.hgetall(self._key("schedule", version))
+        stored = self.client.hgetall(self._key("schedule"))
         if not stored:
             return None
         rows = [{"flight": key.decode(), **orjson.loads(value)} for key, value in stored.items()]
@@ -177,9 +178,9 @@ class SharedState:
         mapping = {"history": export_history(model), "until": model.outcomes_until or ""}
         return self._publish(self._key("outcomes", version), mapping)
 
-    def publish_schedule(self, version: str, flights: Any) -> int:
-        """Merge checked planned flights (`schedule_feed.check_schedule`) into model `version`'s
-        shared schedule, per flight; returns the generation."""
+    def publish_schedule(self, flights: Any) -> int:
+        """Merge checked planned flights (`schedule_feed.check_schedule`) into the shared
+        schedule, per flight; returns the generation."""
         import orjson
 
         fields = []
@@ -188,8 +189,8 @@ class SharedState:
             fields += [record.pop("flight"), orjson.dumps(record)]
         keys = [
             self._key("generation"),
-            self._key("schedule", version),
-            self._key("schedule-generation", version),
+            self._key("schedule"),
+            self._key("schedule-generation"),
         ]
         return int(self.client.eval(_PUBLISH_SCHEDULE, 3, *keys, *fields))
 
@@ -309,8 +310,7 @@ def schedule_and_publish(
     change = apply_schedule(model, flights)  # InputError before anything is written
     if change.changed:
         model.save(path)
-    version = str(model.metadata.get("version"))
     published = publish_best_effort(
-        "the planned schedule", lambda store: store.publish_schedule(version, flights), settings
+        "the planned schedule", lambda store: store.publish_schedule(flights), settings
     )
     return ScheduleFeedResult(str(path), source, len(flights), change, schedule_state(model), published)
