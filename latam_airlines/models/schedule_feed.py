@@ -11,7 +11,9 @@ the first feed (the training schedule) plus every fed flight.
 
 A flight's key is its scheduled day, airline code (`Emp-I`, else `OPERA`) and flight number
 (`Vlo-I`) when the row has a number; without one: day, airline, type, destination and minute,
-and its occurrence among identical rows (two such flights at one minute stay two).
+and its occurrence among identical rows (two such flights at one minute stay two when a batch
+lists both). Without a number a retimed flight cannot be told from a new one (it would count
+at both times): feeds that retime flights need `Vlo-I`.
 
 Shared by `latam schedule`, the API's POST /schedule and the daily DAG's schedule task.
 """
