@@ -249,6 +249,10 @@ def test_post_schedule_refuses_when_the_feed_has_nowhere_to_go(
     plain = TestClient(serving(copy_of(api_model_path, tmp_path / "b")))
     answer = plain.post("/schedule", json=body, headers=AUTH)
     assert answer.status_code == 409 and "no planned-schedule counts" in answer.text
+    assert plain.get("/schedule", params={"day": DAY}).status_code == 409
+    huge = b'{"flights": [' + b" " * (500 * 1_024) + b"]}"  # past max_batch (500 here) x 1 KiB
+    assert plain.post("/schedule", content=huge, headers=AUTH).status_code == 413
+    assert plain.delete("/schedule", headers=AUTH).status_code == 405
     assert "schedule" not in plain.post("/predict", json={"flights": PROBES}).json()  # the usual body
 
 
