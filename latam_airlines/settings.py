@@ -190,6 +190,8 @@ class OrchestrationSettings(_Section):
     raw_path: str = f"{_SHIPPED}/raw_sample_2017.csv.gz"
     training_prefix: str = "training"
     departures_prefix: str = "departures"
+    schedule_prefix: str = "schedules"
+    schedule_days: int = 2
     champion_path: str = "models/model.joblib"
     schedules: ScheduleSettings = ScheduleSettings()
 
