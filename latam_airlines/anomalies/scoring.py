@@ -154,23 +154,15 @@ def rrcf_scores(features: np.ndarray, trees_per_day: int, tree_size: int, random
     return np.divide(total, held, out=np.zeros(count), where=held > 0)
 
 
-def krcf_scores(
-    features: np.ndarray, num_trees: int, sample_size: int, random_state: int, explain_share: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """AWS's Random Cut Forest (krcf, Rust bindings of aws/random-cut-forest-by-aws) over one
-    airport's days, in batch: every day goes into the forest (in date order), then every day is
-    scored against it, as SageMaker's RCF scores the data it was trained on.
-
-    Returns the scores and their attribution, one column per feature: how much of each day's
-    score comes from that feature's cuts (the columns add up to the score). Attribution costs
-    about what an update does, so only the `explain_share` highest-scoring days get it (the
-    rest keep NaN): an anomalous day is among its airport's highest.
-    """
+def _krcf_forest(features: np.ndarray, num_trees: int, sample_size: int, random_state: int):
+    """One airport's forest, every day in it (in date order), and the days as the forest saw
+    them; None when there is nothing to isolate. The same features and seed give the same
+    forest (`attribute_flagged` rebuilds one)."""
     import krcf
 
     count, dimensions = features.shape
     if count < 2 or len(np.unique(np.round(features, 9), axis=0)) < 2:
-        return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+        return None
     # Each feature on a unit range: RCF draws the cut dimension in proportion to its range, so
     # heavy-tailed delays would take most cuts and a day extreme only in its share of delayed
     # flights would rarely be isolated. Measured on the injected-anomaly test (seeds 7-9):
@@ -192,12 +184,37 @@ def krcf_scores(
     rows = features.tolist()
     for row in rows:
         forest.update(row)
+    return forest, rows
+
+
+def _attribution(forest, row: list[float]) -> np.ndarray:
+    vector = forest.attribution(row)
+    return np.add(vector["high"], vector["low"])
+
+
+def krcf_scores(
+    features: np.ndarray, num_trees: int, sample_size: int, random_state: int, explain_share: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """AWS's Random Cut Forest (krcf, Rust bindings of aws/random-cut-forest-by-aws) over one
+    airport's days, in batch: every day goes into the forest (in date order), then every day is
+    scored against it, as SageMaker's RCF scores the data it was trained on.
+
+    Returns the scores and their attribution, one column per feature: how much of each day's
+    score comes from that feature's cuts (the columns add up to the score). Only the
+    `explain_share` highest-scoring days get it while the forest is at hand (the rest keep
+    NaN): the days that can be flagged are among an airport's highest, and the threshold is
+    only known once every airport is scored (`attribute_flagged` covers any flagged day left).
+    """
+    count, dimensions = features.shape
+    built = _krcf_forest(features, num_trees, sample_size, random_state)
+    if built is None:
+        return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+    forest, rows = built
     scores = np.fromiter((forest.score(row) for row in rows), dtype=float, count=count)
     attribution = np.full((count, dimensions), np.nan)
     explained = max(1, int(np.ceil(explain_share * count)))
     for index in np.argsort(-scores, kind="stable")[:explained]:
-        vector = forest.attribution(rows[index])
-        attribution[index] = np.add(vector["high"], vector["low"])
+        attribution[index] = _attribution(forest, rows[index])
     return scores, attribution
 
 
@@ -224,8 +241,9 @@ def deviation_contributions(features: np.ndarray, scores: np.ndarray) -> np.ndar
 
 
 def score_features(features: np.ndarray, airport: str, settings: ScoringSettings) -> np.ndarray:
-    """Scores of one airport's standardised day features with the chosen method, and what each
-    feature contributed: an (n, 1 + features) array, the score first.
+    """Scores of one airport's standardised day features with the chosen method, what each
+    feature contributed, and whether that is the method's own attribution (1) or a share by
+    deviation (0): an (n, 2 + features) array, the score first.
 
     krcf gives its own attribution for the airport's `explain_share` highest-scoring days (it
     costs about what building the forest does); its other days, and every day of rrcf and the
@@ -244,7 +262,8 @@ def score_features(features: np.ndarray, airport: str, settings: ScoringSettings
         else:
             scores = isolation_forest_scores(features, settings.n_estimators, random_state)
         contributions = deviation_contributions(features, scores)
-    return np.column_stack([scores, contributions])
+        unexplained = np.ones(len(scores), dtype=bool)
+    return np.column_stack([scores, contributions, ~unexplained])
 
 
 def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings) -> list[np.ndarray]:
@@ -253,7 +272,9 @@ def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings)
 
 # Fewer scorable days than this are scored in this process: starting worker processes costs more.
 PARALLEL_MIN_DAYS = 5000
-SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES]
+# `attributed`: 1 where the contributions are the forest's own attribution (krcf), 0 where
+# they share the score by deviation; not in the report's CSV.
+SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES] + ["attributed"]
 # Why a listed day has no score (empty: scored).
 STATUS_SMALL_DAY = "few flights"
 STATUS_SMALL_AIRPORT = "small airport"
@@ -291,9 +312,7 @@ def score_and_explain(
     """
     status = scoring_status(daily, settings)
     result = np.full((len(daily), len(SCORE_COLUMNS)), np.nan)
-    groups = pd.Series(np.arange(len(daily)))[status == ""].groupby(daily["airport"].to_numpy()[status == ""])
-    work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
-    work.sort(key=lambda item: item[0])
+    work = _scored_rows(daily, status)
     jobs = [(airport, feature_matrix(daily.iloc[rows])) for airport, rows in work]
     if n_jobs == 1 or len(jobs) < 4 or sum(len(rows) for _, rows in work) < PARALLEL_MIN_DAYS:
         results = []
@@ -323,6 +342,46 @@ def score_and_explain(
     frame = pd.DataFrame(result, columns=SCORE_COLUMNS, index=daily.index)
     frame["status"] = status
     return frame
+
+
+def _scored_rows(daily: pd.DataFrame, status: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(airport, positions of its scorable days in `daily`) per airport, by airport name: the
+    days that make each airport's forest."""
+    groups = pd.Series(np.arange(len(daily)))[status == ""].groupby(daily["airport"].to_numpy()[status == ""])
+    work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
+    work.sort(key=lambda item: item[0])
+    return work
+
+
+def attribute_flagged(
+    daily: pd.DataFrame, scored: pd.DataFrame, threshold: float, settings: ScoringSettings
+) -> pd.DataFrame:
+    """`scored` (of `score_and_explain`) with krcf's own attribution for every day above
+    `threshold`: a flagged day that was not among its airport's `explain_share` highest gets
+    it from its airport's forest, rebuilt (same days, same seed: the same forest). Other
+    methods, and days already attributed, are returned as they are."""
+    flagged = np.nan_to_num(scored["score"].to_numpy(dtype=float), nan=-np.inf) > threshold
+    missing = flagged & (scored["attributed"].to_numpy() != 1)
+    if settings.method != "krcf" or not missing.any():
+        return scored
+    scored = scored.copy()
+    columns = [scored.columns.get_loc(f"contribution_{name}") for name in FEATURES]
+    attributed = scored.columns.get_loc("attributed")
+    wanted = set(daily["airport"].to_numpy()[missing])
+    for airport, rows in _scored_rows(daily, scored["status"].to_numpy()):
+        if airport not in wanted:
+            continue
+        features = feature_matrix(daily.iloc[rows])
+        built = _krcf_forest(
+            features, settings.num_trees, settings.sample_size, airport_seed(settings.seed, airport)
+        )
+        if built is None:
+            continue
+        forest, points = built
+        for position in np.flatnonzero(missing[rows]):
+            scored.iloc[rows[position], columns] = _attribution(forest, points[position])
+            scored.iloc[rows[position], attributed] = 1.0
+    return scored
 
 
 def score_airport_days(
