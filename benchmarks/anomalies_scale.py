@@ -183,6 +183,11 @@ def baseline_code(commit: str, workdir: Path) -> Path:
             ["git", "archive", commit, "latam_airlines"], cwd=REPO, check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        # Its own settings too: the run starts in this folder, and params.yaml is looked up there.
+        params = subprocess.run(
+            ["git", "show", f"{commit}:params.yaml"], cwd=REPO, check=True, capture_output=True
+        ).stdout
+        (target / "params.yaml").write_bytes(params)
     return target
 
 
@@ -195,7 +200,7 @@ def scale_run(source: Path, output: Path, engine: str, workers: int, code: Path 
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        cwd=REPO,
+        cwd=code or REPO,  # the package and params.yaml of that version
     )
     with PeakMemory(process.pid) as memory:
         out, _ = process.communicate()
@@ -231,7 +236,7 @@ def main() -> int:
         "--workdir", default=None, help="where the synthetic year and reports go (default: a temp dir)"
     )
     arguments = parser.parse_args()
-    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="anomalies-scale-"))
+    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="anomalies-scale-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
