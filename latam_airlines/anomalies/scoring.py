@@ -13,14 +13,13 @@ airport. Methods:
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import rrcf
-from rrcf.rrcf import Branch, Leaf
 
 from latam_airlines.anomalies.daily import FEATURES, feature_matrix
 from latam_airlines.errors import InputError
@@ -67,91 +66,6 @@ def airport_seed(seed: int, airport: str) -> int:
     """A seed per airport from the global seed: same input -> same scores, whatever the order
     or the number of worker processes."""
     return int(np.random.SeedSequence([seed, zlib.crc32(airport.encode())]).generate_state(1)[0])
-
-
-class _BatchTree(rrcf.RCTree):
-    """An rrcf RCTree (rrcf's Branch/Leaf nodes, its `codisp`) built once from a batch, about
-    three times as fast as rrcf's own constructor:
-
-    - no bounding boxes: only streaming insert/forget use them;
-    - each node splits an array of row numbers instead of masking every row of the batch, in
-      a loop instead of recursion;
-    - the cut is rrcf's: a dimension drawn with probability proportional to its span (by a
-      running sum instead of `RandomState.choice(p=...)`, whose checks cost more than the
-      draw), then a value uniform over that span.
-    """
-
-    def _get_bbox_top_down(self, node) -> None:
-        return None
-
-    def _mktree(self, X, S, N, inverse, parent=None, side="root", depth=0):  # rrcf calls it positionally
-        labels = self.index_labels
-        rows = np.flatnonzero(S)
-        # Two uniform draws per branch (dimension, value), drawn at once: a tree of n points
-        # has n - 1 branches, and one call to the generator costs more than the arithmetic.
-        draws = iter(self.rng.random_sample(2 * len(rows)).tolist())
-        pending = [(rows, parent, side, depth + 1)]
-        while pending:
-            rows, above, branch_side, level = pending.pop()
-            points = X[rows]
-            lower = points.min(axis=0).tolist()
-            spans = [high - low for high, low in zip(points.max(axis=0).tolist(), lower)]
-            target = next(draws) * sum(spans)
-            dimension, covered = 0, spans[0]
-            while covered <= target and dimension < len(spans) - 1:
-                dimension += 1
-                covered += spans[dimension]
-            value = lower[dimension] + next(draws) * spans[dimension]
-            branch = Branch(q=dimension, p=value, u=above)
-            setattr(above, branch_side, branch)  # `above` is the tree itself for the root
-            goes_left = points[:, dimension] <= value
-            for child_rows, child_side in ((rows[goes_left], "l"), (rows[~goes_left], "r")):
-                if len(child_rows) > 1:
-                    pending.append((child_rows, branch, child_side, level + 1))
-                    continue
-                row = int(child_rows[0])
-                leaf = Leaf(i=row, d=level, u=branch, x=X[row, :], n=N[row])
-                setattr(branch, child_side, leaf)
-                # With duplicates X holds unique rows and `inverse` maps each input row onto one.
-                duplicates = labels[np.flatnonzero(inverse == row)] if inverse is not None else (labels[row],)
-                for label in duplicates:
-                    self.leaves[label] = leaf
-
-
-def _tree_codisp(tree: rrcf.RCTree, labels: np.ndarray) -> np.ndarray:
-    """CoDisp of every point of `tree` in one top-down pass (rrcf's `codisp` walks up from each
-    leaf: the same maximum of sibling size / subtree size over the leaf's ancestors)."""
-    by_leaf: dict[int, float] = {}
-    stack = [(tree.root, 0.0)]
-    while stack:
-        node, best = stack.pop()
-        if isinstance(node, rrcf.Leaf):
-            by_leaf[id(node)] = best
-            continue
-        left, right = node.l, node.r
-        stack.append((left, max(best, right.n / left.n)))
-        stack.append((right, max(best, left.n / right.n)))
-    return np.fromiter((by_leaf[id(tree.leaves[label])] for label in labels), dtype=float, count=len(labels))
-
-
-def rrcf_scores(features: np.ndarray, trees_per_day: int, tree_size: int, random_state: int) -> np.ndarray:
-    """Mean CoDisp of each row over `trees_per_day` random cut trees of about `tree_size` rows."""
-    count = len(features)
-    features = np.round(features, 9)  # rrcf rounds too; identical rows then share a leaf
-    if count < 2 or len(np.unique(features, axis=0)) < 2:
-        return np.zeros(count)
-    rng = np.random.RandomState(random_state)
-    trees_per_round = max(1, round(count / tree_size))
-    total = np.zeros(count)
-    held = np.zeros(count)
-    for _ in range(trees_per_day):
-        for labels in np.array_split(rng.permutation(count), trees_per_round):
-            if len(np.unique(features[labels], axis=0)) < 2:
-                continue  # a tree of identical days isolates nothing
-            tree = _BatchTree(features[labels], index_labels=labels, random_state=rng)
-            total[labels] += _tree_codisp(tree, labels)
-            held[labels] += 1
-    return np.divide(total, held, out=np.zeros(count), where=held > 0)
 
 
 def _krcf_forest(features: np.ndarray, num_trees: int, sample_size: int, random_state: int):
@@ -258,6 +172,8 @@ def score_features(features: np.ndarray, airport: str, settings: ScoringSettings
         contributions[unexplained] = deviation_contributions(features[unexplained], scores[unexplained])
     else:
         if settings.method == "rrcf":
+            from latam_airlines.anomalies.rrcf_batch import rrcf_scores  # rrcf imports pkg_resources: slow
+
             scores = rrcf_scores(features, settings.trees_per_day, settings.tree_size, random_state)
         else:
             scores = isolation_forest_scores(features, settings.n_estimators, random_state)
@@ -321,22 +237,24 @@ def score_and_explain(
             if on_airport:
                 on_airport(1)
     else:
-        from joblib import Parallel, cpu_count, delayed
+        from joblib import cpu_count
+
+        from latam_airlines.anomalies.parallel import run_batches
 
         workers = cpu_count() if n_jobs < 0 else n_jobs
         # Longest first, dealt round-robin: batches of about equal work, few trips to the workers.
         order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][1]))
         batches = [order[start :: workers * 4] for start in range(workers * 4)]
         batches = [batch for batch in batches if batch]
-        outputs = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_score_batch)([jobs[k] for k in batch], settings) for batch in batches
-        )
+        score = functools.partial(_score_batch, settings=settings)
         results = [None] * len(jobs)
-        for batch, batch_scores in zip(batches, outputs):
-            for k, value in zip(batch, batch_scores):
+        for number, batch_scores in run_batches(
+            score, [[jobs[k] for k in batch] for batch in batches], workers
+        ):
+            for k, value in zip(batches[number], batch_scores):
                 results[k] = value
             if on_airport:
-                on_airport(len(batch))
+                on_airport(len(batches[number]))
     for (_, rows), airport_result in zip(work, results):
         result[rows] = airport_result
     frame = pd.DataFrame(result, columns=SCORE_COLUMNS, index=daily.index)
