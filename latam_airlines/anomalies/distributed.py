@@ -68,14 +68,19 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
         with client:
             yield client
         return
-    cluster = LocalCluster(
-        n_workers=max(1, int(workers)),
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",  # a free port: other clusters may hold 8787
-        memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
-    )
+    import dask
+
+    # The workers' statistical profiler samples every thread's stack 100 times a second (for
+    # the dashboard): CPU a short batch job on a few cores would rather spend on its work.
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(
+            n_workers=max(1, int(workers)),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",  # a free port: other clusters may hold 8787
+            memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
+        )
     try:
         with Client(cluster) as client:
             yield client
