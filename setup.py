@@ -62,6 +62,7 @@ TEST = (
     + [
         "pytest>=8",
         "pytest-xdist>=3.5",  # the README's test command runs the suite on 2 workers (-n 2)
+        "filelock>=3.12",  # session fixtures built once for all xdist workers (tests/conftest.py)
         "httpx>=0.27",
         "nbmake>=1.5",
         "ipykernel>=6",

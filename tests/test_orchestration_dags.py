@@ -8,6 +8,7 @@ runs in child processes (its settings are read at import), each given this test'
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -19,7 +20,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest.importorskip("airflow", reason='the DAG tests need the [airflow] extra: pip install -e ".[airflow]"')
+# Looked up, not imported: Airflow runs in child processes, and importing it here (its
+# configuration, SQLAlchemy, jsonschema) would cost every collection, the fast loop's included.
+if importlib.util.find_spec("airflow") is None:
+    pytest.skip(
+        'the DAG tests need the [airflow] extra: pip install -e ".[airflow]"', allow_module_level=True
+    )
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -104,6 +110,7 @@ def dag_test(
     return results
 
 
+@pytest.mark.slow  # `airflow db migrate` and Airflow's import in a child: tens of seconds
 def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) -> None:
     result = run_python(
         """
@@ -195,6 +202,7 @@ def new_years_day_departures(scl_raw: pd.DataFrame) -> bytes:
 
 HISTORY_PROBE = """
 import hashlib
+import importlib.util
 from latam_airlines.models import load_model
 from latam_airlines.models.outcomes import export_history
 
