@@ -103,9 +103,13 @@ def main() -> int:
         f"throughput: {len(table) / total:,.0f} airport-days/s end to end; {scored / timings[score_key]:,.0f} airport-days/s scoring ({options['method']})"
     )
     # Wall time depends on what else runs on a shared machine; CPU time much less so.
+    cores = os.cpu_count() or 1
+    used = (
+        cores if arguments.jobs < 0 else max(1, min(arguments.jobs, cores))
+    )  # processes that can run at once
     print(
         f"CPU time of the timed part (this process + workers): {cpu_used:.1f} s, i.e. about "
-        f"{cpu_used / (os.cpu_count() or 1):.1f} s of wall time on {os.cpu_count()} otherwise idle cores"
+        f"{cpu_used / used:.1f} s of wall time on {used} otherwise idle core(s)"
     )
 
     if arguments.compare:

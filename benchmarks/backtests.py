@@ -4,9 +4,12 @@ last 2 months), same protocol as `holdout_evaluation`. Choices are made on these
 Nov-Dec (reports/model_selection.md, fifth pass).
 
 Usage: python benchmarks/backtests.py FEATURE_SET[,FEATURE_SET...] [MODEL] [LAST_MONTHS]
-  e.g. python benchmarks/backtests.py full,full_schedule logreg 8,10
+  e.g. python benchmarks/backtests.py full,intraday logreg 8,10
+LAST_MONTHS 12 keeps the whole table: the Nov-Dec holdout itself, to be run once, after the
+choices (reports/model_selection.md, sixth pass).
 One JSON line per (period, feature set): ROC-AUC, PR-AUC, F1, ECE, Brier (and its base-rate
-value), flagged share for the fed, frozen, 7-days-late and minimal regimes; fit seconds.
+value), flagged share for the fed, frozen, 7-days-late and minimal (fed and frozen) regimes;
+fit seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ import latam_airlines.models.training as training
 from latam_airlines.datasets import SCL_FEATURES
 from latam_airlines.models import TrainConfig
 
-REGIMES = ("holdout", "holdout_without_feed", "holdout_feed_7_days_late", "holdout_minimal_fields")
+# The minimal tier frozen too: its recent windows slide back when unfed, and it has no stale
+# switch (7-day windows won fed and lost frozen; reports/model_selection.md, sixth pass).
+REGIMES = (
+    "holdout",
+    "holdout_without_feed",
+    "holdout_feed_7_days_late",
+    "holdout_minimal_fields",
+    "holdout_minimal_fields_without_feed",
+)
 FIGURES = ("roc_auc", "pr_auc", "f1_delayed", "ece", "brier", "brier_base_rate", "flagged_share")
 
 

@@ -1,8 +1,11 @@
-"""daily_outcomes (@daily): yesterday's operated departures -> the champion's recent-delay history,
-published through Redis so every `latam serve` worker uses it within a second. A run at day D
-(its logical date: Airflow 3 schedules @daily at D 00:00; a manual run: now) feeds day D-1;
-`day` overrides it.
-Thin: one call of latam_airlines.orchestration.tasks."""
+"""daily_outcomes (@daily): the planned schedule of the coming days -> the champion's schedule
+book, then yesterday's operated departures -> its recent-delay history; both published through
+Redis so every `latam serve` worker uses them within a second. A run at day D (its logical date:
+Airflow 3 schedules @daily at D 00:00; a manual run: now) feeds the planned flights of D to
+D + schedule_days - 1 (the files published so far) and the departures of D-1; `day` overrides D-1.
+The two tasks run one after the other (both rewrite the artifact); the departures are fed even
+when no schedule is published yet.
+Thin: one call of latam_airlines.orchestration.tasks per task."""
 
 from __future__ import annotations
 
@@ -37,17 +40,36 @@ SETTINGS = jobs.orchestration_settings()
         "day": Param(
             None, type=["null", "string"], description="YYYY-MM-DD (default: the day before the run)"
         ),
+        "schedules": Param(
+            jobs.location(SETTINGS, "schedule_prefix"),
+            type="string",
+            description="Folder of schedule_<YYYY-MM-DD>.csv files (planned flights leaving SCL)",
+        ),
+        "schedule_days": Param(
+            SETTINGS["schedule_days"],
+            type="integer",
+            minimum=1,
+            description="Days of planned schedule fed, from the run's day",
+        ),
     },  # fmt: skip
 )
 def daily_outcomes() -> None:
     @task
+    def feed_planned_schedule(**context) -> dict:
+        params = context["params"]
+        when = context.get("logical_date") or context["dag_run"].run_after
+        return jobs.feed_planned_schedule(
+            params["schedules"], when.date(), params["champion"], params["schedule_days"]
+        )
+
+    @task(trigger_rule="all_done")
     def feed_departures(**context) -> dict:
         params = context["params"]
         when = context.get("logical_date") or context["dag_run"].run_after
         day = params["day"] or when.date() - dt.timedelta(days=1)
         return jobs.feed_departures(params["departures"], day, params["champion"])
 
-    feed_departures()
+    feed_planned_schedule() >> feed_departures()
 
 
 daily_outcomes()

@@ -154,7 +154,7 @@ class AnomaliesSettings(_Section):
     sigmas: float = 3
     num_trees: int = 30
     sample_size: int = 512
-    explain_share: float = 0.1
+    explain_share: float = 0.03
     trees_per_day: int = 16
     tree_size: int = 64
     n_estimators: int = 100
@@ -190,6 +190,8 @@ class OrchestrationSettings(_Section):
     raw_path: str = f"{_SHIPPED}/raw_sample_2017.csv.gz"
     training_prefix: str = "training"
     departures_prefix: str = "departures"
+    schedule_prefix: str = "schedules"
+    schedule_days: int = 2
     champion_path: str = "models/model.joblib"
     schedules: ScheduleSettings = ScheduleSettings()
 

@@ -108,6 +108,21 @@ def api_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.
 
 
 @pytest.fixture(scope="session")
+def schedule_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
+    """A small xgb artifact whose stale tier reads planned-schedule counts (train.stale_schedule),
+    for the planned-schedule feed's tests; copy it before changing it."""
+    from latam_airlines.models import train
+
+    path = tmp_path_factory.mktemp("schedule_model") / "model.joblib"
+    # One threshold fold (a validation share): what its tests assert is the feed, not the fit.
+    model = train(
+        small_features, model="xgb", params={"n_estimators": 40}, threshold_folds=1, stale_schedule=True
+    )
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def small_model(api_model_path: Path):
     """The artifact of api_model_path, loaded (a DelayModel; deepcopy it before changing it)."""
     from latam_airlines.models import load_model

@@ -8,11 +8,13 @@ import pytest
 
 from latam_airlines.anomalies import (
     CSV_COLUMNS,
+    FEATURES,
     ScoringSettings,
     anomaly_threshold,
     daily_airport_table,
     feature_matrix,
     find_anomalies,
+    flag_anomalies,
     rrcf_scores,
     score_airport_days,
 )
@@ -94,7 +96,10 @@ def test_without_injection_the_known_storm_days_stand_out(nyc_flights):
     assert table["is_anomaly"].mean() < 0.03
 
 
-def test_scores_are_reproducible_and_independent_of_worker_count(nyc_flights):
+def test_scores_are_reproducible_and_independent_of_worker_count(nyc_flights, monkeypatch):
+    from latam_airlines.anomalies import scoring
+
+    monkeypatch.setattr(scoring, "PARALLEL_MIN_DAYS", 0)  # 4 airports: the worker path all the same
     daily = daily_airport_table(nyc_flights[nyc_flights["Des-I"].isin(AIRPORTS[:4])], "destination")
     for method in ("krcf", "rrcf"):
         settings = ScoringSettings(method=method, num_trees=10, trees_per_day=4, seed=3)
@@ -160,6 +165,35 @@ def test_krcf_scores_an_isolated_point_highest_and_attributes_it_to_its_feature(
     assert krcf_scores(np.ones((10, 4)), 5, 16, 0)[0].tolist() == [0.0] * 10  # nothing to isolate
 
 
+def test_every_flagged_day_gets_krcf_attribution_even_beyond_explain_share():
+    """Attribution is computed while scoring for each airport's top `explain_share` days only;
+    once the threshold is known, a flagged day outside them gets it from the rebuilt forest,
+    the same numbers as attributing it in the first pass."""
+    from latam_airlines.anomalies.scoring import airport_seed, krcf_scores, score_and_explain
+
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2013-01-01", periods=120, freq="D")
+    delays = rng.gamma(2.0, 6.0, size=120)
+    delays[[20, 50, 80]] = [150.0, 170.0, 190.0]  # three storms: more than 1 % of 120 days
+    daily = pd.DataFrame(
+        {"airport": "AAA", "date": dates, "flights": 30, "mean_delay": delays,
+         "delayed_share": np.clip(delays / 60, 0, 1), "p90_delay": delays * 2.5}
+    )  # fmt: skip
+    settings = ScoringSettings(num_trees=20, explain_share=0.01, seed=5)  # 2 days attributed at first
+    scored = score_and_explain(daily, settings)
+    assert scored["attributed"].sum() == 2
+    table, threshold = flag_anomalies(daily, scored, "krcf", 2.0, settings)
+    flagged = table.index[table["is_anomaly"]]
+    assert len(flagged) >= 3
+    features = feature_matrix(daily)
+    _, full = krcf_scores(features, 20, settings.sample_size, airport_seed(5, "AAA"), explain_share=1.0)
+    contributions = table[[f"contribution_{name}" for name in FEATURES]].to_numpy()
+    np.testing.assert_allclose(contributions[flagged], full[flagged])
+    assert (
+        flag_anomalies(daily, scored, "krcf", 2.0)[0].loc[flagged, "cause"].notna().all()
+    )  # no settings: by deviation
+
+
 def test_threshold_is_mean_plus_three_std_of_scored_days():
     scores = np.array([1.0, 2.0, 3.0, np.nan, 10.0])
     scored = scores[~np.isnan(scores)]
@@ -170,7 +204,7 @@ def test_fast_codisp_and_batch_tree_match_rrcf():
     """The one-pass CoDisp equals rrcf's own per-leaf `codisp`, on rrcf's tree and on ours."""
     import rrcf
 
-    from latam_airlines.anomalies.scoring import _BatchTree, _tree_codisp
+    from latam_airlines.anomalies.rrcf_batch import _BatchTree, _tree_codisp
 
     rng = np.random.default_rng(5)
     points = np.vstack([rng.normal(size=(60, 4)), np.zeros((3, 4))])  # duplicates share a leaf

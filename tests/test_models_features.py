@@ -56,6 +56,20 @@ def test_unknown_categories_become_missing_codes_and_prior_rates() -> None:
     assert unseen[0, names.index("delay_rate[OPERA]")] == features.prior_
 
 
+def test_minimal_record_without_a_day_reads_the_last_four_recorded_weeks() -> None:
+    # One flight a day, January 1-31: on time for three weeks and three days, then delayed daily.
+    frame = pd.DataFrame({"OPERA": "A", "TIPOVUELO": "N", "MES": 1.0, "DIA": np.arange(1.0, 32.0)})
+    y = (frame["DIA"] > 24).to_numpy().astype(int)
+    features = FlightFeatures("minimal").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    record = features.transform(pd.DataFrame({"OPERA": ["A"], "TIPOVUELO": ["N"], "MES": [2.0]}))[0]
+    prior, m = features.prior_, features.smoothing
+    # No day in the record: the window is January 4-31, the last 28 recorded days (7 delayed).
+    expected = (7 + m * prior) / (28 + m)
+    assert record[names.index("recent_rate[OPERA;28d]")] == pytest.approx(expected)
+    assert record[names.index("recent_rate[all;28d]")] == pytest.approx(expected)
+
+
 def test_holiday_features_follow_the_chilean_calendar() -> None:
     # 2017: Sep 18-19 Fiestas Patrias (Mon-Tue), Dec 25 Christmas (Mon), Jul 5 an ordinary Wednesday.
     month = np.array([9.0, 9.0, 9.0, 12.0, 7.0, np.nan])
@@ -194,6 +208,30 @@ def test_intraday_rates_count_same_day_flights_scheduled_an_hour_before() -> Non
     assert features.transform(next_day.tail(1))[0, column] == pytest.approx(prior)
     features.record_outcomes(next_day.head(2), np.array([1, 1]))
     assert features.transform(next_day.tail(1))[0, column] == pytest.approx((2 + m * prior) / (2 + m))
+
+
+def test_intraday_windows_count_only_the_last_hours_before_the_cut_off() -> None:
+    hours = np.array([8.0, 9.0, 11.0, 14.0])
+    frame = pd.DataFrame(
+        {"OPERA": "A", "TIPOVUELO": "N", "DIANOM": "Lunes", "periodo_dia": "mañana", "Des_I": "SCFA",
+         "HORA": hours, "MIN": 0.0, "temporada_alta": 0.0, "AÑO": 2017.0, "MES": 1.0, "DIA": 2.0}
+    )  # fmt: skip
+    y = np.array([1, 1, 0, 0])
+    features = FlightFeatures("intraday").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    matrix = features.transform(frame)
+    whole_day, last_3h = (
+        matrix[:, names.index("same_day_rate[all]")],
+        matrix[:, names.index("same_day_rate[all;180min]")],
+    )
+    prior, m = features.prior_, features.smoothing
+    # 14:00 counts flights scheduled before 13:01: the whole day 08:00, 09:00, 11:00 (2 of 3
+    # delayed), the 3-hour window only 11:00 (on time).
+    assert whole_day[3] == pytest.approx((2 + m * prior) / (3 + m))
+    assert last_3h[3] == pytest.approx((0 + m * prior) / (1 + m))
+    # 11:00: the window (07:01-10:01) starts before the day's flights, so both agree.
+    assert last_3h[2] == pytest.approx(whole_day[2]) == pytest.approx((2 + m * prior) / (2 + m))
+    assert names.index("same_day_rate[OPERA;180min]") == names.index("same_day_rate[all;180min]") + 1
 
 
 def _scheduled(day: float, times: list[float], airlines: list[str]) -> pd.DataFrame:

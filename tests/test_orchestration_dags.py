@@ -79,7 +79,7 @@ print(json.dumps(results))
 TASKS = {
     "yearly_anomalies": {"newest_year", "anomaly_report"},
     "retrain": {"make_interim", "make_features", "challenger_and_decision"},
-    "daily_outcomes": {"feed_departures"},
+    "daily_outcomes": {"feed_planned_schedule", "feed_departures"},
 }
 
 
@@ -184,6 +184,15 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
 
+def new_years_day_departures(scl_raw: pd.DataFrame) -> bytes:
+    """Departures of 2018-01-01 as a raw CSV: the sample's December 30, moved two days on."""
+    day = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()
+    for column in ("Fecha-I", "Fecha-O"):
+        day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
+    return day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8")
+
+
 HISTORY_PROBE = """
 import hashlib
 from latam_airlines.models import load_model
@@ -205,12 +214,7 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucke
 
     champion = join(s3_bucket, "models", "champion.joblib")
     upload(api_model_path, champion)
-    day = scl_raw[scl_raw["Fecha-I"].str.startswith("2017-12-30")].copy()
-    for column in ("Fecha-I", "Fecha-O"):
-        day[column] = (pd.to_datetime(day[column]) + pd.DateOffset(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
-    day["AÑO"], day["MES"], day["DIA"] = 2018, 1, 1
-    departures = join(s3_bucket, "departures", "departures_2018-01-01.csv")
-    write_bytes(day.drop(columns="DIANOM").to_csv(index=False).encode("utf-8"), departures)
+    write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
     environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
     assert load_model(champion).outcomes_until == "2017-12-31"
     # The run of January 2 feeds January 1; the second run is a retry: idempotent per flight.
@@ -220,3 +224,52 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucke
     assert fed.outcomes_until == "2018-01-01" == first["probe"][0] == retry["probe"][0]
     assert hashlib.sha256(export_history(fed)).hexdigest() == first["probe"][1] == retry["probe"][1]
     assert export_history(fed) != export_history(load_model(api_model_path))
+
+
+SCHEDULE_PROBE = """
+from latam_airlines.models import load_model
+from latam_airlines.models.schedule_feed import day_counts, schedule_state
+
+def probe():
+    model = load_model({champion!r})
+    return [schedule_state(model), day_counts(model, "2018-01-03"), model.outcomes_until]
+"""
+
+
+@pytest.mark.slow
+def test_daily_outcomes_feeds_the_coming_days_planned_schedule_then_yesterdays_departures(
+    airflow_env: dict[str, str], s3_bucket: str, schedule_model_path: Path, scl_raw: pd.DataFrame
+) -> None:
+    from latam_airlines.io import join, write_bytes
+    from latam_airlines.models import load_model
+    from latam_airlines.models.schedule_feed import day_counts
+
+    champion = join(s3_bucket, "models", "champion.joblib")
+    upload(schedule_model_path, champion)
+    planned = {}
+    for day, source in (("2018-01-02", "2017-12-29"), ("2018-01-03", "2017-12-30")):  # the 4th: not yet
+        rows = scl_raw[scl_raw["Fecha-I"].str.startswith(source)].copy()
+        moved = pd.to_datetime(rows["Fecha-I"]) + (pd.Timestamp(day) - pd.Timestamp(source))
+        rows["Fecha-I"] = moved.dt.strftime("%Y-%m-%d %H:%M:%S")
+        planned[day] = rows[["Fecha-I", "Ori-I", "Des-I", "Emp-I", "TIPOVUELO", "OPERA"]]
+        write_bytes(
+            planned[day].to_csv(index=False).encode(), join(s3_bucket, "schedules", f"schedule_{day}.csv")
+        )
+    write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
+    environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion,
+                                                        "LATAM_ORCHESTRATION__SCHEDULE_DAYS": "3"}  # fmt: skip
+    # The run of January 2 feeds the planned 2nd to 4th (those published) and the departures of
+    # the 1st; the second run is a retry: idempotent per flight.
+    probe = SCHEDULE_PROBE.format(champion=champion)
+    first, retry = dag_test("daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
+    state, counts, outcomes_until = first["probe"]
+    assert state["flights"] == len(planned["2018-01-02"]) + len(planned["2018-01-03"])
+    assert (state["from"], state["until"], outcomes_until) == ("2018-01-02", "2018-01-03", "2018-01-01")
+    hours = (
+        pd.to_datetime(planned["2018-01-03"]["Fecha-I"])
+        .dt.hour.value_counts()
+        .reindex(range(24), fill_value=0)
+    )
+    assert counts["flights"] == len(planned["2018-01-03"]) and counts["by_hour"] == hours.tolist()
+    assert retry["probe"] == first["probe"]
+    assert day_counts(load_model(champion), "2018-01-03") == counts

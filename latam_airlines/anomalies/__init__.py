@@ -2,62 +2,55 @@
 
 from latam_airlines.anomalies import load_year, find_anomalies, write_anomaly_report
 flights, year = load_year("data/interim/flights.parquet", "latest")
-table, threshold = find_anomalies(flights)          # rrcf, seeded, mean + 3 std threshold
+table, threshold = find_anomalies(flights)          # krcf, seeded, mean + 3 std threshold
 write_anomaly_report(table, "reports/anomalies", year)
 # or all of it, as `latam anomalies` does: run_anomaly_report("data/interim/flights.parquet", "latest", ...)
 """
 
-from latam_airlines.anomalies.daily import (
-    FEATURES,
-    GROUPINGS,
-    choose_sides,
-    daily_airport_table,
-    feature_matrix,
-)
-from latam_airlines.anomalies.plots import plot_airport_days
-from latam_airlines.anomalies.report import (
-    CSV_COLUMNS,
-    CSV_NAME,
-    find_anomalies,
-    flag_anomalies,
-    plot_airports,
-    write_anomaly_report,
-)
-from latam_airlines.anomalies.run import AnomalyRun, run_anomaly_report, scoring_settings
-from latam_airlines.anomalies.scoring import (
-    METHODS,
-    ScoringSettings,
-    anomaly_threshold,
-    isolation_forest_scores,
-    rrcf_scores,
-    score_airport_days,
-)
-from latam_airlines.anomalies.sources import load_year, locate_year, read_flight_delays, year_in_name
+from __future__ import annotations
 
-__all__ = [
-    "AnomalyRun",
-    "CSV_COLUMNS",
-    "CSV_NAME",
-    "FEATURES",
-    "GROUPINGS",
-    "METHODS",
-    "ScoringSettings",
-    "anomaly_threshold",
-    "choose_sides",
-    "daily_airport_table",
-    "feature_matrix",
-    "find_anomalies",
-    "flag_anomalies",
-    "isolation_forest_scores",
-    "load_year",
-    "locate_year",
-    "plot_airport_days",
-    "plot_airports",
-    "read_flight_delays",
-    "rrcf_scores",
-    "run_anomaly_report",
-    "score_airport_days",
-    "scoring_settings",
-    "write_anomaly_report",
-    "year_in_name",
-]
+import importlib
+
+# Each name's module, imported on first use (PEP 562): a worker process that only scores (or
+# only draws) imports what it runs, not matplotlib, rrcf and the report with it.
+_EXPORTS = {
+    "FEATURES": "daily",
+    "GROUPINGS": "daily",
+    "choose_sides": "daily",
+    "daily_airport_table": "daily",
+    "feature_matrix": "daily",
+    "plot_airport_days": "plots",
+    "CSV_COLUMNS": "report",
+    "CSV_NAME": "report",
+    "find_anomalies": "report",
+    "flag_anomalies": "report",
+    "plot_airports": "report",
+    "write_anomaly_report": "report",
+    "AnomalyRun": "run",
+    "run_anomaly_report": "run",
+    "scoring_settings": "run",
+    "METHODS": "scoring",
+    "ScoringSettings": "scoring",
+    "anomaly_threshold": "scoring",
+    "isolation_forest_scores": "scoring",
+    "score_airport_days": "scoring",
+    "rrcf_scores": "rrcf_batch",
+    "load_year": "sources",
+    "locate_year": "sources",
+    "read_flight_delays": "sources",
+    "year_in_name": "sources",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -3,11 +3,18 @@ into airport-days and scored on a Dask cluster, with the same functions as the i
 
 - read: `dask.dataframe` over every file of the year (CSV or Parquet, a partitioned Parquet
   folder too; local or any fsspec URL such as s3://), mapped per partition to the four columns
-  the job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters;
-- aggregate: one row per flight and side, shuffled so that each airport's rows share a
-  partition, then `aggregate_airport_days` on each partition;
-- score: `score_and_explain` on each partition (whole airports, seeded per airport), on the
-  workers; only airport-days (not flights) come back to the client, which sets the threshold.
+  the job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters, on the workers;
+- split: each partition, where it was read, into pieces per side and airport batch (an
+  airport's batch is a hash of its code), plus a small summary (flights per year, each side's
+  airports) that the client uses to pick the year and the sides;
+- aggregate and score: one task per airport batch fetches its pieces from every partition,
+  makes its airport-days with `aggregate_airport_days` and scores them with
+  `score_and_explain` (whole airports, seeded per airport). Only the pieces and the
+  airport-days (not flights) travel; the client sets the threshold.
+
+A few coarse batches per worker instead of a `dask.dataframe` shuffle and per-partition
+graph: on a 2-core machine the shuffle's tasks, the extra passes over the persisted flights
+and their serialisation cost more than the work (reports/anomalies_scale.md).
 
 Results equal the in-process engine's for the same seed: every airport-day figure depends only
 on that day's flights, every score only on that airport's days and the seed.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -60,14 +68,19 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
         with client:
             yield client
         return
-    cluster = LocalCluster(
-        n_workers=max(1, int(workers)),
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",  # a free port: other clusters may hold 8787
-        memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
-    )
+    import dask
+
+    # The workers' statistical profiler samples every thread's stack 100 times a second (for
+    # the dashboard): CPU a short batch job on a few cores would rather spend on its work.
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(
+            n_workers=max(1, int(workers)),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",  # a free port: other clusters may hold 8787
+            memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
+        )
     try:
         with Client(cluster) as client:
             yield client
@@ -85,7 +98,7 @@ def _flight_columns(part: pd.DataFrame, layout: str, path: str) -> pd.DataFrame:
     elif layout == "us2001":
         from latam_airlines.data.us2001 import us2001_flights
 
-        frame = us2001_flights(part, file=path)
+        frame = us2001_flights(part.astype({"origin": "category", "destination": "category"}), file=path)
     else:
         from latam_airlines.data import make_dataset
 
@@ -97,16 +110,19 @@ def _flight_columns(part: pd.DataFrame, layout: str, path: str) -> pd.DataFrame:
         # whole interim row lets the caller drop those repeated across partitions too.
         row = pd.util.hash_pandas_object(interim, index=False) if interim is not None else []
         frame = frame.assign(row=pd.Series(row, index=frame.index, dtype="uint64"))
-    frame = frame.astype({"Ori-I": "string", "Des-I": "string"}).astype({"Fecha-I": "datetime64[ns]"})
+    # Airport codes as categories (a few codes, not a string per row), except for raw files,
+    # whose rows are compared across partitions to drop duplicates.
+    codes = "string" if layout == "raw" else "category"
+    frame = frame.astype({"Ori-I": codes, "Des-I": codes}).astype({"Fecha-I": "datetime64[ns]"})
     return frame.assign(year=frame["Fecha-I"].dt.year.astype("Int32"))
 
 
-def _empty_flights() -> pd.DataFrame:
+def _empty_flights(codes: str = "string") -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Fecha-I": pd.Series(dtype="datetime64[ns]"),
-            "Ori-I": pd.Series(dtype="string"),
-            "Des-I": pd.Series(dtype="string"),
+            "Ori-I": pd.Series(dtype=codes),
+            "Des-I": pd.Series(dtype=codes),
             "dif_min": pd.Series(dtype=float),
         }
     )
@@ -123,7 +139,7 @@ def _layout(columns: list[str]) -> str:
 def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     """The files of a year as one lazy Dask frame of `Fecha-I, Ori-I, Des-I, dif_min, year`."""
     dd, _, _ = _dask()
-    meta = _empty_flights().assign(year=pd.Series(dtype="Int32"))
+    meta = _empty_flights("category").assign(year=pd.Series(dtype="Int32"))
     frames = []
     for path in paths:
         layout = _layout(table_columns(path))
@@ -166,57 +182,67 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     return frames[0] if len(frames) == 1 else dd.concat(frames)
 
 
-def _value_counts(values: pd.Series) -> pd.Series:
-    return values.dropna().value_counts()
+def airport_bucket(airport: str, buckets: int) -> int:
+    """The scoring batch of an airport: the same on every worker, whatever partition it is in."""
+    return zlib.crc32(str(airport).encode()) % buckets
 
 
-def _gather_counts(client, column) -> dict:
-    """Value counts of a Dask column, counted per partition on the workers, added up here
-    (no shuffle: the distinct values are few)."""
-    parts = column.map_partitions(_value_counts, meta=pd.Series(dtype="int64", name="count")).compute()
-    return {key: int(value) for key, value in parts.groupby(level=0).sum().items()}
+def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
+    """One partition of flights -> what the client needs to choose the year and the sides (year
+    counts, each side's distinct airport values as written) and, per side and airport batch,
+    the partition's airport-side rows (`airport, date, delay, year`) for that batch.
 
-
-def _airports_per_side(part: pd.DataFrame) -> pd.DataFrame:
-    """The distinct airport values of each side in one partition: as written (`raw`, what
-    `choose_sides` counts) and as the airport-day rows name them (`code`, stripped)."""
-    found = []
-    for side, column in SIDES.items():
-        found.append(
-            pd.DataFrame({"side": side, "kind": "raw", "airport": part[column].dropna().astype(str).unique()})
+    Only these pieces move between workers: each batch's task fetches its pieces from every
+    partition (a shuffle by airport batch, with no Dask task per row group and airport)."""
+    years = part["year"].dropna().value_counts()
+    summary = {
+        "years": {int(year): int(count) for year, count in years.items()},
+        "raw": {side: set(part[column].dropna().astype(str).unique()) for side, column in SIDES.items()},
+    }
+    pieces = {}
+    flight_years = np.nan_to_num(part["year"].to_numpy(dtype="float64", na_value=np.nan), nan=-1).astype(
+        "int16"
+    )
+    for side in SIDES:
+        long = airport_side_rows(part, [side])  # one side: its index is the flight's position
+        long = long.assign(year=flight_years[long.index.to_numpy()]).reset_index(drop=True)
+        codes = long["airport"].cat.codes.to_numpy()
+        per_category = np.array(
+            [airport_bucket(name, buckets) for name in long["airport"].cat.categories], dtype=np.int64
         )
-        codes = airport_side_rows(part, [side])["airport"].unique()
-        found.append(pd.DataFrame({"side": side, "kind": "code", "airport": np.asarray(codes, dtype=object)}))
-    return pd.concat(found, ignore_index=True).astype(object)
+        batch = per_category[codes] if len(per_category) else np.zeros(len(long), dtype=np.int64)
+        for number in range(buckets):
+            pieces[(side, number)] = long[batch == number]
+    return {"summary": summary, "pieces": pieces}
 
 
-def _side_codes(part: pd.DataFrame, sides: list[str], airports: list[str]) -> pd.DataFrame:
-    """One row per flight and side as small numbers (airport's index in `airports`, day number,
-    delay): what is shuffled between workers is then a tenth of the bytes of strings and dates."""
-    long = airport_side_rows(part, sides)
-    return pd.DataFrame(
+def _summary(split: dict) -> dict:
+    return split["summary"]
+
+
+def _piece(split: dict, side: str, number: int) -> pd.DataFrame:
+    return split["pieces"][(side, number)]
+
+
+def _score_batch(settings: ScoringSettings, year: int, *pieces: pd.DataFrame) -> pd.DataFrame:
+    """The airport-days of one batch of airports (every flight of theirs, from every partition),
+    scored: `DAILY_COLUMNS` + `SCORE_COLUMNS` + `status`."""
+    from pandas.api.types import union_categoricals
+
+    pieces = [piece[piece["year"].to_numpy() == year] for piece in pieces]
+    pieces = [piece for piece in pieces if len(piece)]
+    if not pieces:
+        return pd.concat([_empty_daily(), _empty_scores()], axis=1)
+    long = pd.DataFrame(
         {
-            "airport": pd.Categorical(long["airport"].astype(object), categories=airports).codes.astype(
-                "int32"
-            ),
-            "day": long["date"].to_numpy().astype("datetime64[D]").astype("int32"),
-            "delay": long["delay"].to_numpy(dtype=float),
+            "airport": union_categoricals([piece["airport"] for piece in pieces], ignore_order=True),
+            "date": np.concatenate([piece["date"].to_numpy() for piece in pieces]),
+            "delay": np.concatenate([piece["delay"].to_numpy() for piece in pieces]),
         }
     )
-
-
-def _daily_partition(long: pd.DataFrame, airports: list[str]) -> pd.DataFrame:
-    if long.empty:
-        return _empty_daily()
-    named = pd.DataFrame(
-        {
-            "airport": pd.Categorical.from_codes(long["airport"].to_numpy(), categories=airports),
-            "date": long["day"].to_numpy().astype("datetime64[D]").astype("datetime64[ns]"),
-            "delay": long["delay"].to_numpy(),
-        }
-    )
-    daily = aggregate_airport_days(named)[DAILY_COLUMNS]
-    return daily.astype({"airport": object})
+    daily = aggregate_airport_days(long)[DAILY_COLUMNS]
+    scored = score_and_explain(daily, settings, n_jobs=1)
+    return pd.concat([daily, scored.reset_index(drop=True)], axis=1)
 
 
 def _empty_daily() -> pd.DataFrame:
@@ -230,12 +256,6 @@ def _empty_daily() -> pd.DataFrame:
             "p90_delay": pd.Series(dtype=float),
         }
     )
-
-
-def _score_partition(daily: pd.DataFrame, settings: ScoringSettings) -> pd.DataFrame:
-    daily = daily.sort_values(["airport", "date"]).reset_index(drop=True)
-    scored = score_and_explain(daily, settings, n_jobs=1) if len(daily) else _empty_scores()
-    return pd.concat([daily, scored.reset_index(drop=True)], axis=1)
 
 
 def _empty_scores() -> pd.DataFrame:
@@ -253,15 +273,30 @@ def dask_airport_days(
 ) -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
     """The year's airport-days, scored on the cluster of `client`: `(daily, scored, year,
     flights)`, `daily` and `scored` row-aligned and sorted by airport and date as the
-    in-process engine's `daily_airport_table` and `score_and_explain` give them."""
+    in-process engine's `daily_airport_table` and `score_and_explain` give them.
+
+    Every partition is read once, on a worker, and split there by airport batch (an airport's
+    batch: a hash of its code); one task per batch then aggregates and scores its airports.
+    Only the pieces of each batch, and the airport-days, travel.
+    """
+    import dask
+
     from latam_airlines.anomalies.daily import GROUPINGS
 
     if by not in GROUPINGS:
         raise InputError(f"expected one of {', '.join(GROUPINGS)}", column="--by", value=by)
     chosen = locate_year(location, year)
-    # Read once, kept on the workers: the year is chosen, and its flights aggregated, from memory.
-    flights = client.persist(read_flights_dask(chosen.paths))
-    per_year = _gather_counts(client, flights["year"])
+    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    # A few batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
+    # enough of them to balance airports of very different sizes.
+    buckets = workers * 4
+    partitions = read_flights_dask(chosen.paths).to_delayed()
+    splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
+    summaries = client.gather([client.submit(_summary, split, pure=False) for split in splits])
+    per_year: dict[int, int] = {}
+    for summary in summaries:
+        for found_year, count in summary["years"].items():
+            per_year[found_year] = per_year.get(found_year, 0) + count
     if not per_year:
         raise InputError("the table has no rows with a date", file=", ".join(chosen.paths))
     target = max(per_year) if chosen.year is None else chosen.year
@@ -271,42 +306,31 @@ def dask_airport_days(
             file=", ".join(chosen.paths),
             value=target,
         )
-    count = per_year[target]
-    flights = flights[flights["year"] == target].drop(columns="year")
-    # The airports of each side in one pass over the flights (they are few: codes, not rows).
-    found = flights.map_partitions(
-        _airports_per_side,
-        meta=pd.DataFrame({name: pd.Series(dtype=object) for name in ("side", "kind", "airport")}),
-    ).compute()
-
-    def distinct(side: str, kind: str) -> set:
-        return set(found.loc[(found["side"] == side) & (found["kind"] == kind), "airport"])
-
-    if by == "auto":  # as choose_sides decides
-        sides = [side for side in SIDES if len(distinct(side, "raw")) > 1] or list(SIDES)
+    if by == "auto":  # as choose_sides decides: every side with more than one airport
+        distinct = {side: set().union(*(summary["raw"][side] for summary in summaries)) for side in SIDES}
+        sides = [side for side in SIDES if len(distinct[side]) > 1] or list(SIDES)
     else:
         sides = list(SIDES) if by == "both" else [by]
-    airports = sorted(set().union(*(distinct(side, "code") for side in sides)))
-    meta_long = pd.DataFrame(
-        {
-            "airport": pd.Series(dtype="int32"),
-            "day": pd.Series(dtype="int32"),
-            "delay": pd.Series(dtype=float),
-        }
-    )
-    long = flights.map_partitions(_side_codes, sides, airports, meta=meta_long)
-    partitions = max(1, len(client.scheduler_info(n_workers=-1)["workers"])) * 8
-    by_airport = long.shuffle("airport", npartitions=partitions)  # each airport's rows in one partition
-    daily = by_airport.map_partitions(_daily_partition, airports, meta=_empty_daily())
-    meta_scored = pd.concat([_empty_daily(), _empty_scores()], axis=1)
-    scored = daily.map_partitions(_score_partition, settings, meta=meta_scored).compute()
-    scored = scored.sort_values(["airport", "date"], kind="stable").reset_index(drop=True)
+    batches = [
+        client.submit(
+            _score_batch,
+            settings,
+            target,
+            *[client.submit(_piece, split, side, number, pure=False) for split in splits for side in sides],
+            pure=False,
+        )
+        for number in range(buckets)
+    ]
+    scored = pd.concat(client.gather(batches), ignore_index=True)
+    del splits, batches  # the flights on the workers are released
     if scored.empty:
         raise InputError("no flights with an airport code and a delay", file=", ".join(chosen.paths))
+    scored = scored.astype({"airport": object}).sort_values(["airport", "date"], kind="stable")
+    scored = scored.reset_index(drop=True)
     scored["flights"] = scored["flights"].astype("int64")
     daily_table = scored[DAILY_COLUMNS].copy()
     scores = scored[SCORE_COLUMNS + ["status"]].copy()
-    return daily_table, scores, target, int(count)
+    return daily_table, scores, target, int(per_year[target])
 
 
 __all__ = ["dask_airport_days", "dask_client", "read_flights_dask"]

@@ -12,14 +12,17 @@ glyph by glyph). So one `AirportChart` is built per process and reused:
   rendered once and kept as a pixel buffer (`copy_from_bbox`);
 - per airport, that buffer is restored and only the airport's own artists are drawn on it (the
   y axes, lines, dots);
-- the airport's own text (title, cause labels) is drawn by Pillow with matplotlib's font, one
-  FreeType call per string, then the pixels go to PNG.
+- the airport's own text (title, y tick labels, cause labels) is drawn by Pillow with
+  matplotlib's font: one FreeType call per string, and a string seen before (tick values,
+  storm dates shared by many airports) is pasted from a cache of rendered masks; then the
+  pixels go to PNG.
 The legend sits below the axes, never over data, so drawing it first hides nothing.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -112,13 +115,17 @@ class AirportChart:
             (self.delay_line,) = self.delay.plot([], [], color=DELAY_COLOR, linewidth=0.9)
             self.delay_anomalies = self.delay.scatter([], [], color=ANOMALY_COLOR, s=20, zorder=3)
             self.threshold_line = self.delay.axhline(15, color=THRESHOLD_COLOR, linestyle="--", linewidth=0.8)
-            self.traffic.set_ylabel("flights per day")
-            self.delay.set_ylabel("mean delay (min)")
             self.traffic.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
             self.delay.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-            # Fixed label positions: matplotlib otherwise measures every tick label to place them.
-            self.traffic.yaxis.set_label_coords(-0.05, 0.5)
-            self.delay.yaxis.set_label_coords(-0.05, 0.5)
+            # The axis titles are the same for every airport: part of the shared background (the
+            # y axes themselves, grid lines per airport, are drawn per chart), at fixed positions.
+            for axes, label in ((self.traffic, "flights per day"), (self.delay, "mean delay (min)")):
+                axes.text(
+                    -0.05, 0.5, label, transform=axes.transAxes, rotation=90, ha="right", va="center",
+                    fontsize=STYLE["axes.labelsize"], color=STYLE["axes.labelcolor"],
+                )  # fmt: skip
+                # Tick labels by Pillow (`_tick_labels`): matplotlib lays out text glyph by glyph.
+                axes.yaxis.set_tick_params(labelleft=False)
             legend_handles = [
                 Line2D([], [], color=FLIGHTS_COLOR, linewidth=1.0, label="flights per day"),
                 Line2D([], [], color=DELAY_COLOR, linewidth=0.9, label="mean delay"),
@@ -161,16 +168,17 @@ class AirportChart:
         self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         self.span = (first, last)
 
-    def draw(
+    def png(
         self,
         airport_days: pd.DataFrame,
-        path: str | Path,
         title_suffix: str = "",
         span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-    ) -> Path:
-        """Draw one airport's days and write the PNG; `span` (first, last day) is the x range,
-        the report's whole date range (default: this airport's)."""
-        days = airport_days.sort_values("date")
+    ) -> bytes:
+        """One airport's days drawn, as PNG bytes; `span` (first, last day) is the x range, the
+        report's whole date range (default: this airport's)."""
+        days = (
+            airport_days if airport_days["date"].is_monotonic_increasing else airport_days.sort_values("date")
+        )
         dates = mdates.date2num(days["date"].to_numpy())
         flights = days["flights"].to_numpy(dtype=float)
         delays = days["mean_delay"].to_numpy(dtype=float)
@@ -204,12 +212,12 @@ class AirportChart:
         image = self._image()
         draw = ImageDraw.Draw(image)
         self._title(draw, title)
-        self._cause_labels(draw, days[anomalous], first, last)
-        target = Path(path)
-        with atomic_path(target) as temporary:
-            # zlib level 1: encoding is a good part of a chart's time; files somewhat larger.
-            image.save(temporary, format="png", compress_level=1)
-        return target
+        self._tick_labels(image)
+        self._cause_labels(image, days[anomalous], first, last)
+        buffer = io.BytesIO()
+        # zlib level 1: encoding is a good part of a chart's time; files somewhat larger.
+        image.save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
 
     def _image(self) -> Image.Image:
         """The canvas as an RGB image (a copy: the canvas is restored for the next airport)."""
@@ -231,9 +239,20 @@ class AirportChart:
             fill=STYLE["text.color"], anchor="md", align="center",
         )  # fmt: skip
 
-    def _cause_labels(
-        self, draw: ImageDraw.ImageDraw, anomalous: pd.DataFrame, first: float, last: float
-    ) -> None:
+    def _tick_labels(self, image: Image.Image) -> None:
+        """Each y axis's tick values, right-aligned left of the axes, as matplotlib places them."""
+        pad = points_to_pixels(3.5)
+        height = self.canvas.get_width_height()[1]
+        for axes in (self.traffic, self.delay):
+            low, high = axes.get_ylim()
+            ticks = [tick for tick in axes.yaxis.get_majorticklocs() if low <= tick <= high]
+            labels = axes.yaxis.get_major_formatter().format_ticks(ticks)
+            left = axes.bbox.x0 - pad
+            for tick, label in zip(ticks, labels):
+                row = height - float(axes.transData.transform((0.0, tick))[1])
+                _paste_text(image, (left, row), label, STYLE["ytick.labelsize"], STYLE["ytick.color"], "rm")
+
+    def _cause_labels(self, image: Image.Image, anomalous: pd.DataFrame, first: float, last: float) -> None:
         """Date and cause beside the dots of the airport's highest-scoring anomalous days; those in
         the last fifth of the range to the left of their dot (not cut off at the edge)."""
         late = first + (last - first) * 0.8
@@ -243,16 +262,51 @@ class AirportChart:
             column, row = self._pixels(self.traffic, x, float(day["flights"]))
             cause = cause_label(day)
             left = x > late
-            draw.text(
-                (column - offset if left else column + offset, row - offset),
+            _paste_text(
+                image, (column - offset if left else column + offset, row - offset),
                 day["date"].strftime("%b %d") + (f": {cause}" if cause else ""),
-                font=_font(LABEL_POINTS), fill=ANOMALY_COLOR, anchor="rs" if left else "ls",
-                stroke_width=2, stroke_fill="white",  # a halo: readable over the line
+                LABEL_POINTS, ANOMALY_COLOR, "rs" if left else "ls",
+                halo=2,  # white around the letters: readable over the line
             )  # fmt: skip
 
 
 def points_to_pixels(points: float) -> float:
     return points * DPI / 72
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_masks(text: str, points: float, anchor: str, halo: int) -> tuple:
+    """`text` rendered once as grey-level masks (the letters, and with `halo` their outline
+    widened by that many pixels) and where they sit from the anchor point."""
+    font = _font(points)
+    left, top, right, bottom = font.getbbox(text, anchor=anchor, stroke_width=halo)
+    size = (max(1, right - left), max(1, bottom - top))
+    masks = []
+    for stroke in (halo, 0) if halo else (0,):
+        mask = Image.new("L", size, 0)
+        ImageDraw.Draw(mask).text(
+            (-left, -top), text, font=font, fill=255, anchor=anchor, stroke_width=stroke, stroke_fill=255
+        )
+        masks.append(mask)
+    return (left, top), masks
+
+
+def _paste_text(
+    image: Image.Image,
+    at: tuple[float, float],
+    text: str,
+    points: float,
+    color: str,
+    anchor: str,
+    halo: int = 0,
+) -> None:
+    """Draw `text` at `at` (pixels, anchored as Pillow's `anchor`), in `color`, with a white
+    halo of `halo` pixels under it; from the mask cache (`_text_masks`)."""
+    (left, top), masks = _text_masks(text, points, anchor, halo)
+    box = (round(at[0]) + left, round(at[1]) + top)
+    colors = ("white", color) if halo else (color,)
+    for fill, mask in zip(colors, masks):
+        image.paste(fill, box, mask)
 
 
 @functools.cache
@@ -267,16 +321,28 @@ def _font(points: float) -> ImageFont.FreeTypeFont:
 _CHART: AirportChart | None = None
 
 
+def airport_png(
+    airport_days: pd.DataFrame,
+    title_suffix: str = "",
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> bytes:
+    """The chart of one airport's days (`airport, date, flights, mean_delay, score,
+    is_anomaly`, optionally `cause`, `cause_direction`) as PNG bytes; `span` is the x range
+    (first, last day; default: the airport's own days). One figure per process, reused."""
+    global _CHART
+    if _CHART is None:
+        _CHART = AirportChart()
+    return _CHART.png(airport_days, title_suffix, span)
+
+
 def plot_airport_days(
     airport_days: pd.DataFrame,
     path: str | Path,
     title_suffix: str = "",
     span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> Path:
-    """Save the chart of one airport's days (`airport, date, flights, mean_delay, score,
-    is_anomaly`, optionally `cause`, `cause_direction`) as a PNG at `path`; `span` is the x
-    range (first, last day; default: the airport's own days)."""
-    global _CHART
-    if _CHART is None:
-        _CHART = AirportChart()
-    return _CHART.draw(airport_days, path, title_suffix, span)
+    """Save the chart of one airport's days (see `airport_png`) as a PNG at `path`, atomically."""
+    target = Path(path)
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(airport_png(airport_days, title_suffix, span))
+    return target

@@ -10,6 +10,7 @@ report is uploaded under a staging prefix, then copied onto `<output>/<year>/` o
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -19,12 +20,13 @@ import numpy as np
 import pandas as pd
 
 from latam_airlines.anomalies.daily import FEATURES, daily_airport_table
-from latam_airlines.anomalies.plots import cause_label, plot_airport_days
+from latam_airlines.anomalies.plots import airport_png, cause_label
 from latam_airlines.anomalies.scoring import (
     STATUS_SMALL_AIRPORT,
     STATUS_SMALL_DAY,
     ScoringSettings,
     anomaly_threshold,
+    attribute_flagged,
     score_and_explain,
 )
 from latam_airlines.io import is_url, join, published_folder, write_table, write_text
@@ -66,12 +68,18 @@ def explain(daily: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
 
 
 def flag_anomalies(
-    daily: pd.DataFrame, scores: np.ndarray | pd.DataFrame, method: str, sigmas: float = 3.0
+    daily: pd.DataFrame,
+    scores: np.ndarray | pd.DataFrame,
+    method: str,
+    sigmas: float = 3.0,
+    settings: ScoringSettings | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """The report table (CSV_COLUMNS) and its threshold: a day is anomalous when its score
     exceeds mean + `sigmas` std of all scores. Unscored days keep an empty score.
 
-    `scores` is `score_and_explain`'s frame (scores, contributions, status) or bare scores."""
+    `scores` is `score_and_explain`'s frame (scores, contributions, status) or bare scores.
+    With the `settings` the scores were made with, every anomalous day gets krcf's own
+    attribution (`attribute_flagged`), also one beyond its airport's `explain_share`."""
     if not isinstance(scores, pd.DataFrame):
         values = np.asarray(scores, dtype=float)
         scores = pd.DataFrame({"score": values}, index=daily.index)
@@ -80,6 +88,8 @@ def flag_anomalies(
         scores["status"] = np.where(np.isnan(values), "not scored", "")
     values = scores["score"].to_numpy(dtype=float)
     threshold = anomaly_threshold(values, sigmas)
+    if settings is not None and "attributed" in scores:
+        scores = attribute_flagged(daily, scores, threshold, settings)
     table = pd.concat(
         [
             daily.reset_index(drop=True),
@@ -102,7 +112,7 @@ def find_anomalies(
     settings = settings or ScoringSettings()
     daily = daily_airport_table(flights, by)
     scored = score_and_explain(daily, settings, n_jobs=n_jobs)
-    return flag_anomalies(daily, scored, settings.method, sigmas)
+    return flag_anomalies(daily, scored, settings.method, sigmas, settings)
 
 
 def chart_name(airport: str) -> str:
@@ -110,12 +120,24 @@ def chart_name(airport: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", airport) + ".png"
 
 
-def _plot_batch(frames: list[pd.DataFrame], folder: str, title_suffix: str, span: tuple) -> int:
-    for airport_days in frames:
-        plot_airport_days(
-            airport_days, Path(folder) / chart_name(str(airport_days["airport"].iloc[0])), title_suffix, span
-        )
-    return len(frames)
+# What a chart needs of the report table: fewer columns to copy into batches and ship to workers.
+CHART_COLUMNS = [
+    "airport",
+    "date",
+    "flights",
+    "mean_delay",
+    "score",
+    "is_anomaly",
+    "cause",
+    "cause_direction",
+]
+
+
+def _chart_batch(frames: list[pd.DataFrame], title_suffix: str, span: tuple) -> list[tuple[str, bytes]]:
+    return [
+        (chart_name(str(frame["airport"].iloc[0])), airport_png(frame, title_suffix, span))
+        for frame in frames
+    ]
 
 
 def plot_airports(
@@ -124,29 +146,42 @@ def plot_airports(
     title_suffix: str = "",
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
+    client=None,
 ) -> list[str]:
     """One PNG per scored airport in `folder` (its unscored days drawn too), all over the table's
-    whole date range; returns the airports plotted."""
+    whole date range; returns the airports plotted. Charts are drawn here, in `n_jobs`
+    processes, or on the workers of the Dask `client` (PNG bytes come back: the workers need
+    no access to `folder`). `folder` is a fresh report folder (`published_folder`): files go
+    straight in, the folder is what is published atomically."""
     span = (table["date"].min(), table["date"].max())
     scored_airports = table.loc[table["score"].notna(), "airport"].unique()
-    scored = table[table["airport"].isin(scored_airports)]
+    scored = table.loc[table["airport"].isin(scored_airports), CHART_COLUMNS]
     frames = [frame for _, frame in scored.groupby("airport", sort=True)]
-    if n_jobs == 1 or len(frames) < 24:  # a few charts: cheaper here than starting processes
-        for frame in frames:
-            _plot_batch([frame], str(folder), title_suffix, span)
-            if on_airport:
-                on_airport(1)
-    else:
-        from joblib import Parallel, cpu_count, delayed
+    workers = 1
+    if client is not None:
+        workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    elif n_jobs != 1 and len(frames) >= 24:  # a few charts: cheaper here than starting processes
+        from joblib import cpu_count
 
         workers = cpu_count() if n_jobs < 0 else n_jobs
-        batches = [frames[start :: workers * 4] for start in range(workers * 4)]
-        done = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_plot_batch)(batch, str(folder), title_suffix, span) for batch in batches if batch
-        )
-        for count in done:
-            if on_airport:
-                on_airport(count)
+    batches = (
+        [frames[start :: workers * 4] for start in range(workers * 4)]
+        if workers > 1
+        else [[f] for f in frames]
+    )
+    batches = [batch for batch in batches if batch]
+    draw = functools.partial(_chart_batch, title_suffix=title_suffix, span=span)
+    if client is not None:
+        done = (future.result() for future in client.map(draw, batches, pure=False))
+    else:
+        from latam_airlines.anomalies.parallel import run_batches
+
+        done = (charts for _, charts in run_batches(draw, batches, workers))
+    for charts in done:
+        for name, png in charts:
+            (Path(folder) / name).write_bytes(png)
+        if on_airport:
+            on_airport(len(charts))
     return [str(frame["airport"].iloc[0]) for frame in frames]
 
 
@@ -202,9 +237,11 @@ def write_anomaly_report(
     year: int,
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
+    client=None,
 ) -> str | Path:
     """Write `<output>/<year>/anomalies.csv`, `index.md` and one `<AIRPORT>.png` per scored
-    airport, published whole (see the module's docstring); returns `<output>/<year>`."""
+    airport, published whole (see the module's docstring); returns `<output>/<year>`. The
+    charts are drawn in `n_jobs` processes, or on the workers of the Dask `client`."""
     target = join(output, str(year))
     method = str(table["method"].iloc[0]) if len(table) else ""
     threshold = float(table["threshold"].iloc[0]) if len(table) else float("nan")
@@ -214,7 +251,7 @@ def write_anomaly_report(
         rounding |= {"cause_share": 3} | {f"contribution_{name}": 4 for name in FEATURES}
         write_table(csv.round(rounding), folder / CSV_NAME)
         charts = plot_airports(
-            table, folder, f"\n{year}, {method} score > {threshold:.3g}", n_jobs, on_airport
+            table, folder, f"\n{year}, {method} score > {threshold:.3g}", n_jobs, on_airport, client
         )
         write_text(summary_markdown(table, year, charts), folder / INDEX_NAME)
     log.info("wrote the %d report to %s", year, target)

@@ -13,14 +13,13 @@ airport. Methods:
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import rrcf
-from rrcf.rrcf import Branch, Leaf
 
 from latam_airlines.anomalies.daily import FEATURES, feature_matrix
 from latam_airlines.errors import InputError
@@ -69,108 +68,15 @@ def airport_seed(seed: int, airport: str) -> int:
     return int(np.random.SeedSequence([seed, zlib.crc32(airport.encode())]).generate_state(1)[0])
 
 
-class _BatchTree(rrcf.RCTree):
-    """An rrcf RCTree (rrcf's Branch/Leaf nodes, its `codisp`) built once from a batch, about
-    three times as fast as rrcf's own constructor:
-
-    - no bounding boxes: only streaming insert/forget use them;
-    - each node splits an array of row numbers instead of masking every row of the batch, in
-      a loop instead of recursion;
-    - the cut is rrcf's: a dimension drawn with probability proportional to its span (by a
-      running sum instead of `RandomState.choice(p=...)`, whose checks cost more than the
-      draw), then a value uniform over that span.
-    """
-
-    def _get_bbox_top_down(self, node) -> None:
-        return None
-
-    def _mktree(self, X, S, N, inverse, parent=None, side="root", depth=0):  # rrcf calls it positionally
-        labels = self.index_labels
-        rows = np.flatnonzero(S)
-        # Two uniform draws per branch (dimension, value), drawn at once: a tree of n points
-        # has n - 1 branches, and one call to the generator costs more than the arithmetic.
-        draws = iter(self.rng.random_sample(2 * len(rows)).tolist())
-        pending = [(rows, parent, side, depth + 1)]
-        while pending:
-            rows, above, branch_side, level = pending.pop()
-            points = X[rows]
-            lower = points.min(axis=0).tolist()
-            spans = [high - low for high, low in zip(points.max(axis=0).tolist(), lower)]
-            target = next(draws) * sum(spans)
-            dimension, covered = 0, spans[0]
-            while covered <= target and dimension < len(spans) - 1:
-                dimension += 1
-                covered += spans[dimension]
-            value = lower[dimension] + next(draws) * spans[dimension]
-            branch = Branch(q=dimension, p=value, u=above)
-            setattr(above, branch_side, branch)  # `above` is the tree itself for the root
-            goes_left = points[:, dimension] <= value
-            for child_rows, child_side in ((rows[goes_left], "l"), (rows[~goes_left], "r")):
-                if len(child_rows) > 1:
-                    pending.append((child_rows, branch, child_side, level + 1))
-                    continue
-                row = int(child_rows[0])
-                leaf = Leaf(i=row, d=level, u=branch, x=X[row, :], n=N[row])
-                setattr(branch, child_side, leaf)
-                # With duplicates X holds unique rows and `inverse` maps each input row onto one.
-                duplicates = labels[np.flatnonzero(inverse == row)] if inverse is not None else (labels[row],)
-                for label in duplicates:
-                    self.leaves[label] = leaf
-
-
-def _tree_codisp(tree: rrcf.RCTree, labels: np.ndarray) -> np.ndarray:
-    """CoDisp of every point of `tree` in one top-down pass (rrcf's `codisp` walks up from each
-    leaf: the same maximum of sibling size / subtree size over the leaf's ancestors)."""
-    by_leaf: dict[int, float] = {}
-    stack = [(tree.root, 0.0)]
-    while stack:
-        node, best = stack.pop()
-        if isinstance(node, rrcf.Leaf):
-            by_leaf[id(node)] = best
-            continue
-        left, right = node.l, node.r
-        stack.append((left, max(best, right.n / left.n)))
-        stack.append((right, max(best, left.n / right.n)))
-    return np.fromiter((by_leaf[id(tree.leaves[label])] for label in labels), dtype=float, count=len(labels))
-
-
-def rrcf_scores(features: np.ndarray, trees_per_day: int, tree_size: int, random_state: int) -> np.ndarray:
-    """Mean CoDisp of each row over `trees_per_day` random cut trees of about `tree_size` rows."""
-    count = len(features)
-    features = np.round(features, 9)  # rrcf rounds too; identical rows then share a leaf
-    if count < 2 or len(np.unique(features, axis=0)) < 2:
-        return np.zeros(count)
-    rng = np.random.RandomState(random_state)
-    trees_per_round = max(1, round(count / tree_size))
-    total = np.zeros(count)
-    held = np.zeros(count)
-    for _ in range(trees_per_day):
-        for labels in np.array_split(rng.permutation(count), trees_per_round):
-            if len(np.unique(features[labels], axis=0)) < 2:
-                continue  # a tree of identical days isolates nothing
-            tree = _BatchTree(features[labels], index_labels=labels, random_state=rng)
-            total[labels] += _tree_codisp(tree, labels)
-            held[labels] += 1
-    return np.divide(total, held, out=np.zeros(count), where=held > 0)
-
-
-def krcf_scores(
-    features: np.ndarray, num_trees: int, sample_size: int, random_state: int, explain_share: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """AWS's Random Cut Forest (krcf, Rust bindings of aws/random-cut-forest-by-aws) over one
-    airport's days, in batch: every day goes into the forest (in date order), then every day is
-    scored against it, as SageMaker's RCF scores the data it was trained on.
-
-    Returns the scores and their attribution, one column per feature: how much of each day's
-    score comes from that feature's cuts (the columns add up to the score). Attribution costs
-    about what an update does, so only the `explain_share` highest-scoring days get it (the
-    rest keep NaN): an anomalous day is among its airport's highest.
-    """
+def _krcf_forest(features: np.ndarray, num_trees: int, sample_size: int, random_state: int):
+    """One airport's forest, every day in it (in date order), and the days as the forest saw
+    them; None when there is nothing to isolate. The same features and seed give the same
+    forest (`attribute_flagged` rebuilds one)."""
     import krcf
 
     count, dimensions = features.shape
     if count < 2 or len(np.unique(np.round(features, 9), axis=0)) < 2:
-        return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+        return None
     # Each feature on a unit range: RCF draws the cut dimension in proportion to its range, so
     # heavy-tailed delays would take most cuts and a day extreme only in its share of delayed
     # flights would rarely be isolated. Measured on the injected-anomaly test (seeds 7-9):
@@ -192,12 +98,37 @@ def krcf_scores(
     rows = features.tolist()
     for row in rows:
         forest.update(row)
+    return forest, rows
+
+
+def _attribution(forest, row: list[float]) -> np.ndarray:
+    vector = forest.attribution(row)
+    return np.add(vector["high"], vector["low"])
+
+
+def krcf_scores(
+    features: np.ndarray, num_trees: int, sample_size: int, random_state: int, explain_share: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """AWS's Random Cut Forest (krcf, Rust bindings of aws/random-cut-forest-by-aws) over one
+    airport's days, in batch: every day goes into the forest (in date order), then every day is
+    scored against it, as SageMaker's RCF scores the data it was trained on.
+
+    Returns the scores and their attribution, one column per feature: how much of each day's
+    score comes from that feature's cuts (the columns add up to the score). Only the
+    `explain_share` highest-scoring days get it while the forest is at hand (the rest keep
+    NaN): the days that can be flagged are among an airport's highest, and the threshold is
+    only known once every airport is scored (`attribute_flagged` covers any flagged day left).
+    """
+    count, dimensions = features.shape
+    built = _krcf_forest(features, num_trees, sample_size, random_state)
+    if built is None:
+        return np.zeros(count), np.zeros((count, dimensions))  # nothing to isolate
+    forest, rows = built
     scores = np.fromiter((forest.score(row) for row in rows), dtype=float, count=count)
     attribution = np.full((count, dimensions), np.nan)
     explained = max(1, int(np.ceil(explain_share * count)))
     for index in np.argsort(-scores, kind="stable")[:explained]:
-        vector = forest.attribution(rows[index])
-        attribution[index] = np.add(vector["high"], vector["low"])
+        attribution[index] = _attribution(forest, rows[index])
     return scores, attribution
 
 
@@ -224,8 +155,9 @@ def deviation_contributions(features: np.ndarray, scores: np.ndarray) -> np.ndar
 
 
 def score_features(features: np.ndarray, airport: str, settings: ScoringSettings) -> np.ndarray:
-    """Scores of one airport's standardised day features with the chosen method, and what each
-    feature contributed: an (n, 1 + features) array, the score first.
+    """Scores of one airport's standardised day features with the chosen method, what each
+    feature contributed, and whether that is the method's own attribution (1) or a share by
+    deviation (0): an (n, 2 + features) array, the score first.
 
     krcf gives its own attribution for the airport's `explain_share` highest-scoring days (it
     costs about what building the forest does); its other days, and every day of rrcf and the
@@ -240,11 +172,14 @@ def score_features(features: np.ndarray, airport: str, settings: ScoringSettings
         contributions[unexplained] = deviation_contributions(features[unexplained], scores[unexplained])
     else:
         if settings.method == "rrcf":
+            from latam_airlines.anomalies.rrcf_batch import rrcf_scores  # rrcf imports pkg_resources: slow
+
             scores = rrcf_scores(features, settings.trees_per_day, settings.tree_size, random_state)
         else:
             scores = isolation_forest_scores(features, settings.n_estimators, random_state)
         contributions = deviation_contributions(features, scores)
-    return np.column_stack([scores, contributions])
+        unexplained = np.ones(len(scores), dtype=bool)
+    return np.column_stack([scores, contributions, ~unexplained])
 
 
 def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings) -> list[np.ndarray]:
@@ -253,7 +188,9 @@ def _score_batch(batch: list[tuple[str, np.ndarray]], settings: ScoringSettings)
 
 # Fewer scorable days than this are scored in this process: starting worker processes costs more.
 PARALLEL_MIN_DAYS = 5000
-SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES]
+# `attributed`: 1 where the contributions are the forest's own attribution (krcf), 0 where
+# they share the score by deviation; not in the report's CSV.
+SCORE_COLUMNS = ["score"] + [f"contribution_{name}" for name in FEATURES] + ["attributed"]
 # Why a listed day has no score (empty: scored).
 STATUS_SMALL_DAY = "few flights"
 STATUS_SMALL_AIRPORT = "small airport"
@@ -291,9 +228,7 @@ def score_and_explain(
     """
     status = scoring_status(daily, settings)
     result = np.full((len(daily), len(SCORE_COLUMNS)), np.nan)
-    groups = pd.Series(np.arange(len(daily)))[status == ""].groupby(daily["airport"].to_numpy()[status == ""])
-    work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
-    work.sort(key=lambda item: item[0])
+    work = _scored_rows(daily, status)
     jobs = [(airport, feature_matrix(daily.iloc[rows])) for airport, rows in work]
     if n_jobs == 1 or len(jobs) < 4 or sum(len(rows) for _, rows in work) < PARALLEL_MIN_DAYS:
         results = []
@@ -302,27 +237,69 @@ def score_and_explain(
             if on_airport:
                 on_airport(1)
     else:
-        from joblib import Parallel, cpu_count, delayed
+        from joblib import cpu_count
+
+        from latam_airlines.anomalies.parallel import run_batches
 
         workers = cpu_count() if n_jobs < 0 else n_jobs
         # Longest first, dealt round-robin: batches of about equal work, few trips to the workers.
         order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][1]))
         batches = [order[start :: workers * 4] for start in range(workers * 4)]
         batches = [batch for batch in batches if batch]
-        outputs = Parallel(n_jobs=workers, return_as="generator")(
-            delayed(_score_batch)([jobs[k] for k in batch], settings) for batch in batches
-        )
+        score = functools.partial(_score_batch, settings=settings)
         results = [None] * len(jobs)
-        for batch, batch_scores in zip(batches, outputs):
-            for k, value in zip(batch, batch_scores):
+        for number, batch_scores in run_batches(
+            score, [[jobs[k] for k in batch] for batch in batches], workers
+        ):
+            for k, value in zip(batches[number], batch_scores):
                 results[k] = value
             if on_airport:
-                on_airport(len(batch))
+                on_airport(len(batches[number]))
     for (_, rows), airport_result in zip(work, results):
         result[rows] = airport_result
     frame = pd.DataFrame(result, columns=SCORE_COLUMNS, index=daily.index)
     frame["status"] = status
     return frame
+
+
+def _scored_rows(daily: pd.DataFrame, status: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(airport, positions of its scorable days in `daily`) per airport, by airport name: the
+    days that make each airport's forest."""
+    groups = pd.Series(np.arange(len(daily)))[status == ""].groupby(daily["airport"].to_numpy()[status == ""])
+    work = [(str(airport), rows.to_numpy()) for airport, rows in groups]
+    work.sort(key=lambda item: item[0])
+    return work
+
+
+def attribute_flagged(
+    daily: pd.DataFrame, scored: pd.DataFrame, threshold: float, settings: ScoringSettings
+) -> pd.DataFrame:
+    """`scored` (of `score_and_explain`) with krcf's own attribution for every day above
+    `threshold`: a flagged day that was not among its airport's `explain_share` highest gets
+    it from its airport's forest, rebuilt (same days, same seed: the same forest). Other
+    methods, and days already attributed, are returned as they are."""
+    flagged = np.nan_to_num(scored["score"].to_numpy(dtype=float), nan=-np.inf) > threshold
+    missing = flagged & (scored["attributed"].to_numpy() != 1)
+    if settings.method != "krcf" or not missing.any():
+        return scored
+    scored = scored.copy()
+    columns = [scored.columns.get_loc(f"contribution_{name}") for name in FEATURES]
+    attributed = scored.columns.get_loc("attributed")
+    wanted = set(daily["airport"].to_numpy()[missing])
+    for airport, rows in _scored_rows(daily, scored["status"].to_numpy()):
+        if airport not in wanted:
+            continue
+        features = feature_matrix(daily.iloc[rows])
+        built = _krcf_forest(
+            features, settings.num_trees, settings.sample_size, airport_seed(settings.seed, airport)
+        )
+        if built is None:
+            continue
+        forest, points = built
+        for position in np.flatnonzero(missing[rows]):
+            scored.iloc[rows[position], columns] = _attribution(forest, points[position])
+            scored.iloc[rows[position], attributed] = 1.0
+    return scored
 
 
 def score_airport_days(

@@ -121,8 +121,13 @@ def _reject_same_file_twice(paths: list[str], folder: str) -> None:
         )
 
 
+# Airport codes are few and repeated on every row: read as categories, never as a Python
+# string per flight (most of a large file's read and aggregation time otherwise).
+AIRPORT_DTYPES = {"Ori-I": "category", "Des-I": "category"}
+
+
 def _read_interim(path: str) -> pd.DataFrame:
-    frame = read_table(path, list(INTERIM_COLUMNS), require_rows=False)
+    frame = read_table(path, list(INTERIM_COLUMNS), dtype=AIRPORT_DTYPES, require_rows=False)
     if not pd.api.types.is_datetime64_any_dtype(frame["Fecha-I"]):
         parsed = pd.to_datetime(frame["Fecha-I"], errors="coerce", format="mixed")
         if parsed.isna().any():
@@ -143,7 +148,13 @@ def read_flight_delays(path: str) -> pd.DataFrame:
     if all(column in columns for column in INTERIM_COLUMNS):
         frame = _read_interim(path)
     elif is_us2001(columns):  # US on-time records: the four columns straight, no full raw schema
-        frame = us2001_flights(read_table(path, list(US2001_COLUMNS), require_rows=False), file=path)
+        records = read_table(
+            path,
+            list(US2001_COLUMNS),
+            dtype={"origin": "category", "destination": "category"},
+            require_rows=False,
+        )
+        frame = us2001_flights(records, file=path)
     else:
         from latam_airlines.data import load_raw, make_dataset
 
@@ -173,7 +184,9 @@ def load_year(location: str, year: str | int) -> tuple[pd.DataFrame, int]:
             file=", ".join(chosen.paths),
             value=target,
         )
-    selected = flights[years == target].reset_index(drop=True)
+    in_year = (years == target).to_numpy()
+    # A yearly file is usually all one year: then no copy of millions of rows.
+    selected = flights.reset_index(drop=True) if in_year.all() else flights[in_year].reset_index(drop=True)
     selected.attrs["source"] = ", ".join(chosen.paths)
     log.info("read %d flights of %d from %s", len(selected), target, selected.attrs["source"])
     return selected, target

@@ -1,4 +1,5 @@
-"""The FastAPI app: POST /predict, GET /health, GET /model, OpenAPI docs at /docs.
+"""The FastAPI app: POST /predict, GET /health, GET /model, OpenAPI docs at /docs (POST and
+GET /schedule, the planned-schedule feed, are answered by the serving wrapper, api/reloading.py).
 
 POST /predict is answered by a raw ASGI fast path (`service.py`): orjson parsing, plain checks,
 cached probabilities and pre-serialised bytes, each measured faster than FastAPI's pydantic
@@ -16,7 +17,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from latam_airlines.api.predictor import CachedPredictor, single_threaded
-from latam_airlines.api.schemas import ErrorResponse, Health, ModelInfo, PredictRequest, PredictResponse
+from latam_airlines.api.schemas import (
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    PredictRequest,
+    PredictResponse,
+    ScheduleRequest,
+    ScheduleResponse,
+)
 from latam_airlines.api.service import PredictFastPath, PredictService
 from latam_airlines.api.validation import FlightValidator, problem
 from latam_airlines.models import DelayModel
@@ -48,6 +57,8 @@ def bad_request(problems: list[dict[str, Any]]) -> Response:
 
 
 def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
+    from latam_airlines.models.schedule_feed import schedule_state
+
     metadata = model.metadata
     return {
         "version": metadata.get("version"),
@@ -57,6 +68,7 @@ def model_info(model: DelayModel, max_batch: int) -> dict[str, Any]:
         "outcomes_until": model.outcomes_until,
         "threshold": model.threshold,
         "feed": model.feed_state(),
+        "schedule": schedule_state(model),
         "metrics": model.metrics,
         "features": model.features,
         "known_values": model.known_values,
@@ -148,8 +160,49 @@ def create_app(
             status, body = service.answer(await request.body())
         return Response(body, status_code=status, media_type=JSON)
 
-    # /predict reads its body itself; register the schema so /docs documents it.
+    not_here = [
+        problem(None, "path", "/schedule", "the schedule feed is answered by `latam serve`, not this app")
+    ]
+
+    @app.post(
+        "/schedule",
+        summary="Record planned flights in the served model's schedule (bearer token)",
+        description=(
+            "Planned flights leaving SCL (Fecha-I, OPERA, TIPOVUELO, Des-I; Vlo-I, Emp-I, Ori-I "
+            f"optional), at most {max_batch} per request, with `Authorization: Bearer "
+            "$LATAM_FEED_TOKEN`. Kept per flight: a flight sent again replaces itself, new "
+            "flights of a day add to it. Every worker uses them within a second with Redis "
+            "(shared_state); without it only a single worker serving a file accepts them."
+        ),
+        response_model=ScheduleResponse,
+        responses={
+            400: {"model": ErrorResponse, "description": "Invalid flights: nothing recorded"},
+            401: {"model": ErrorResponse, "description": "Missing or wrong token"},
+            403: {"model": ErrorResponse, "description": "The feed is off (no LATAM_FEED_TOKEN)"},
+            409: {
+                "model": ErrorResponse,
+                "description": "The model reads no schedule, or nowhere to keep it",
+            },
+            413: {"model": ErrorResponse, "description": "Body larger than max_batch flights allow"},
+            503: {"model": ErrorResponse, "description": "Redis unreachable: nothing recorded"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {JSON: {"schema": {"$ref": "#/components/schemas/ScheduleRequest"}}},
+            }
+        },
+    )
+    async def schedule_feed() -> Response:
+        return json_response({"detail": not_here}, status_code=503)
+
+    @app.get("/schedule", summary="Flights the served model counts on a day (?day=YYYY-MM-DD)")
+    async def schedule_day() -> Response:
+        return json_response({"detail": not_here}, status_code=503)
+
+    # /predict and /schedule read their bodies themselves; register the schemas for /docs.
     _register_schema(app, PredictRequest)
+    _register_schema(app, ScheduleRequest)
     return PredictFastPath(app, service) if fast_path else app
 
 
@@ -181,7 +234,7 @@ def app_from_env() -> Any:
     max_batch, cache_size, cache_bytes = serve.max_batch, serve.cache_size, serve.cache_bytes
     fast_path = os.environ.get(FAST_PATH_ENV, "1") != "0"
     # A file or models:/name@alias, with the registry fallback and hot swaps (api/reloading.py).
-    from latam_airlines.api.reloading import ModelSource, ReloadingApp
+    from latam_airlines.api.reloading import FEED_TOKEN_ENV, ModelSource, ReloadingApp
     from latam_airlines.api.shared_state import SharedState, shared_settings
 
     shared = shared_settings(settings.as_params())  # Redis-shared outcome history and promotions, if set
@@ -194,4 +247,7 @@ def app_from_env() -> Any:
         info=lambda model: model_info(model, max_batch),
         shared=SharedState.from_settings(shared),
         sync_seconds=shared.sync_seconds,
+        feed_token=os.environ.get(FEED_TOKEN_ENV),
+        max_batch=max_batch,
+        workers=serve.workers,
     )

@@ -17,8 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from latam_airlines.models import REQUIRED_FIELDS, DelayModel
+from latam_airlines.models.schedule_feed import reads_schedule, schedule_status
 
 RecordKey = tuple[tuple[str, Any], ...]
+# (label, probability), plus the schedule status for a model reading planned-schedule counts.
+Answer = tuple[Any, ...]
+# Labels and probabilities (and schedule statuses) of a batch, as lists.
+Answers = tuple[list[Any], ...]
 
 
 def record_key(record: Mapping[str, Any]) -> RecordKey:
@@ -67,8 +72,9 @@ class CachedPredictor:
         self.cache_size = cache_size
         self.cache_bytes = cache_bytes
         self.cached_bytes = 0  # estimate of the dynamic part
-        self._pinned: dict[RecordKey, tuple[int, float]] = {}
-        self._cache: dict[RecordKey, tuple[int, float]] = {}
+        self.schedule = reads_schedule(model)  # answers also say what schedule counts stood on
+        self._pinned: dict[RecordKey, Answer] = {}
+        self._cache: dict[RecordKey, Answer] = {}
 
     def warm(self) -> int:
         """Predict every combination of the required fields' known values; returns how many."""
@@ -83,12 +89,26 @@ class CachedPredictor:
             choices.append(values)
         records = [dict(zip(REQUIRED_FIELDS, combo)) for combo in itertools.product(*choices)]
         records = records[: self.cache_size]
-        probabilities, labels, _ = self.model.decide(records)
-        for record, probability, label in zip(records, probabilities, labels):
-            self._pinned[record_key(record)] = (int(label), float(probability))
+        for record, answer in zip(records, self._answers(records)):
+            self._pinned[record_key(record)] = answer
         return len(records)
 
-    def cached(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]] | None:
+    def _answers(self, records: Sequence[Mapping[str, Any]]) -> list[Answer]:
+        """(label, probability) per record from the model, plus, for a model reading planned-
+        schedule counts, what they stood on ("booked", "typical day" or None: schedule_status)."""
+        probabilities, labels, regime = self.model.decide(records)
+        answers = [(int(label), float(probability)) for label, probability in zip(labels, probabilities)]
+        if not self.schedule:
+            return answers
+        statuses = schedule_status(self.model, records, regime)
+        return [(*answer, status) for answer, status in zip(answers, statuses)]
+
+    def _columns(self, answers: Sequence[Answer]) -> Answers:
+        """Labels and probabilities (and schedule statuses) as lists, in the answers' order."""
+        columns = ([answer[0] for answer in answers], [answer[1] for answer in answers])
+        return (*columns, [answer[2] for answer in answers]) if self.schedule else columns
+
+    def cached(self, records: Sequence[Mapping[str, Any]]) -> Answers | None:
         """Labels and probabilities when every record is cached, else None (no model call)."""
         if self.cache_size <= 0:
             return None
@@ -100,13 +120,13 @@ class CachedPredictor:
             if answer is None:
                 return None
             answers.append(answer)
-        return [answer[0] for answer in answers], [answer[1] for answer in answers]
+        return self._columns(answers)
 
-    def predict(self, records: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
-        """Labels (at the model's threshold) and delay probabilities, in the records' order."""
+    def predict(self, records: Sequence[Mapping[str, Any]]) -> Answers:
+        """Labels (at the model's threshold) and delay probabilities, in the records' order (and,
+        for a model reading planned-schedule counts, what they stood on per record)."""
         if self.cache_size <= 0:
-            probabilities, labels, _ = self.model.decide(records)
-            return [int(label) for label in labels], [float(p) for p in probabilities]
+            return self._columns(self._answers(records))
         pinned = self._pinned
         keys = [record_key(record) for record in records]
         missing: dict[RecordKey, Mapping[str, Any]] = {}
@@ -119,25 +139,24 @@ class CachedPredictor:
         answers = [pinned.get(key) or cache.get(key) for key in keys]
         if any(answer is None for answer in answers):  # the cache was emptied meanwhile: predict the rest
             return self._predict_uncached(records, answers)
-        return [answer[0] for answer in answers], [answer[1] for answer in answers]
+        return self._columns(answers)
 
     def _fill(self, missing: Mapping[RecordKey, Mapping[str, Any]]) -> None:
         # Labels come from the model: each regime (fed, stale, minimal) has its own threshold.
-        probabilities, labels, _ = self.model.decide(list(missing.values()))
-        for key, probability, label in itertools.islice(zip(missing, probabilities, labels), self.cache_size):
+        fresh = self._answers(list(missing.values()))
+        for key, answer in itertools.islice(zip(missing, fresh), self.cache_size):
             size = entry_bytes(key)
             if len(self._cache) >= self.cache_size or self.cached_bytes + size > self.cache_bytes:
                 # Full: start again rather than track recency on the hot path; the pinned
                 # minimal records keep answering from memory meanwhile.
                 self._cache, self.cached_bytes = {}, 0
-            self._cache[key] = (int(label), float(probability))
+            self._cache[key] = answer
             self.cached_bytes += size
 
     def _predict_uncached(
-        self, records: Sequence[Mapping[str, Any]], answers: list[tuple[int, float] | None]
-    ) -> tuple[list[int], list[float]]:
+        self, records: Sequence[Mapping[str, Any]], answers: list[Answer | None]
+    ) -> Answers:
         pending = [index for index, answer in enumerate(answers) if answer is None]
-        probabilities, labels, _ = self.model.decide([records[index] for index in pending])
-        for index, probability, label in zip(pending, probabilities, labels):
-            answers[index] = (int(label), float(probability))
-        return [answer[0] for answer in answers], [answer[1] for answer in answers]
+        for index, answer in zip(pending, self._answers([records[index] for index in pending])):
+            answers[index] = answer
+        return self._columns(answers)

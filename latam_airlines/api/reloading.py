@@ -12,11 +12,19 @@ A model source is a file (as `latam train` writes) or a registry URI (`models:/n
   generation counter every `sync_seconds`: a published outcome feed is applied to a copy of the
   served model and swapped in the same way; a published promotion re-polls the source at once.
   Redis down: the worker keeps its in-process state and GET /model says so (`shared_state`).
+- POST /schedule (a bearer token, $LATAM_FEED_TOKEN) records planned flights in the served
+  model's schedule (models/schedule_feed.py): with Redis, merged into the shared schedule and
+  applied by every worker as outcome feeds are; without Redis, only for one worker serving a
+  file, which is rewritten (atomically) so the feed survives reloads and restarts.
+  GET /schedule?day=YYYY-MM-DD: the flights the served model counts on that day.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import copy
+import hmac
 import logging
 import tempfile
 import threading
@@ -29,12 +37,27 @@ from typing import Any
 import orjson
 
 from latam_airlines.api.shared_state import SharedState
+from latam_airlines.api.validation import problem
 from latam_airlines.errors import InputError
 from latam_airlines.models import DelayModel, load_model
+from latam_airlines.models.schedule_feed import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    apply_schedule,
+    check_schedule,
+    day_counts,
+    fed_schedule,
+    merge_schedule,
+    reads_schedule,
+    schedule_state,
+)
 
 log = logging.getLogger("latam_airlines.api")
 
 POLL_SECONDS_ENV = "LATAM_POLL_SECONDS"  # read by settings.py as serve.poll_seconds
+FEED_TOKEN_ENV = "LATAM_FEED_TOKEN"  # bearer token of POST /schedule (unset: the route is off)
+# Bytes allowed per planned flight in a POST /schedule body (as /predict: bounds memory).
+SCHEDULE_BYTES_PER_FLIGHT = 1_024
 
 
 @dataclass
@@ -151,12 +174,17 @@ class ReloadingApp:
         self, source: ModelSource, build: AppBuilder, poll_seconds: float | None = None,
         info: Callable[[DelayModel], dict[str, Any]] | None = None,
         shared: SharedState | None = None, sync_seconds: float = 1.0,
+        feed_token: str | None = None, max_batch: int | None = None, workers: int | None = None,
     ) -> None:  # fmt: skip
         self.source = source
         self.build = build
         from latam_airlines.settings import current, filled
 
-        (self.poll_seconds,) = filled(current().serve, poll_seconds=poll_seconds)
+        self.poll_seconds, self.max_batch, self.workers = filled(
+            current().serve, poll_seconds=poll_seconds, max_batch=max_batch, workers=workers
+        )
+        self.feed_token = feed_token or None
+        self._schedule_applied: int | None = None  # generation of the shared schedule applied
         self._info = info or (lambda model: {"version": model.metadata.get("version")})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -209,7 +237,8 @@ class ReloadingApp:
                 return False
             previous = self.served
             self._applied = None
-            served = self._with_shared_history(served, newer_only=True)
+            self._schedule_applied = None
+            served = self._with_shared_schedule(self._with_shared_history(served, newer_only=True))
             self._install(served)
             self.swaps += 1
         log.warning(
@@ -245,6 +274,152 @@ class ReloadingApp:
         )
         return ServedModel(model, served.source, served.uri, served.version, served.stamp, served.note)
 
+    def _with_shared_schedule(self, served: ServedModel) -> ServedModel:
+        """`served`, or a copy holding the planned flights Redis has (merged per flight over
+        those its artifact holds), when they changed since applied or the model is new."""
+        if self.shared is None or not reads_schedule(served.model):
+            return served
+        try:
+            generation = self.shared.schedule_generation()
+            if generation in (0, self._schedule_applied):
+                return served
+            flights = self.shared.schedule()
+        except self.shared.errors as error:
+            self._set_shared_status(status="unreachable", error=f"{type(error).__name__}: {error}")
+            return served
+        model = copy.deepcopy(served.model)  # requests in flight keep reading the served one
+        change = apply_schedule(model, flights) if flights is not None else None
+        self._schedule_applied = generation
+        self._set_shared_status(schedule_generation=generation)
+        if change is None or not change.changed:
+            return served
+        log.warning(
+            "applied the shared planned schedule (generation %s): %s", generation, schedule_state(model)
+        )
+        return ServedModel(model, served.source, served.uri, served.version, served.stamp, served.note)
+
+    # ------------------------------------------------------------- the schedule feed
+    def schedule_day(self, day: str | None) -> tuple[int, dict[str, Any]]:
+        """GET /schedule?day=YYYY-MM-DD: what the served model counts on that day."""
+        model = self.served.model
+        if not day:
+            return 400, {"detail": [problem(None, "day", None, "give ?day=YYYY-MM-DD")]}
+        try:
+            return 200, {**day_counts(model, day), "schedule": schedule_state(model)}
+        except InputError as error:
+            status = 409 if error.column is None and not reads_schedule(model) else 400
+            return status, {"detail": [problem(None, "day", day, str(error))]}
+
+    def feed_schedule(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """POST /schedule: record the body's planned flights in the served model (see the
+        module docstring for where they are kept); (status, JSON body). Nothing is recorded
+        unless every flight is valid."""
+        import orjson
+        import pandas as pd
+
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            return 400, {"detail": [problem(None, "body", None, f"the body is not valid JSON ({error})")]}
+        flights = payload.get("flights") if isinstance(payload, dict) else None
+        if not isinstance(flights, list) or not flights or set(payload) != {"flights"}:
+            message = 'the body must be {"flights": [planned flight, ...]} with at least one flight'
+            return 400, {"detail": [problem(None, "body", None, message)]}
+        if len(flights) > self.max_batch:
+            message = f"at most {self.max_batch} flights per request (serve.max_batch); send several requests"
+            return 400, {"detail": [problem(None, "flights", len(flights), message)]}
+        allowed = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        for index, flight in enumerate(flights):
+            if not isinstance(flight, dict):
+                return 400, {"detail": [problem(index, None, None, "a planned flight is a JSON object")]}
+            unknown = sorted(set(flight) - allowed)
+            if unknown:
+                message = f"unknown field; a planned flight has {', '.join(sorted(allowed))}"
+                return 400, {"detail": [problem(index, unknown[0], flight[unknown[0]], message)]}
+        try:
+            planned = check_schedule(pd.DataFrame.from_records(flights), "the request")
+        except InputError as error:
+            return 400, {"detail": [problem(None, error.column, error.value, str(error))]}
+        with self._lock:
+            return self._record_schedule(planned)
+
+    def _record_schedule(self, planned: Any) -> tuple[int, dict[str, Any]]:
+        served = self.served
+        if not reads_schedule(served.model):
+            message = (
+                "the served model reads no planned-schedule counts (trained without train.stale_schedule)"
+            )
+            return 409, {"detail": [problem(None, "model", served.model.metadata.get("version"), message)]}
+        _, change = merge_schedule(fed_schedule(served.model), planned)
+        if self.shared is not None:
+            try:
+                generation = self.shared.publish_schedule(planned)
+            except self.shared.errors as error:
+                message = f"Redis at {self.shared.url} unreachable ({type(error).__name__}); nothing recorded, retry"
+                return 503, {"detail": [problem(None, "shared_state", None, message)]}
+            self.sync_shared_once()  # this worker now; the others within shared_state.sync_seconds
+            kept = f"redis (generation {generation})"
+        elif self.workers > 1:
+            message = (
+                "several workers and no shared state: set LATAM_REDIS_URL, or feed with `latam schedule`"
+            )
+            return 409, {"detail": [problem(None, "shared_state", None, message)]}
+        elif served.source != "file":
+            message = f"{served.uri} cannot be rewritten and no shared state is set: set LATAM_REDIS_URL"
+            return 409, {"detail": [problem(None, "shared_state", None, message)]}
+        else:
+            model = copy.deepcopy(served.model)
+            change = apply_schedule(model, planned)
+            if change.changed:
+                model.save(self.source.path)  # atomic; the poller sees its own stamp, no reload
+                self._install(ServedModel(model, "file", served.uri, stamp=_file_stamp(self.source.path)))
+                self.swaps += 1
+            kept = str(self.source.path)
+        return 200, {"recorded": len(planned), "new": change.new, "replaced": change.replaced,
+                     "unchanged": change.unchanged, "schedule": schedule_state(self.served.model),
+                     "kept_in": kept}  # fmt: skip
+
+    def authorized(self, scope: Any) -> tuple[int, str] | None:
+        """None when the request carries the feed token, else (status, why)."""
+        if self.feed_token is None:
+            return 403, f"the schedule feed is off: set {FEED_TOKEN_ENV} for `latam serve` to turn it on"
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        scheme, _, token = given.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.feed_token.encode()
+        ):
+            return 401, "send the feed token as Authorization: Bearer <token>"
+        return None
+
+    async def _schedule(self, scope: Any, receive: Any, send: Any) -> None:
+        from urllib.parse import parse_qs
+
+        import orjson
+
+        headers = [(b"content-type", b"application/json")]
+        if scope["method"] == "GET":
+            day = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("day") or [None])[0]
+            status, answer = await asyncio.to_thread(self.schedule_day, day)
+        elif scope["method"] != "POST":
+            status, answer = 405, {"detail": [problem(None, "method", scope["method"], "use GET or POST")]}
+            headers.append((b"allow", b"GET, POST"))
+        elif (refused := self.authorized(scope)) is not None:
+            status, answer = refused[0], {"detail": [problem(None, "authorization", None, refused[1])]}
+            headers += [(b"www-authenticate", b"Bearer")] if status == 401 else []
+        else:
+            limit = self.max_batch * SCHEDULE_BYTES_PER_FLIGHT
+            body = await _read_body(receive, limit)
+            if body is None:
+                message = f"body larger than {limit} bytes; send at most serve.max_batch flights"
+                status, answer = 413, {"detail": [problem(None, "body", None, message)]}
+                headers.append((b"connection", b"close"))
+            else:
+                status, answer = await asyncio.to_thread(self.feed_schedule, body)
+        payload = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY, default=str)
+        headers.append((b"content-length", str(len(payload)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
     def sync_shared_once(self) -> bool:
         """Read Redis's generation; act on what was published since the last look (a promotion:
         re-poll the source; a feed for the served model: swap in a copy holding it). True when
@@ -267,11 +442,13 @@ class ReloadingApp:
         with self._lock:
             served = self._with_shared_history(self.served)
             if served is not self.served:
+                log.warning("applied the shared outcome history (generation %s): outcomes until %s",
+                            self._applied, served.model.outcomes_until)  # fmt: skip
+            served = self._with_shared_schedule(served)
+            if served is not self.served:
                 self._install(served)
                 self.swaps += 1
                 swapped = True
-                log.warning("applied the shared outcome history (generation %s): outcomes until %s",
-                            self._applied, served.model.outcomes_until)  # fmt: skip
         self._generation = generation
         return swapped
 
@@ -309,6 +486,9 @@ class ReloadingApp:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
+        if kind == "http" and scope["path"] == "/schedule":
+            await self._schedule(scope, receive, send)
+            return
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -324,3 +504,19 @@ class ReloadingApp:
                 self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, None once it passes `limit` bytes (the rest is not read)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b""
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

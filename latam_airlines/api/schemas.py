@@ -72,6 +72,51 @@ class PredictResponse(BaseModel):
 
     predict: list[int]
     probability: list[float]
+    schedule: Optional[list[Optional[Literal["booked", "typical day"]]]] = Field(
+        None,
+        description="Only for a model reading planned-schedule counts: per flight, what they "
+        "stood on. booked: the model holds the planned schedule of the flight's day (fed by "
+        "`latam schedule`, POST /schedule or the daily DAG); typical day: no schedule fed for "
+        "that day, so the counts read the weekday norm; null: the regime that answered reads "
+        "no schedule counts.",
+    )
+
+
+class PlannedFlight(BaseModel):
+    """One flight planned to leave SCL (the raw challenge columns)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    fecha_i: str = Field(
+        alias="Fecha-I", description="Scheduled date-time, Santiago local time or with a UTC offset"
+    )
+    opera: str = Field(alias="OPERA", description="Operating airline")
+    tipovuelo: Literal["I", "N"] = Field(alias="TIPOVUELO")
+    des_i: str = Field(alias="Des-I", description="Destination ICAO code")
+    vlo_i: Optional[str] = Field(
+        None, alias="Vlo-I", description="Flight number (with Emp-I, the flight's key)"
+    )
+    emp_i: Optional[str] = Field(None, alias="Emp-I", description="Scheduled airline code")
+    ori_i: Optional[Literal["SCEL"]] = Field(None, alias="Ori-I", description="Origin: SCL only")
+
+
+class ScheduleRequest(BaseModel):
+    """Planned flights to record in the served model's schedule, at most `serve.max_batch`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flights: list[PlannedFlight] = Field(min_length=1)
+
+
+class ScheduleResponse(BaseModel):
+    """What the feed changed and the served model's schedule afterwards."""
+
+    recorded: int
+    new: int
+    replaced: int
+    unchanged: int
+    schedule: dict[str, Any]
+    kept_in: str
 
 
 class Problem(BaseModel):
@@ -111,6 +156,11 @@ class ModelInfo(BaseModel):
         "answers, a model without recent delay rates), the day the stale regime starts "
         "(`stale_from`), the decision threshold per regime (fed, stale, minimal) and the "
         "calibration of the probabilities.",
+    )
+    schedule: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Planned schedule: whether the model reads planned-schedule counts, whether "
+        "a schedule is fed, how many flights and which days (`from`, `until`).",
     )
     metrics: dict[str, Any]
     features: list[str]

@@ -70,6 +70,7 @@ def serve(
     os.environ[CACHE_SIZE_ENV] = str(cache_size)
     os.environ[CACHE_BYTES_ENV] = str(cache_bytes)
     os.environ[POLL_SECONDS_ENV] = str(poll_seconds)
+    os.environ[WORKERS_ENV] = str(workers)  # POST /schedule needs Redis with several workers
     uvicorn.run(
         APP_FACTORY,
         factory=True,

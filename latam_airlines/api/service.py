@@ -51,7 +51,6 @@ class PredictService:
         return 413, problems_body([problem(None, "body", size, message)])
 
     @staticmethod
-    @staticmethod
     def busy() -> tuple[int, bytes]:
         message = "too many large requests at once; retry shortly"
         return 429, problems_body([problem(None, "body", None, message)])
@@ -84,7 +83,10 @@ class PredictService:
             return 400, problems_body(invalid.problems)
 
     @staticmethod
-    def predicted(answers: tuple[list[int], list[float]]) -> tuple[int, bytes]:
+    def predicted(answers: tuple[list[Any], ...]) -> tuple[int, bytes]:
+        if len(answers) == 3:  # a model reading planned-schedule counts says what they stood on
+            labels, probabilities, schedule = answers
+            return 200, orjson.dumps({"predict": labels, "probability": probabilities, "schedule": schedule})
         labels, probabilities = answers
         return 200, orjson.dumps({"predict": labels, "probability": probabilities})
 

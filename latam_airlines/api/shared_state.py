@@ -12,7 +12,13 @@ Keys, under `prefix` (default "latam"):
 - `{prefix}:model`: hash (uri, version, published_at) of the last promotion;
 - `{prefix}:outcomes:{model version}`: hash (history: npz bytes, until, generation,
   published_at) of that model's recent-delay history; one per trained model (the history's key
-  codes belong to the model that learnt them).
+  codes belong to the model that learnt them);
+- `{prefix}:schedule`: hash flight key -> planned flight (JSON) of every flight fed as planned
+  schedule (`latam schedule`, POST /schedule, the daily DAG); each feed sets its flights'
+  fields, so feeds from several publishers merge per flight (a re-fed flight replaces itself)
+  and none is lost. One for every model: planned flights are raw fields, not a model's codes,
+  so a promoted model gets the schedule already fed; `{prefix}:schedule-generation`: the
+  generation of its last change.
 """
 
 from __future__ import annotations
@@ -39,6 +45,16 @@ DEFAULT_TIMEOUT_S = 0.5
 _PUBLISH = """
 local generation = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], 'generation', generation, unpack(ARGV))
+return generation
+"""
+# Set every flight's field of a schedule hash (field, value pairs in ARGV), INCR the generation
+# and stamp the schedule with it, atomically: concurrent feeds merge, per flight.
+_PUBLISH_SCHEDULE = """
+for index = 1, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[index], ARGV[index + 1])
+end
+local generation = redis.call('INCR', KEYS[1])
+redis.call('SET', KEYS[3], generation)
 return generation
 """
 
@@ -130,6 +146,24 @@ class SharedState:
             "published_at": float(values["published_at"]),
         }
 
+    def schedule_generation(self) -> int:
+        """Generation of the last planned-schedule feed (0: none)."""
+        value = self.client.get(self._key("schedule-generation"))
+        return int(value) if value is not None else 0
+
+    def schedule(self) -> Any:
+        """Every planned flight fed (a checked FEED_COLUMNS table), or None."""
+        import orjson
+        import pandas as pd
+
+        from latam_airlines.models.schedule_feed import FEED_COLUMNS, combine_schedules
+
+        stored = self.client.hgetall(self._key("schedule"))
+        if not stored:
+            return None
+        rows = [{"flight": key.decode(), **orjson.loads(value)} for key, value in stored.items()]
+        return combine_schedules([pd.DataFrame(rows, columns=FEED_COLUMNS)], "the Redis schedule")
+
     # ------------------------------------------------------------- writing (publishers)
     def _publish(self, key: str, mapping: dict[str, Any]) -> int:
         # One atomic step: a worker that sees the new generation finds the state written with it.
@@ -143,6 +177,22 @@ class SharedState:
         version = str(model.metadata.get("version"))
         mapping = {"history": export_history(model), "until": model.outcomes_until or ""}
         return self._publish(self._key("outcomes", version), mapping)
+
+    def publish_schedule(self, flights: Any) -> int:
+        """Merge checked planned flights (`schedule_feed.check_schedule`) into the shared
+        schedule, per flight; returns the generation."""
+        import orjson
+
+        fields = []
+        for row in flights.itertuples(index=False):
+            record = dict(zip(flights.columns, row))
+            fields += [record.pop("flight"), orjson.dumps(record)]
+        keys = [
+            self._key("generation"),
+            self._key("schedule"),
+            self._key("schedule-generation"),
+        ]
+        return int(self.client.eval(_PUBLISH_SCHEDULE, 3, *keys, *fields))
 
     def publish_model(self, uri: str, version: str | None) -> int:
         """Announce a promotion: every worker re-polls its model source now."""
@@ -221,3 +271,46 @@ def feed_and_publish(
         "the outcome history", lambda store: store.publish_outcomes(model), settings
     )
     return FeedResult(str(path), recorded, before, model.outcomes_until, published)
+
+
+@dataclass
+class ScheduleFeedResult:
+    path: str
+    source: str
+    flights: int
+    change: Any  # schedule_feed.ScheduleChange
+    state: dict[str, Any]  # schedule_feed.schedule_state after the feed
+    published: str | None  # what happened with Redis (None: no Redis set)
+
+    def summary_line(self) -> str:
+        change = self.change
+        line = (
+            f"recorded {self.flights:,} planned flights of {self.source} in {self.path} "
+            f"({change.new:,} new, {change.replaced:,} replaced, {change.unchanged:,} unchanged): "
+            f"planned schedule fed for {self.state['days']} day(s), {self.state['from']} to {self.state['until']}"
+        )
+        return line + (f"\n{self.published}" if self.published else "")
+
+
+def schedule_and_publish(
+    model_path: str | Path, flights: Any, source: str, settings: SharedSettings | None = None
+) -> ScheduleFeedResult:
+    """Record checked planned flights (`schedule_feed.read_schedule`) in the artifact at
+    `model_path` (rewritten in place, atomically; nothing written when the feed changes
+    nothing), then merge them into Redis's shared schedule when one is set: `latam schedule`
+    and the daily DAG. Idempotent per flight, so a retried run changes nothing more."""
+    from latam_airlines.io import check_output, is_url
+    from latam_airlines.models import load_model
+    from latam_airlines.models.schedule_feed import apply_schedule, schedule_state
+
+    settings = settings or shared_settings()
+    path = str(model_path) if is_url(model_path) else Path(model_path)  # local or s3://
+    check_output(path)
+    model = load_model(path)
+    change = apply_schedule(model, flights)  # InputError before anything is written
+    if change.changed:
+        model.save(path)
+    published = publish_best_effort(
+        "the planned schedule", lambda store: store.publish_schedule(flights), settings
+    )
+    return ScheduleFeedResult(str(path), source, len(flights), change, schedule_state(model), published)

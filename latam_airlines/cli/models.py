@@ -1,4 +1,4 @@
-"""`latam train`, `evaluate`, `compare`, `tune`, `predict`, `outcomes`."""
+"""`latam train`, `evaluate`, `compare`, `tune`, `predict`, `outcomes`, `schedule`."""
 
 from __future__ import annotations
 
@@ -324,6 +324,7 @@ def predict_command(
     delay_model = load_model(model or resolve(settings().train.model_path))
     flights = read_flights_to_score(input)
     predictions = predict_flights(delay_model, flights)
+    unbooked = _schedule_column(delay_model, flights, predictions)
     write_table(predictions, output)
     gap = delay_model.outcome_gap_days(flights)
     stale_after = delay_model.feed_state()["stale_after_days"]
@@ -335,6 +336,12 @@ def predict_command(
             gap,
             stale_after,
         )
+    if unbooked:
+        log.warning(
+            "%d flights fall on days without a fed planned schedule: their planned-schedule counts read "
+            "a typical day (column schedule); feed it with `latam schedule`",
+            unbooked,
+        )
     unknown = int((predictions["unknown_fields"] != "").sum())
     thresholds = delay_model.thresholds
     regimes = ", ".join(
@@ -345,6 +352,18 @@ def predict_command(
         f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed; "
         f"regimes: {regimes}; {unknown:,} flights with values the model never saw"
     )
+
+
+def _schedule_column(delay_model, flights, predictions) -> int:
+    """For a model reading planned-schedule counts, add the `schedule` column (booked, typical
+    day or empty: models/schedule_feed.schedule_status); returns how many read a typical day."""
+    from latam_airlines.models.schedule_feed import reads_schedule, schedule_status
+
+    if not reads_schedule(delay_model):
+        return 0
+    status = schedule_status(delay_model, flights, predictions["regime"].to_numpy())
+    predictions["schedule"] = [value or "" for value in status]
+    return sum(value == "typical day" for value in status)
 
 
 def outcomes_command(
@@ -373,3 +392,37 @@ def outcomes_command(
 
     path = model or resolve(settings().train.model_path)
     typer.echo(feed_and_publish(path, data).summary_line())
+
+
+def schedule_command(
+    data: str = typer.Option(
+        ...,
+        "--data",
+        "-d",
+        help="Planned flights leaving SCL: Fecha-I, OPERA, TIPOVUELO, Des-I (Vlo-I, Emp-I, Ori-I optional); "
+        "CSV/Parquet, local or s3://.",
+    ),
+    model: Optional[str] = options.artifact(
+        "Artifact to update in place (default: params train.model_path)."
+    ),
+) -> None:
+    """Feed a saved model the planned schedule of the coming days, so its planned-schedule
+    counts (flights that day, that hour, within 60 min, of the airline and the destination,
+    against the weekday norm) see the real schedule instead of "a typical day". For models
+    trained with train.stale_schedule: true or a *_schedule feature set. Kept per flight (day,
+    airline code and flight number Vlo-I; without a number: day, airline, type, destination
+    and minute): a flight fed again replaces itself (a retimed flight moves), new flights of a
+    day add to it. A running `latam serve` picks it up within serve.poll_seconds (its file), or
+    within a second from Redis when shared_state is set.
+
+    \b
+    Examples:
+      latam schedule --data schedule_2018-01-15.csv
+      latam schedule --model models/model.joblib --data s3://bucket/schedules/schedule_2018-01-15.csv
+    """
+    from latam_airlines.api.shared_state import schedule_and_publish
+    from latam_airlines.models.schedule_feed import read_schedule
+
+    path = model or resolve(settings().train.model_path)
+    flights = read_schedule(data)
+    typer.echo(schedule_and_publish(path, flights, str(data)).summary_line())

@@ -42,11 +42,26 @@ def _checked(records: pd.DataFrame, file: str | None) -> pd.DataFrame:
         {
             "date": scheduled.astype("datetime64[ns]"),
             "delay": delay,
-            "origin": records["origin"].astype("string").str.strip(),
-            "destination": records["destination"].astype("string").str.strip(),
+            "origin": _stripped(records["origin"]),
+            "destination": _stripped(records["destination"]),
         },
         index=records.index,
     )
+
+
+def _stripped(codes: pd.Series) -> pd.Series:
+    """Airport codes without surrounding spaces. A Categorical whose few categories are
+    already clean stays one: millions of rows are not turned into Python strings."""
+    if isinstance(codes.dtype, pd.CategoricalDtype):
+        names = codes.cat.categories.astype(str)
+        if names.str.strip().equals(names):
+            return codes
+    return codes.astype("string").str.strip()
+
+
+def _column(values: pd.Series):
+    """A column's values for a new frame: a Categorical kept as one, other types as NumPy."""
+    return values.array if isinstance(values.dtype, pd.CategoricalDtype) else values.to_numpy()
 
 
 def us2001_flights(records: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -56,8 +71,8 @@ def us2001_flights(records: pd.DataFrame, file: str | None = None) -> pd.DataFra
     return pd.DataFrame(
         {
             "Fecha-I": checked["date"].to_numpy(),
-            "Ori-I": checked["origin"].to_numpy(),
-            "Des-I": checked["destination"].to_numpy(),
+            "Ori-I": _column(checked["origin"]),
+            "Des-I": _column(checked["destination"]),
             "dif_min": checked["delay"].to_numpy(dtype=float),
         }
     )

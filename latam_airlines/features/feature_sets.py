@@ -19,7 +19,8 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
     # observed rates stayed 0.11-0.17), with smoothed delay rates per month and per
     # airline x type x month (an unseen month gets the prior); the recent rates of SCL, the
     # airline and airline x type follow the level (a record without a day reads the last 28
-    # recorded days).
+    # recorded days). 7-day windows rank better fed but much worse frozen (the tier has no stale
+    # switch): not kept (reports/model_selection.md, sixth pass).
     "minimal": {
         "categorical": ["OPERA", "TIPOVUELO", "MES"],
         "numeric": [],
@@ -46,7 +47,7 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
             ("OPERA", "Des_I", "HORA", "MIN", "DIANOM"),
             ("OPERA", "HORA"),
             ("DIANOM", "HORA"),
-        ],  # fmt: skip
+        ],
         "congestion": [],
     },
 }
@@ -66,14 +67,19 @@ RECENT_WINDOWS: list[tuple[tuple[str, ...], int]] = [
     (("periodo_dia",), 7), (("OPERA", "periodo_dia"), 14), (("Des_I", "periodo_dia"), 28),
 ]  # fmt: skip
 FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS}
-# The intraday option: `full` plus same-day delay rates (SCL, airline, destination) of the
-# flights scheduled at least INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes
-# are fed during the day (`latam outcomes` several times a day; recording merges per flight).
-# Train it only for a deployment fed intraday: fed once a day, those rates are empty (prior).
+# The intraday option: `full` plus same-day delay rates of the flights scheduled at least
+# INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes are fed during the day
+# (`latam outcomes` several times a day; recording merges per flight). "intraday" keys count
+# from the day's start; "intraday_windows" (key, minutes) only the last `minutes` before that
+# cut-off (the current hours of the day; the key must be an "intraday" key). Route, type and
+# period keys and the 3-hour windows were chosen on the Jul-Aug / Sep-Oct backtests (ROC-AUC
+# 0.726 -> 0.732 and 0.709 -> 0.717; reports/model_selection.md, sixth pass). Train it only
+# for a deployment fed intraday: fed once a day, those rates are empty (prior).
 INTRADAY_AHEAD_MINUTES = 60
 FEATURE_SETS["intraday"] = {
     **FEATURE_SETS["full"],
-    "intraday": [(), ("OPERA",), ("Des_I",)],
+    "intraday": [(), ("OPERA",), ("Des_I",), ("OPERA", "Des_I"), ("TIPOVUELO",), ("periodo_dia",)],
+    "intraday_windows": [((), 180), (("OPERA",), 180)],
 }
 # Planned-schedule counts (the "schedule counts"): how busy the flight's day, hour
 # and +-60 minutes are at SCL (and the airline's / destination's day) against the norm of

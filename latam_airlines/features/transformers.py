@@ -383,14 +383,20 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         self, key_codes: Callable[[tuple[str, ...]], np.ndarray], X: pd.DataFrame, days: np.ndarray
     ) -> np.ndarray:
         """Smoothed delay rate of the flight's own day, over flights scheduled at least
-        INTRADAY_AHEAD_MINUTES before it (empty, so the prior, when the day was not fed)."""
+        INTRADAY_AHEAD_MINUTES before it (empty, so the prior, when the day was not fed):
+        from the day's start ("intraday"), then over the last minutes before that cut-off only
+        ("intraday_windows", never before the day's start)."""
         minutes = self.flight_minutes(X, days)
         known = ~np.isnan(minutes)
-        start = np.where(known, np.nan_to_num(days) * 1440, 0).astype(np.int64)
+        day_start = np.where(known, np.nan_to_num(days) * 1440, 0).astype(np.int64)
         end = np.where(known, np.nan_to_num(minutes) - INTRADAY_AHEAD_MINUTES + 1, 0).astype(np.int64)
-        end = np.maximum(end, start)
+        end = np.maximum(end, day_start)
+        windows = [(key, day_start) for key in self.spec_["intraday"]]
+        windows += [
+            (key, np.maximum(day_start, end - width)) for key, width in self.spec_.get("intraday_windows", [])
+        ]
         columns = []
-        for key in self.spec_["intraday"]:
+        for key, start in windows:
             delayed, flights = self.intraday_[key].window(key_codes(key), start, end)
             columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
         return np.column_stack(columns)
@@ -407,6 +413,10 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += HOLIDAY_FEATURES if spec.get("holidays") else []
         names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
         names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
+        names += [
+            f"same_day_rate[{','.join(key) or 'all'};{width}min]"
+            for key, width in spec.get("intraday_windows", [])
+        ]
         names += [
             f"scheduled_vs_norm[{','.join(key) or 'all'};{span}]" for key, span in spec.get("schedule", [])
         ]

@@ -45,15 +45,19 @@ def _kind(path: str) -> str:
 
 def _read(path: str, columns: list[str] | None, dtype: dict | None, nrows: int | None) -> pd.DataFrame:
     fs, root = filesystem(path)
+    # Parquet keeps its own types; a "category" dtype is read as a dictionary column (a pandas
+    # Categorical straight from pyarrow: no Python string per row).
+    categories = [name for name, kind in (dtype or {}).items() if str(kind) == "category"]
+    parquet = {"read_dictionary": categories} if categories else {}
     if fs.isdir(root):  # a partitioned Parquet folder (hidden and _metadata files skipped)
         if is_url(path):
-            return pd.read_parquet(root, columns=columns, filesystem=fs)
-        return pd.read_parquet(root, columns=columns)
+            return pd.read_parquet(root, columns=columns, filesystem=fs, **parquet)
+        return pd.read_parquet(root, columns=columns, **parquet)
     if _is_parquet_file(fs, root, path):
         if is_url(path):
             with fs.open(root, "rb") as handle:
-                return pd.read_parquet(handle, columns=columns)
-        return pd.read_parquet(root, columns=columns)
+                return pd.read_parquet(handle, columns=columns, **parquet)
+        return pd.read_parquet(root, columns=columns, **parquet)
     options = {"usecols": columns, "dtype": dtype, "nrows": nrows, "encoding": "utf-8-sig"}
     if not is_url(path):
         return pd.read_csv(root, **options)

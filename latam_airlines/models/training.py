@@ -66,8 +66,8 @@ CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
 MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
 # without recent delay rates. `stale_schedule` adds the planned-schedule counts (better ranking
-# on the inner backtests, reports/model_selection.md); off by default because nothing outside
-# the library feeds a served model its planned schedule yet, and unfed it reads "typical day".
+# on the inner backtests, reports/model_selection.md); off by default because a fresh deployment
+# publishes no planned schedule (`latam schedule`, POST /schedule), and unfed it reads "typical day".
 STALE_FEATURES: dict[str, str] = {
     "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
     "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",

@@ -11,8 +11,10 @@ overrides a key).
   index.md, one chart per airport);
 - retrain: `make_interim` -> `make_features` -> `retrain_challenger` (challenger, registry
   decision, decision JSON; a promotion is announced through Redis);
-- daily_outcomes: `feed_departures` (yesterday's departures file -> the champion's history,
-  published through Redis to every `latam serve`).
+- daily_outcomes: `feed_planned_schedule` (the planned-schedule files of the run's day and the
+  next `schedule_days - 1` days -> the champion's schedule book) then `feed_departures`
+  (yesterday's departures file -> the champion's history); both published through Redis to
+  every `latam serve`.
 """
 
 from __future__ import annotations
@@ -156,3 +158,51 @@ def feed_departures(departures: str, day: dt.date | str, champion: str) -> dict[
     result = feed_and_publish(champion, departures_file(departures, day))
     return {"day": day.isoformat(), "champion": champion, "recorded": result.recorded,
             "outcomes_until": result.after, "was": result.before, "published": result.published}  # fmt: skip
+
+
+def schedule_files(schedules: str, first: dt.date, days: int) -> list[str]:
+    """`<schedules>/schedule_<YYYY-MM-DD>.csv` (or .csv.gz, .parquet) of each of `days` days from
+    `first` that has one; InputError when none has (the schedule is not published yet)."""
+    from latam_airlines.io import exists, join
+
+    if days < 1:
+        raise InputError("orchestration.schedule_days must be at least 1", value=days)
+    found = []
+    for offset in range(days):
+        day = (first + dt.timedelta(days=offset)).isoformat()
+        for suffix in (".csv", ".csv.gz", ".parquet"):
+            candidate = join(schedules, f"schedule_{day}{suffix}")
+            if exists(candidate):
+                found.append(candidate)
+                break
+    if not found:
+        last = first + dt.timedelta(days=days - 1)
+        raise InputError(
+            f"no planned schedule for {first.isoformat()} to {last.isoformat()} yet "
+            f"(expected schedule_{first.isoformat()}.csv)",
+            file=schedules,
+        )  # fmt: skip
+    return found
+
+
+def feed_planned_schedule(schedules: str, day: dt.date | str, champion: str, days: int) -> dict[str, Any]:
+    """Feed the planned flights of `day` and the `days - 1` days after it (one file per day,
+    those published) to the champion artifact's schedule book, and merge them into Redis's
+    shared schedule; idempotent per flight, so a retry changes nothing more, and a file
+    republished with retimed flights moves them. Every file is checked before anything is
+    written. A champion reading no planned-schedule counts (the default train.stale_schedule:
+    false) is left alone: the task says so and succeeds."""
+    from latam_airlines.api.shared_state import schedule_and_publish
+    from latam_airlines.models import load_model
+    from latam_airlines.models.schedule_feed import combine_schedules, read_schedule, reads_schedule
+
+    day = dt.date.fromisoformat(str(day)[:10])
+    if not reads_schedule(load_model(champion)):
+        return {"day": day.isoformat(), "champion": champion, "recorded": 0,
+                "skipped": "the champion reads no planned-schedule counts (train.stale_schedule: false)"}  # fmt: skip
+    files = schedule_files(schedules, day, int(days))
+    flights = combine_schedules([read_schedule(path) for path in files], schedules)
+    result = schedule_and_publish(champion, flights, ", ".join(files))
+    return {"day": day.isoformat(), "files": files, "champion": champion, "recorded": result.flights,
+            "new": result.change.new, "replaced": result.change.replaced, "unchanged": result.change.unchanged,
+            "schedule": result.state, "published": result.published}  # fmt: skip
