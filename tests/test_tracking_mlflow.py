@@ -52,6 +52,12 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory):
             if time.monotonic() > deadline:
                 pytest.fail("mlflow server did not answer /health within 150 s")
             time.sleep(0.3)
+        # /health answers before the server has set up its SQLite store, which it does on the first
+        # API call (seconds on a busy machine): make that call here, not in the commands under test,
+        # whose tracking calls time out after MLFLOW_HTTP_REQUEST_TIMEOUT.
+        search = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+        with urllib.request.urlopen(search, timeout=max(1.0, deadline - time.monotonic())) as answer:
+            assert answer.status == 200
         yield url
     finally:
         if process.poll() is None:
