@@ -136,6 +136,70 @@ def _layout(columns: list[str]) -> str:
     return "us2001" if is_us2001(columns) else "raw"
 
 
+def _needed_columns(layout: str) -> list[str] | None:
+    if layout == "interim":
+        return list(INTERIM_COLUMNS)
+    if layout == "us2001":
+        from latam_airlines.data.us2001 import US2001_COLUMNS
+
+        return list(US2001_COLUMNS)
+    return None  # raw SCL: make_dataset needs the whole row
+
+
+# The airport-code columns of each layout, read as dictionary columns (pandas Categoricals).
+_CODE_COLUMNS = {"interim": ["Ori-I", "Des-I"], "us2001": ["origin", "destination"]}
+
+
+def parquet_row_groups(paths: tuple[str, ...]) -> list[tuple] | None:
+    """`(filesystem, file, row group, layout, path)` for every row group of the year's Parquet
+    files (a file or a partitioned folder, local or URL), for `_read_row_group`; None when one
+    of them needs `dask.dataframe` (CSV, raw SCL rows, a column that is a partition key)."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from latam_airlines.io.location import filesystem
+
+    groups = []
+    for path in paths:
+        if not is_parquet(path):
+            return None
+        layout = _layout(table_columns(path))
+        if layout == "raw":
+            return None
+        fs, root = filesystem(path)
+        if fs.isdir(root):
+            dataset = ds.dataset(root, format="parquet", filesystem=fs, partitioning="hive")
+            if dataset.partitioning is not None and any(
+                name in _needed_columns(layout) for name in dataset.partitioning.schema.names
+            ):
+                return None
+            files = dataset.files
+        else:
+            files = [root]
+        for file in files:
+            with fs.open(file, "rb") as handle:
+                meta = pq.ParquetFile(handle).metadata
+            rows = (meta.row_group(number).num_rows for number in range(meta.num_row_groups))
+            groups += [(fs, file, number, layout, path) for number, count in enumerate(rows) if count]
+    return groups
+
+
+def _read_row_group(fs, file: str, number: int, layout: str, path: str) -> pd.DataFrame:
+    """One Parquet row group as `_flight_columns` gives it, read with pyarrow as the in-process
+    engine reads (airport codes as dictionary columns: no Python string per flight)."""
+    import pyarrow.parquet as pq
+
+    with fs.open(file, "rb") as handle:
+        table = pq.ParquetFile(handle, read_dictionary=_CODE_COLUMNS[layout]).read_row_group(
+            number, columns=_needed_columns(layout)
+        )
+    return _flight_columns(table.to_pandas(), layout, path)
+
+
+def _read_and_split(buckets: int, fs, file: str, number: int, layout: str, path: str) -> dict:
+    return _split_partition(_read_row_group(fs, file, number, layout, path), buckets)
+
+
 def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     """The files of a year as one lazy Dask frame of `Fecha-I, Ori-I, Des-I, dif_min, year`."""
     dd, _, _ = _dask()
@@ -143,14 +207,7 @@ def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     frames = []
     for path in paths:
         layout = _layout(table_columns(path))
-        if layout == "interim":
-            columns = list(INTERIM_COLUMNS)
-        elif layout == "us2001":
-            from latam_airlines.data.us2001 import US2001_COLUMNS
-
-            columns = list(US2001_COLUMNS)
-        else:
-            columns = None  # raw SCL: make_dataset needs the whole row
+        columns = _needed_columns(layout)
         options = s3_options() if is_url(path) and path.startswith(("s3://", "s3a://")) else None
         if is_parquet(path):
             source = dd.read_parquet(path, columns=columns, storage_options=options)
@@ -290,8 +347,13 @@ def dask_airport_days(
     # A few batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
     # enough of them to balance airports of very different sizes.
     buckets = workers * 4
-    partitions = read_flights_dask(chosen.paths).to_delayed()
-    splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
+    groups = parquet_row_groups(chosen.paths)
+    if groups is not None:
+        # Parquet: each row group read with pyarrow and split by the same task, on a worker.
+        splits = [client.submit(_read_and_split, buckets, *group, pure=False) for group in groups]
+    else:
+        partitions = read_flights_dask(chosen.paths).to_delayed()
+        splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
     summaries = client.gather([client.submit(_summary, split, pure=False) for split in splits])
     per_year: dict[int, int] = {}
     for summary in summaries:
