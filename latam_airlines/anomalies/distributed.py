@@ -1,9 +1,12 @@
 """The distributed engine (`latam anomalies --engine dask`): the year's file(s) read, aggregated
 into airport-days and scored on a Dask cluster, with the same functions as the in-process engine.
 
-- read: `dask.dataframe` over every file of the year (CSV or Parquet, a partitioned Parquet
-  folder too; local or any fsspec URL such as s3://), mapped per partition to the four columns
-  the job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters, on the workers;
+- read: on the workers, every file of the year (CSV or Parquet, a partitioned Parquet folder
+  too; local or any fsspec URL such as s3://), mapped per partition to the four columns the
+  job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters. Parquet is read one row
+  group per task with pyarrow, airport codes as dictionary columns, as the in-process engine
+  reads it (`dask.dataframe` would make a Python string per flight first); CSV, raw SCL rows
+  and folders partitioned by a needed column go through `dask.dataframe`;
 - split: each partition, where it was read, into pieces per side and airport batch (an
   airport's batch is a hash of its code), plus a small summary (flights per year, each side's
   airports) that the client uses to pick the year and the sides;
@@ -254,7 +257,8 @@ def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
     years = part["year"].dropna().value_counts()
     summary = {
         "years": {int(year): int(count) for year, count in years.items()},
-        "raw": {side: set(part[column].dropna().astype(str).unique()) for side, column in SIDES.items()},
+        # distinct values first, then text: not a string per flight
+        "raw": {side: set(map(str, part[column].dropna().unique())) for side, column in SIDES.items()},
     }
     pieces = {}
     flight_years = np.nan_to_num(part["year"].to_numpy(dtype="float64", na_value=np.nan), nan=-1).astype(
