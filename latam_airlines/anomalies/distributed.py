@@ -48,10 +48,15 @@ log = logging.getLogger(__name__)
 DAILY_COLUMNS = ["airport", "date", "flights", "mean_delay", "delayed_share", "p90_delay"]
 
 
-def _dask():
+def _dask(dataframe: bool = False):
+    """dask.distributed's Client and LocalCluster, and `dask.dataframe` only when asked: its
+    import costs the client about a CPU second, and Parquet is read without it."""
     try:
-        import dask.dataframe as dd
         from dask.distributed import Client, LocalCluster
+
+        dd = None
+        if dataframe:
+            import dask.dataframe as dd
     except ImportError:
         raise InputError('--engine dask needs Dask: pip install -e ".[dask]"') from None
     return dd, Client, LocalCluster
@@ -212,7 +217,7 @@ def _read_and_split(buckets: int, fs, file: str, number: int, layout: str, path:
 
 def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     """The files of a year as one lazy Dask frame of `Fecha-I, Ori-I, Des-I, dif_min, year`."""
-    dd, _, _ = _dask()
+    dd, _, _ = _dask(dataframe=True)
     meta = _empty_flights("category").assign(year=pd.Series(dtype="Int32"))
     frames = []
     for path in paths:
