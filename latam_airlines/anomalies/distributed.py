@@ -1,9 +1,12 @@
 """The distributed engine (`latam anomalies --engine dask`): the year's file(s) read, aggregated
 into airport-days and scored on a Dask cluster, with the same functions as the in-process engine.
 
-- read: `dask.dataframe` over every file of the year (CSV or Parquet, a partitioned Parquet
-  folder too; local or any fsspec URL such as s3://), mapped per partition to the four columns
-  the job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters, on the workers;
+- read: on the workers, every file of the year (CSV or Parquet, a partitioned Parquet folder
+  too; local or any fsspec URL such as s3://), mapped per partition to the four columns the
+  job needs (`Fecha-I, Ori-I, Des-I, dif_min`) by the same adapters. Parquet is read one row
+  group per task with pyarrow, airport codes as dictionary columns, as the in-process engine
+  reads it (`dask.dataframe` would make a Python string per flight first); CSV, raw SCL rows
+  and folders partitioned by a needed column go through `dask.dataframe`;
 - split: each partition, where it was read, into pieces per side and airport batch (an
   airport's batch is a hash of its code), plus a small summary (flights per year, each side's
   airports) that the client uses to pick the year and the sides;
@@ -45,10 +48,15 @@ log = logging.getLogger(__name__)
 DAILY_COLUMNS = ["airport", "date", "flights", "mean_delay", "delayed_share", "p90_delay"]
 
 
-def _dask():
+def _dask(dataframe: bool = False):
+    """dask.distributed's Client and LocalCluster, and `dask.dataframe` only when asked: its
+    import costs the client about a CPU second, and Parquet is read without it."""
     try:
-        import dask.dataframe as dd
         from dask.distributed import Client, LocalCluster
+
+        dd = None
+        if dataframe:
+            import dask.dataframe as dd
     except ImportError:
         raise InputError('--engine dask needs Dask: pip install -e ".[dask]"') from None
     return dd, Client, LocalCluster
@@ -72,7 +80,14 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
 
     # The workers' statistical profiler samples every thread's stack 100 times a second (for
     # the dashboard): CPU a short batch job on a few cores would rather spend on its work.
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
+    # Distributed starts workers with MALLOC_TRIM_THRESHOLD_ set (freed memory returned to the
+    # OS at once, for long-lived workers): glibc then maps and unmaps every large array again,
+    # ~40 % more CPU for this job's pandas/NumPy work; a run's cluster is closed when it ends.
+    quiet = {
+        "distributed.worker.profile.enabled": False,
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,  # None: not set
+    }
+    with dask.config.set(quiet):
         cluster = LocalCluster(
             n_workers=max(1, int(workers)),
             threads_per_worker=1,
@@ -136,21 +151,78 @@ def _layout(columns: list[str]) -> str:
     return "us2001" if is_us2001(columns) else "raw"
 
 
+def _needed_columns(layout: str) -> list[str] | None:
+    if layout == "interim":
+        return list(INTERIM_COLUMNS)
+    if layout == "us2001":
+        from latam_airlines.data.us2001 import US2001_COLUMNS
+
+        return list(US2001_COLUMNS)
+    return None  # raw SCL: make_dataset needs the whole row
+
+
+# The airport-code columns of each layout, read as dictionary columns (pandas Categoricals).
+_CODE_COLUMNS = {"interim": ["Ori-I", "Des-I"], "us2001": ["origin", "destination"]}
+
+
+def parquet_row_groups(paths: tuple[str, ...]) -> list[tuple] | None:
+    """`(filesystem, file, row group, layout, path)` for every row group of the year's Parquet
+    files (a file or a partitioned folder, local or URL), for `_read_row_group`; None when one
+    of them needs `dask.dataframe` (CSV, raw SCL rows, a column that is a partition key)."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from latam_airlines.io.location import filesystem
+
+    groups = []
+    for path in paths:
+        if not is_parquet(path):
+            return None
+        layout = _layout(table_columns(path))
+        if layout == "raw":
+            return None
+        fs, root = filesystem(path)
+        if fs.isdir(root):
+            dataset = ds.dataset(root, format="parquet", filesystem=fs, partitioning="hive")
+            if dataset.partitioning is not None and any(
+                name in _needed_columns(layout) for name in dataset.partitioning.schema.names
+            ):
+                return None
+            files = dataset.files
+        else:
+            files = [root]
+        for file in files:
+            with fs.open(file, "rb") as handle:
+                meta = pq.ParquetFile(handle).metadata
+            rows = (meta.row_group(number).num_rows for number in range(meta.num_row_groups))
+            groups += [(fs, file, number, layout, path) for number, count in enumerate(rows) if count]
+    return groups
+
+
+def _read_row_group(fs, file: str, number: int, layout: str, path: str) -> pd.DataFrame:
+    """One Parquet row group as `_flight_columns` gives it, read with pyarrow as the in-process
+    engine reads (airport codes as dictionary columns: no Python string per flight)."""
+    import pyarrow.parquet as pq
+
+    with fs.open(file, "rb") as handle:
+        table = pq.ParquetFile(handle, read_dictionary=_CODE_COLUMNS[layout]).read_row_group(
+            number, columns=_needed_columns(layout)
+        )
+    return _flight_columns(table.to_pandas(), layout, path)
+
+
+def _read_and_split(buckets: int, fs, file: str, number: int, layout: str, path: str) -> dict:
+    return _split_partition(_read_row_group(fs, file, number, layout, path), buckets)
+
+
 def read_flights_dask(paths: tuple[str, ...], blocksize: str = "64MB"):
     """The files of a year as one lazy Dask frame of `Fecha-I, Ori-I, Des-I, dif_min, year`."""
-    dd, _, _ = _dask()
+    dd, _, _ = _dask(dataframe=True)
     meta = _empty_flights("category").assign(year=pd.Series(dtype="Int32"))
     frames = []
     for path in paths:
         layout = _layout(table_columns(path))
-        if layout == "interim":
-            columns = list(INTERIM_COLUMNS)
-        elif layout == "us2001":
-            from latam_airlines.data.us2001 import US2001_COLUMNS
-
-            columns = list(US2001_COLUMNS)
-        else:
-            columns = None  # raw SCL: make_dataset needs the whole row
+        columns = _needed_columns(layout)
         options = s3_options() if is_url(path) and path.startswith(("s3://", "s3a://")) else None
         if is_parquet(path):
             source = dd.read_parquet(path, columns=columns, storage_options=options)
@@ -197,7 +269,8 @@ def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
     years = part["year"].dropna().value_counts()
     summary = {
         "years": {int(year): int(count) for year, count in years.items()},
-        "raw": {side: set(part[column].dropna().astype(str).unique()) for side, column in SIDES.items()},
+        # distinct values first, then text: not a string per flight
+        "raw": {side: set(map(str, part[column].dropna().unique())) for side, column in SIDES.items()},
     }
     pieces = {}
     flight_years = np.nan_to_num(part["year"].to_numpy(dtype="float64", na_value=np.nan), nan=-1).astype(
@@ -290,8 +363,13 @@ def dask_airport_days(
     # A few batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
     # enough of them to balance airports of very different sizes.
     buckets = workers * 4
-    partitions = read_flights_dask(chosen.paths).to_delayed()
-    splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
+    groups = parquet_row_groups(chosen.paths)
+    if groups is not None:
+        # Parquet: each row group read with pyarrow and split by the same task, on a worker.
+        splits = [client.submit(_read_and_split, buckets, *group, pure=False) for group in groups]
+    else:
+        partitions = read_flights_dask(chosen.paths).to_delayed()
+        splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
     summaries = client.gather([client.submit(_summary, split, pure=False) for split in splits])
     per_year: dict[int, int] = {}
     for summary in summaries:
