@@ -24,8 +24,8 @@ import latam_airlines.models.training as training
 from latam_airlines.datasets import SCL_FEATURES
 from latam_airlines.models import TrainConfig
 
-# The minimal tier frozen too: its recent windows slide back when unfed, and it has no stale
-# switch (7-day windows won fed and lost frozen; reports/model_selection.md, sixth pass).
+# The minimal tier frozen too: its 7-day windows slide back when unfed, so days beyond the
+# stale switch go to minimal_stale (reports/model_selection.md, sixth and seventh passes).
 REGIMES = (
     "holdout",
     "holdout_without_feed",

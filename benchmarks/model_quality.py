@@ -12,7 +12,8 @@ metrics (Brier, log-loss, ECE, against always answering the observed base rate):
 - fed daily: each test day's outcomes reach the recent-delay history a day later;
 - fed 7 days late: they arrive a week late (the gap exceeds stale_after_days: stale tier);
 - frozen: no feed after the training part (later flights go to the stale tier);
-- minimal tier: only OPERA, TIPOVUELO, MES (fed daily, and frozen).
+- minimal tier: only OPERA, TIPOVUELO, MES (fed daily, and frozen: days beyond
+  stale_after_days go to the minimal_stale tier, 28-day rates only).
 - intraday (1 h ahead): `features: intraday`, fed during the day (same-day delay rates of
   flights scheduled at least an hour before); one more training.
 
@@ -116,6 +117,9 @@ def regimes(metrics: dict) -> None:
     tiers = metrics.get("holdout_without_feed", {}).get("tiers")
     if tiers:
         print(f"frozen: flights per tier {tiers} (stale after {metrics.get('stale_after_days', 'n')} days)")
+    tiers = metrics.get("holdout_minimal_fields_without_feed", {}).get("tiers")
+    if tiers:
+        print(f"minimal tier, frozen: flights per tier {tiers}")
     print(f"thresholds per tier: {metrics.get('thresholds', {})}")
 
 

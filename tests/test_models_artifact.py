@@ -43,20 +43,27 @@ def test_an_artifact_round_trips_through_an_s3_bucket(
         load_model(f"{s3_bucket}/models/absent.joblib")
 
 
-def test_minimal_records_are_scored_by_the_minimal_tier(small_model: DelayModel) -> None:
+@pytest.mark.parametrize(
+    ("month", "tier"),
+    # History ends 2017-12-31: January (2018) starts the day after; July is months on: stale.
+    [(1, "minimal"), (7, "minimal_stale")],
+)
+def test_minimal_records_are_scored_by_the_minimal_tiers(
+    small_model: DelayModel, month: int, tier: str
+) -> None:
     airlines = small_model.known_values["OPERA"][:6]
-    records = [{"OPERA": airline, "TIPOVUELO": "N", "MES": 7} for airline in airlines]
-    probability = small_model.predict_proba(records)
-    assert probability.shape == (len(records),)
+    records = [{"OPERA": airline, "TIPOVUELO": "N", "MES": month} for airline in airlines]
+    probability, labels, regime = small_model.decide(records)
+    assert regime.tolist() == [tier] * len(records)
     assert ((probability > 0) & (probability < 1)).all()
     assert len(np.unique(probability.round(6))) > 1  # airlines differ, not one defaulted answer
     tiers = small_model.pipeline
     prepared = small_model.prepare(records)
-    raw_minimal = tiers.minimal.predict_proba(prepared)[:, 1]
-    expected = calibrate(raw_minimal, tiers.calibration["minimal"])  # its own calibration map
+    raw = getattr(tiers, tier).predict_proba(prepared)[:, 1]
+    expected = calibrate(raw, tiers.calibration[tier])  # its own calibration map
     np.testing.assert_allclose(probability, expected)
-    minimal_threshold = small_model.thresholds["minimal"]  # ... and its own threshold
-    assert small_model.predict(records) == [int(p >= minimal_threshold) for p in probability]
+    threshold = small_model.thresholds[tier]  # ... and its own threshold
+    assert small_model.predict(records) == labels.tolist() == [int(p >= threshold) for p in probability]
 
 
 def test_rich_records_use_the_schedule_and_destination(small_model: DelayModel) -> None:

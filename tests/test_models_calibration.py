@@ -56,8 +56,18 @@ def test_fed_probabilities_are_calibrated_on_the_holdout(sampled_model: DelayMod
     assert holdout["roc_auc"] > 0.64
 
 
-def test_minimal_tier_flags_a_minority_and_beats_its_base_rate(sampled_model: DelayModel) -> None:
-    minimal = sampled_model.metrics["holdout_minimal_fields"]
+@pytest.fixture(scope="module")
+def logreg_sample(scl_features: pd.DataFrame) -> tuple[pd.DataFrame, DelayModel]:
+    """The project's model (logreg, three folds for the thresholds) on 20,000 flights, refitted
+    on every row; its holdout is Nov-Dec."""
+    sample = scl_features.sample(20000, random_state=3).reset_index(drop=True)
+    return sample, train(sample, model="logreg", threshold_folds=3)
+
+
+def test_minimal_tier_flags_a_minority_and_beats_its_base_rate(logreg_sample) -> None:
+    # The project's model: the minimal tier's 7-day windows were chosen for it (with xgb on a
+    # 12,000-flight sample they are noise: ROC-AUC 0.55; reports/model_selection.md, seventh pass).
+    minimal = logreg_sample[1].metrics["holdout_minimal_fields"]
     assert minimal["flagged_share"] <= 0.60  # was 92 % with the linear month
     assert minimal["brier"] <= minimal["brier_base_rate"] + 0.002
     assert minimal["roc_auc"] > 0.57
@@ -79,20 +89,36 @@ def test_regime_follows_the_feed_state(sampled_model: DelayModel) -> None:
     flights = [
         {**MINIMAL, "MES": 11, "Fecha-I": "2017-11-02 10:00:00", "Des-I": "SCFA"},
         {**MINIMAL, "MES": 11, "Fecha-I": "2017-11-20 10:00:00", "Des-I": "SCFA"},
-        {**MINIMAL, "MES": 11},
+        {**MINIMAL, "MES": 11},  # no day: dated Nov 1, the day after the history
+        {**MINIMAL, "MES": 12},  # no day: Dec 1, 31 days on
+        {**MINIMAL, "MES": 11, "Fecha-I": "2017-11-20 10:00:00"},  # no destination: minimal, dated
     ]
     probability, labels, regime = model.decide(flights)
-    assert regime.tolist() == ["fed", "stale", "minimal"]
+    assert regime.tolist() == ["fed", "stale", "minimal", "minimal_stale", "minimal_stale"]
     thresholds = model.thresholds
+    assert thresholds["minimal_stale"] != thresholds["minimal"]
     expected = [int(p >= thresholds[r]) for p, r in zip(probability, regime)]
     assert labels.tolist() == expected == model.predict(flights)
-    # Feeding November makes the late flight fresh again.
+    tiers = model.pipeline
+    prepared = model.prepare(flights[3:])
+    raw = tiers.minimal_stale.predict_proba(prepared)[:, 1]
+    np.testing.assert_allclose(probability[3:], calibrate(raw, tiers.calibration["minimal_stale"]))
+    # Feeding November makes the late flights fresh again; December is still 12 days on.
     november = [
         {**MINIMAL, "MES": 11, "Fecha-I": f"2017-11-{day:02d} 09:00:00", "Des-I": "SCFA"}
         for day in range(1, 20)
     ]
     model.record_outcomes(november, np.zeros(len(november)))
-    assert model.decide(flights)[2].tolist() == ["fed", "fed", "minimal"]
+    assert model.decide(flights)[2].tolist() == ["fed", "fed", "minimal", "minimal_stale", "minimal"]
+
+
+def test_holdout_minimal_figures_switch_on_the_stale_days(sampled_model: DelayModel, scl_features) -> None:
+    sample = scl_features.sample(12000, random_state=11)
+    test = sample[sample["MES"] >= 11]
+    fresh = int(((test["MES"] == 11) & (test["DIA"] <= 7)).sum())  # frozen at Oct 31, 7 days fresh
+    frozen = sampled_model.metrics["holdout_minimal_fields_without_feed"]
+    assert frozen["tiers"] == {"minimal": fresh, "minimal_stale": len(test) - fresh}
+    assert sampled_model.metrics["holdout_minimal_fields"]["tiers"] == {"minimal": len(test)}
 
 
 def test_stale_tier_reads_the_planned_schedule(sampled_model: DelayModel) -> None:
@@ -128,12 +154,12 @@ def test_known_categories_match_whatever_their_case(sampled_model: DelayModel) -
     assert unknown < 0.5  # calibrated: an unknown airline gets a rate near the prior, not 0.61
 
 
-def test_served_minimal_tier_is_calibrated_for_the_months_it_has_seen(scl_features: pd.DataFrame) -> None:
+def test_served_minimal_tier_is_calibrated_for_the_months_it_has_seen(logreg_sample) -> None:
     """The artifact (refitted on every month) answers a minimal record near the observed delay
     rate of its airline, type and month: its calibration is fitted with the months seen, as
-    served, not with whole months held out (that put Grupo LATAM I in July at 0.69, observed 0.35)."""
-    sample = scl_features.sample(20000, random_state=3).reset_index(drop=True)
-    model = train(sample, model="logreg", threshold_folds=3)
+    served, not with whole months held out (that put Grupo LATAM I in July at 0.69, observed 0.35).
+    Its history ends on Dec 31: January is the minimal tier, February-December minimal_stale."""
+    sample, model = logreg_sample
     group = sample[(sample["OPERA"] == "Grupo LATAM") & (sample["TIPOVUELO"] == "I")]
     observed = group.groupby("MES")["atraso_15"].mean()
     predicted = model.predict_proba(

@@ -18,15 +18,23 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
     # category (a linear month extrapolated 0.40 -> 0.58 for LATAM national flights while the
     # observed rates stayed 0.11-0.17), with smoothed delay rates per month and per
     # airline x type x month (an unseen month gets the prior); the recent rates of SCL, the
-    # airline and airline x type follow the level (a record without a day reads the last 28
-    # recorded days). 7-day windows rank better fed but much worse frozen (the tier has no stale
-    # switch): not kept (reports/model_selection.md, sixth pass).
+    # airline and airline x type over 7 and 28 days follow the level (a record without a day
+    # reads the last recorded days). The 7-day windows are a trap once the feed stops (they
+    # slide back to the history's last week): a stale history switches to `minimal_stale`
+    # (models/feed_tiers.py; reports/model_selection.md, sixth and seventh passes).
     "minimal": {
         "categorical": ["OPERA", "TIPOVUELO", "MES"],
         "numeric": [],
         "history": [("OPERA",), ("OPERA", "TIPOVUELO"), ("MES",), ("OPERA", "TIPOVUELO", "MES")],
         "congestion": [],
-        "recent": [((), 28), (("OPERA",), 28), (("OPERA", "TIPOVUELO"), 28)],
+        "recent": [
+            ((), 7),
+            ((), 28),
+            (("OPERA",), 7),
+            (("OPERA",), 28),
+            (("OPERA", "TIPOVUELO"), 7),
+            (("OPERA", "TIPOVUELO"), 28),
+        ],
     },
     # Every seed field except the month (which does not extrapolate to unseen months).
     "base": {
@@ -50,6 +58,12 @@ FEATURE_SETS: dict[str, dict[str, list]] = {
         ],
         "congestion": [],
     },
+}
+# The minimal tier once the outcome feed has stopped (history older than the stale switch's
+# days): the same fields with 28-day windows only (chosen on the backtests' frozen rows).
+FEATURE_SETS["minimal_stale"] = {
+    **FEATURE_SETS["minimal"],
+    "recent": [((), 28), (("OPERA",), 28), (("OPERA", "TIPOVUELO"), 28)],
 }
 FEATURE_SETS["congestion"] = {
     **FEATURE_SETS["history"],

@@ -178,8 +178,10 @@ class DelayModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability, label, regime) per flight. regime: "fed" (full tier, recent delay
         rates current), "stale" (the outcome history ends more than `stale_after_days` before
-        the flight: the tier without recent rates) or "minimal" (only OPERA, TIPOVUELO, MES).
-        Each regime labels at its own F1-optimal threshold (`thresholds`)."""
+        the flight: the tier without recent rates), "minimal" (only OPERA, TIPOVUELO, MES) or
+        "minimal_stale" (a minimal record beyond `stale_after_days`, or dated by its month at a
+        day beyond it: the minimal tier with 28-day rates only). Each regime labels at its own
+        F1-optimal threshold (`thresholds`)."""
         prepared = self.prepare(flights)
         decide = getattr(self.pipeline, "decide", None)
         if decide is None:  # a plain estimator: one threshold
@@ -195,7 +197,7 @@ class DelayModel:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Decision threshold per regime (fed, stale, minimal)."""
+        """Decision threshold per regime (fed, stale, minimal, minimal_stale)."""
         stored = dict(getattr(self.pipeline, "thresholds", None) or {"full": self.threshold})
         return {("fed" if tier == "full" else tier): float(value) for tier, value in stored.items()}
 
@@ -223,7 +225,7 @@ class DelayModel:
         """The fitted feature steps that keep a recent-delay history (features/outcome_history.py)."""
         from latam_airlines.models.pipelines import outcome_history_step
 
-        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal")]
+        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal", "minimal_stale")]
         return [step for step in map(outcome_history_step, tiers) if step is not None]
 
     @property
@@ -281,6 +283,18 @@ class DelayModel:
         return path if is_url(path) else Path(path)
 
 
+def _regimes(classifier: Any, stale_features: str | None) -> dict[str, str]:
+    """What each regime of a tiered classifier answers with (the artifact's metadata)."""
+    days = classifier.stale_after_days
+    return {
+        "fed": "full tier: recent delay rates, its own threshold",
+        "stale": f"history older than {days} days: {stale_features} features, their own threshold",
+        "minimal": "only OPERA, TIPOVUELO, MES given: 7- and 28-day recent rates",
+        "minimal_stale": f"only OPERA, TIPOVUELO, MES, history older than {days} days (a record "
+        "without a day: its month's next occurrence): 28-day rates only, its own threshold",
+    }
+
+
 def build_artifact(
     classifier: Any,
     inputs: pd.DataFrame,
@@ -335,12 +349,11 @@ def build_artifact(
             "feed": {
                 "stale_after_days": classifier.stale_after_days,
                 "regimes": {
-                    "fed": "full tier: recent delay rates, its own threshold",
-                    "stale": f"history older than {classifier.stale_after_days} days: "
-                    f"{stale_features} features, their own threshold",
-                    "minimal": "only OPERA, TIPOVUELO, MES given",
+                    name: text
+                    for name, text in _regimes(classifier, stale_features).items()
+                    if name in ("fed", "minimal") or getattr(classifier, name, None) is not None
                 }
-                if classifier.stale is not None
+                if classifier.stale_after_days is not None
                 else {},
             },
             "library_versions": {

@@ -10,7 +10,13 @@ own calibration map (models/calibration.py) and decision threshold:
   recent rates);
 - `minimal`: records with only OPERA, TIPOVUELO, MES: a model trained on exactly those
   fields (a model trained on complete rows, fed a default hour and destination, answers for
-  that default flight, not for "any flight of this airline this month").
+  that default flight, not for "any flight of this airline this month"), with 7- and 28-day
+  recent rates of SCL, the airline and airline x type;
+- `minimal_stale`: the same records when the minimal tier's history is more than
+  `stale_after_days` days older than the flight: 28-day windows only, its own threshold (the
+  7-day windows, slid back to the history's last week, mislead: Jul-Aug frozen F1 0.26).
+  A record without a day is dated at the earliest day its month can be after the history's
+  last day (the month's next occurrence): stale when even that day is beyond the switch.
 
 Probabilities are calibrated per tier: the map sends each raw score to the delay rate observed
 for such scores (class weights inflate raw scores: mean 0.46 against an observed 0.23). Each
@@ -30,7 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from latam_airlines.models.calibration import calibrate
 
-TIERS: tuple[str, ...] = ("full", "stale", "minimal")
+TIERS: tuple[str, ...] = ("full", "stale", "minimal", "minimal_stale")
 
 
 class TieredClassifier(BaseEstimator, ClassifierMixin):
@@ -47,6 +53,7 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         full: Any = None,
         minimal: Any = None,
         stale: Any = None,
+        minimal_stale: Any = None,
         full_fields: Sequence[str] = (),
         thresholds: Mapping[str, float] | None = None,
         calibration: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
@@ -55,13 +62,20 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         self.full = full
         self.minimal = minimal
         self.stale = stale
+        self.minimal_stale = minimal_stale
         self.full_fields = full_fields
         self.thresholds = thresholds
         self.calibration = calibration
         self.stale_after_days = stale_after_days
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("minimal_stale", None)  # artifacts pickled before that tier existed
+        super().__setstate__(state)
+
     def _tiers(self) -> list[Any]:
-        return [tier for tier in (self.full, self.stale, self.minimal) if tier is not None]
+        return [
+            tier for tier in (self.full, self.stale, self.minimal, self.minimal_stale) if tier is not None
+        ]
 
     def fit(self, X: pd.DataFrame, y: Any) -> TieredClassifier:
         """Fit every given tier on (X, y); thresholds and calibration maps stay as given."""
@@ -93,30 +107,33 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
             present &= ~pd.isna(X[field].to_numpy())
         return present
 
-    def history_step(self) -> Any:
-        """The full tier's feature step when it keeps a recent-delay history, else None."""
-        step = getattr(self.full, "named_steps", {}).get("features")
+    def history_step(self, tier: str = "full") -> Any:
+        """`tier`'s feature step when it keeps a recent-delay history, else None."""
+        step = getattr(getattr(self, tier, None), "named_steps", {}).get("features")
         return step if getattr(step, "outcomes_", None) else None
 
-    def stale_rows(self, X: pd.DataFrame) -> np.ndarray:
-        """True where the flight's day is more than `stale_after_days` after the history's end."""
-        step = self.history_step()
-        if self.stale is None or self.stale_after_days is None or step is None:
+    def stale_rows(self, X: pd.DataFrame, tier: str = "full") -> np.ndarray:
+        """True where the flight's day is more than `stale_after_days` after the end of `tier`'s
+        history (full: the switch to `stale`; minimal: to `minimal_stale`)."""
+        switch = getattr(self, {"full": "stale", "minimal": "minimal_stale"}[tier], None)
+        step = self.history_step(tier)
+        if switch is None or self.stale_after_days is None or step is None:
             return np.zeros(len(X), dtype=bool)
         if np.isnan(step.outcomes_until_):
             return np.ones(len(X), dtype=bool)
-        gap = step.flight_days(X) - step.outcomes_until_
-        return np.nan_to_num(gap, nan=0.0) > self.stale_after_days
+        return np.nan_to_num(history_gap_days(step, X), nan=0.0) > self.stale_after_days
 
-    def route(self, X: pd.DataFrame) -> np.ndarray:
-        """Tier name of each row."""
+    def route(self, X: pd.DataFrame, minimal_only: bool = False) -> np.ndarray:
+        """Tier name of each row; `minimal_only`: every row as a minimal record would go (the
+        holdout's minimal-tier figures)."""
         tier = np.full(len(X), "minimal", dtype=object)
-        rich = self.full_rows(X)
+        rich = np.zeros(len(X), dtype=bool) if minimal_only else self.full_rows(X)
         tier[rich] = "full"
-        if rich.any() and self.stale is not None:
-            rich_positions = np.flatnonzero(rich)
-            stale = self.stale_rows(X.iloc[rich_positions])
-            tier[rich_positions[stale]] = "stale"
+        for name, switch, rows in (("full", "stale", rich), ("minimal", "minimal_stale", ~rich)):
+            if rows.any() and getattr(self, switch, None) is not None:
+                positions = np.flatnonzero(rows)
+                stale = self.stale_rows(X if rows.all() else X.iloc[positions], name)
+                tier[positions[stale]] = switch
         return tier
 
     # ------------------------------------------------------------------ scoring
@@ -125,9 +142,11 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         raw = getattr(self, tier).predict_proba(X)[:, 1]
         return calibrate(raw, (self.calibration or {}).get(tier)) if calibrated else raw
 
-    def decide(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(calibrated probability, threshold, tier) per row."""
-        tier = self.route(X)
+    def decide(
+        self, X: pd.DataFrame, minimal_only: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(calibrated probability, threshold, tier) per row (`minimal_only`: see `route`)."""
+        tier = self.route(X, minimal_only)
         probability = np.empty(len(X), dtype=float)
         threshold = np.empty(len(X), dtype=float)
         thresholds = self.thresholds or {}
@@ -147,3 +166,23 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         probability, threshold, _ = self.decide(X)
         return (probability >= threshold).astype(int)
+
+
+def history_gap_days(step: Any, X: pd.DataFrame) -> np.ndarray:
+    """Days from the last day of `step`'s outcome history to each flight's day. A record
+    without a day but with a month (the minimal record) is dated at the earliest day that month
+    can be after the history's end: the month's next occurrence (the history's own month: the
+    day after it). NaN when neither is known."""
+    from latam_airlines.data.calendar import day_numbers
+    from latam_airlines.features.canonical import as_numbers
+
+    until = step.outcomes_until_
+    days = step.flight_days(X)
+    dateless = np.isnan(days)
+    if dateless.any() and "MES" in X.columns:
+        month = as_numbers(X["MES"].to_numpy()[dateless])
+        last = np.datetime64(int(until), "D").astype(object)
+        year = last.year + (month < last.month)
+        first = day_numbers(year.astype(float), month, np.ones(len(month)))
+        days[dateless] = np.maximum(first, until + 1)  # NaN month stays NaN
+    return days - until

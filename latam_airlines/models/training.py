@@ -63,7 +63,15 @@ FEATURE_CHOICES: tuple[str, ...] = (
 
 
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
-MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tier may label delayed
+MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tiers may label delayed
+# ... within every training month for the fed minimal tier: its 7-day rates follow the level,
+# and the cap must hold when the level rises (a high month of the training part). Not for
+# minimal_stale, whose rates are frozen: the cap by month made it flag 8-12 % of Sep-Oct, F1
+# 0.36 -> 0.24-0.28 (reports/model_selection.md, seventh pass).
+CAP_BY_MONTH_SETS: tuple[str, ...] = ("minimal",)
+# Feature sets of the minimal record: months as categories, whole months held out out of fold,
+# the flagged share capped (fit_with_threshold); minimal_stale answers once the feed stopped.
+MINIMAL_SETS: tuple[str, ...] = ("minimal", "minimal_stale")
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
 # without recent delay rates. `stale_schedule` adds the planned-schedule counts (better ranking
 # on the inner backtests, reports/model_selection.md); off by default because a fresh deployment
@@ -107,29 +115,33 @@ class Holdout:
     test_inputs: pd.DataFrame
     y_test: np.ndarray
     probability: np.ndarray
-    minimal_probability: np.ndarray | None
+    # (probability, threshold, tier) per row, every row scored as a minimal record
+    minimal_probability: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     frozen_probability: np.ndarray | None = None  # history frozen at the training part's end
-    frozen_minimal_probability: np.ndarray | None = None
+    frozen_minimal_probability: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     late_probability: np.ndarray | None = None  # outcomes fed LATE_FEED_DAYS days late
     fed_pipeline: Any = None  # the scoring copy whose history holds the test part's outcomes
 
 
 def _tiers(config: TrainConfig) -> dict[str, str]:
     """tier -> feature set. The reference model reads only the minimal fields: one tier.
-    A full set with recent rates gets a stale tier (unless `stale_after_days` is None)."""
+    A full set with recent rates gets a stale tier, and the minimal tier (recent rates) its
+    minimal_stale tier, unless `stale_after_days` is None."""
     if config.model == "reference":
         return {"minimal": "reference"}
     tiers = {"full": config.features}
     if config.features in STALE_FEATURES and config.stale_after_days is not None:
         tiers["stale"] = "static_schedule" if config.stale_schedule else STALE_FEATURES[config.features]
     tiers["minimal"] = "minimal"
+    if config.stale_after_days is not None:
+        tiers["minimal_stale"] = "minimal_stale"
     return tiers
 
 
 def _tier_params(config: TrainConfig, feature_set: str) -> dict[str, Any]:
     """The minimal tier sees at most a few hundred distinct (OPERA, TIPOVUELO, MES) records:
     150 trees are plenty there, and keep training on large tables fast."""
-    if feature_set == "minimal" and config.model in ("xgb", "lgbm", "rf"):
+    if feature_set in MINIMAL_SETS and config.model in ("xgb", "lgbm", "rf"):
         return {**config.params, "n_estimators": 150}
     return config.params
 
@@ -155,7 +167,7 @@ def fit_with_threshold(
     months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
     if (
         unseen_months
-        and feature_set == "minimal"
+        and feature_set in MINIMAL_SETS
         and config.threshold_folds > 1
         and len(np.unique(months)) >= 2
     ):
@@ -187,8 +199,9 @@ def fit_with_threshold(
     # The minimal tier ranks weakly (ROC-AUC ~0.61): its unconstrained F1 optimum sits near
     # "everything is delayed" (92 % flagged before), which tells a user nothing; its label means
     # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights.
-    max_flagged = MINIMAL_MAX_FLAGGED if feature_set == "minimal" else None
-    threshold = best_f1_threshold(y[scored], calibrate(probability, knots), max_flagged)
+    max_flagged = MINIMAL_MAX_FLAGGED if feature_set in MINIMAL_SETS else None
+    groups = months[scored] if max_flagged is not None and feature_set in CAP_BY_MONTH_SETS else None
+    threshold = best_f1_threshold(y[scored], calibrate(probability, knots), max_flagged, groups)
     _step(on_step, f"{feature_set} features: refit on the training part")
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
     return pipeline.fit(inputs, y), threshold, knots
@@ -204,14 +217,16 @@ def _assemble(
     pipelines: dict[str, Any], thresholds: dict[str, float], knots: dict[str, Any], config: TrainConfig
 ) -> TieredClassifier:
     full_fields = fields_of(config.features) if "full" in pipelines else []
+    switches = "stale" in pipelines or "minimal_stale" in pipelines
     return TieredClassifier(
         full=pipelines.get("full"),
         minimal=pipelines.get("minimal"),
         stale=pipelines.get("stale"),
+        minimal_stale=pipelines.get("minimal_stale"),
         full_fields=full_fields,
         thresholds=dict(thresholds),
         calibration={tier: value for tier, value in knots.items() if value is not None},
-        stale_after_days=config.stale_after_days if "stale" in pipelines else None,
+        stale_after_days=config.stale_after_days if switches else None,
     )
 
 
@@ -253,8 +268,8 @@ def holdout_evaluation(
         record_schedule(tier, test_inputs)
     probability = frozen = classifier.predict_proba(test_inputs)[:, 1]
     minimal = frozen_minimal = None
-    if "full" in pipelines:  # the minimal tier scored on the same rows
-        minimal = frozen_minimal = classifier.tier_probability("minimal", test_inputs)
+    if "full" in pipelines:  # the same rows as minimal records (frozen: stale days switch)
+        minimal = frozen_minimal = classifier.decide(test_inputs, minimal_only=True)
     extra: dict[str, Any] = {"thresholds": thresholds}
     if config.outcome_feed and model.outcomes_until is not None:
         # Every day's departures, the test part's included, on a copy (the returned model's
@@ -264,7 +279,7 @@ def holdout_evaluation(
             step.record_outcomes(inputs, y)
         probability = fed.predict_proba(test_inputs)[:, 1]
         if minimal is not None:
-            minimal = fed.tier_probability("minimal", test_inputs)
+            minimal = fed.decide(test_inputs, minimal_only=True)
         extra["late"] = _late_feed(fed, test_inputs, LATE_FEED_DAYS)
         extra["fed"] = fed
     holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal, frozen)
@@ -308,7 +323,7 @@ LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
 
 
 def _history_steps(classifier: TieredClassifier) -> list[Any]:
-    tiers = [getattr(classifier, tier, None) for tier in ("full", "minimal")]
+    tiers = [getattr(classifier, tier, None) for tier in ("full", "minimal", "minimal_stale")]
     return [step for step in map(outcome_history_step, tiers) if step is not None]
 
 
@@ -361,14 +376,19 @@ def holdout_metrics(
                 holdout.y_test, late, thresholds[late_tier]
             )
     if holdout.minimal_probability is not None:
-        metrics["holdout_minimal_fields"] = classification_metrics(
-            holdout.y_test, holdout.minimal_probability, thresholds["minimal"]
-        )
+        metrics["holdout_minimal_fields"] = _minimal_metrics(holdout.y_test, holdout.minimal_probability)
         frozen_minimal = holdout.frozen_minimal_probability
         if frozen_minimal is not None and holdout.model.outcomes_until is not None:
-            metrics["holdout_minimal_fields_without_feed"] = classification_metrics(
-                holdout.y_test, frozen_minimal, thresholds["minimal"]
-            )
+            metrics["holdout_minimal_fields_without_feed"] = _minimal_metrics(holdout.y_test, frozen_minimal)
+    return metrics
+
+
+def _minimal_metrics(y: np.ndarray, decided: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, Any]:
+    """classification_metrics of the rows scored as minimal records, each labelled at its
+    tier's threshold (minimal, or minimal_stale on days beyond the stale switch)."""
+    probability, threshold, tier = decided
+    metrics = classification_metrics(y, probability, threshold)
+    metrics["tiers"] = {str(name): int(count) for name, count in zip(*np.unique(tier, return_counts=True))}
     return metrics
 
 
@@ -434,14 +454,15 @@ def train(
     inputs, y = training_data(processed, config.year)
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():
-        if feature_set == "minimal" and tier in classifier.thresholds:
-            # Served, the minimal tier scores months it has seen: its calibration and threshold
+        if feature_set in MINIMAL_SETS and tier in classifier.thresholds:
+            # Served, the minimal tiers score months they have seen: calibration and threshold
             # fitted with whole months held out would overshoot them (July 0.69 for an observed
             # 0.35), so they are fitted again on out-of-fold scores of every row, months seen.
             pipeline, threshold, knots = fit_with_threshold(
                 inputs, y, config, feature_set, on_step, unseen_months=False
             )
-            classifier.minimal, classifier.thresholds[tier] = pipeline, threshold
+            setattr(classifier, tier, pipeline)
+            classifier.thresholds[tier] = threshold
             if knots is not None:
                 classifier.calibration = {**(classifier.calibration or {}), tier: knots}
             continue
