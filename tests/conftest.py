@@ -12,11 +12,12 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
 
-from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
+if TYPE_CHECKING:  # pandas (also behind latam_airlines.datasets) is imported where a fixture
+    import pandas as pd  # needs it: the xdist controller loads this file too and runs no test
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,16 +53,22 @@ def _no_tracking_by_default():
 
 @pytest.fixture(scope="session")
 def scl_raw_path() -> Path:
+    from latam_airlines.datasets import SCL_RAW_SAMPLE
+
     return SCL_RAW_SAMPLE
 
 
 @pytest.fixture(scope="session")
 def scl_features_path() -> Path:
+    from latam_airlines.datasets import SCL_FEATURES
+
     return SCL_FEATURES
 
 
 @pytest.fixture(scope="session")
 def scl_features(scl_features_path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_csv(scl_features_path)
 
 
