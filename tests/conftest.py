@@ -12,13 +12,40 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
 
-from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
+if TYPE_CHECKING:  # pandas (also behind latam_airlines.datasets) is imported where a fixture
+    import pandas as pd  # needs it: the xdist controller loads this file too and runs no test
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# The costliest files, costliest first (figures: reports/test_durations.md). With `--dist
+# loadfile` pytest-xdist hands whole files to whichever worker is free, in collection order, so
+# these start early and the many short files fill both workers' tails; by default xdist orders
+# files by their number of tests, which left a three-test file starting two servers for last.
+# A file missing here only runs later; the list steers the balance, not what runs.
+COSTLIEST_FILES = (
+    # the full suite's (`slow`: Airflow runs, the MLflow server, full-table fits, Dask, the notebook)
+    "test_orchestration_dags.py",
+    "test_tracking_mlflow.py",
+    "test_models_quality.py",
+    "test_anomalies_engines.py",
+    "test_models_holdout_protocol.py",
+    "1.0-eda.ipynb",
+    # the fast loop's (uvicorn starts, moto S3, Redis, the shared fits)
+    "test_api_schedule_feed.py",
+    "test_io_s3.py",
+    "test_api_hostile.py",
+    "test_loadtest.py",
+    "test_models_cli.py",
+    "test_data_make_dataset.py",
+    "test_api_app.py",
+    "test_anomalies_detection.py",
+    "test_api_shared_state.py",
+    "test_cli_data.py",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # compiles a grammar at import) costs every pytest process seconds, and notebooks are slow.
     if config.pluginmanager.has_plugin("nbmake"):
         config.option.nbmake = True
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep COSTLIEST_FILES' order
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,6 +63,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
+    rank = {name: position for position, name in enumerate(COSTLIEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order stays
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,16 +83,22 @@ def _no_tracking_by_default():
 
 @pytest.fixture(scope="session")
 def scl_raw_path() -> Path:
+    from latam_airlines.datasets import SCL_RAW_SAMPLE
+
     return SCL_RAW_SAMPLE
 
 
 @pytest.fixture(scope="session")
 def scl_features_path() -> Path:
+    from latam_airlines.datasets import SCL_FEATURES
+
     return SCL_FEATURES
 
 
 @pytest.fixture(scope="session")
 def scl_features(scl_features_path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.read_csv(scl_features_path)
 
 

@@ -1,12 +1,16 @@
-"""A real `latam serve` against hostile clients: no 5xx for any request, answers that never echo
-a huge value, the body limit answered 413 to clients that send everything first, encoded
-bodies 415, slow and idle clients cut by timeouts, a cache bounded in bytes; capacity limits
-(open connections, body bytes in flight) answered 429 with Retry-After: the service never answers 5xx."""
+"""One real `latam serve` process on 127.0.0.1 for the module (each start imports the whole model
+stack, so the plain and the hostile checks share it): it answers /predict and a short `latam
+stress` run against it; against hostile clients there is no 5xx for any request, answers never
+echo a huge value, the body limit is answered 413 to clients that send everything first, encoded
+bodies 415, slow and idle clients are cut by timeouts, the cache is bounded in bytes; capacity
+limits (open connections, body bytes in flight) are answered 429 with Retry-After."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import socket
 import time
 import urllib.error
@@ -14,12 +18,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from matplotlib.image import imread
 
 from latam_airlines import loadtest as load
 from latam_airlines.api.predictor import CachedPredictor
+from latam_airlines.cli import main
 from latam_airlines.models import load_model
 
-# Short limits so the timeouts are seen in seconds (the defaults are 10 s and 30 s).
+# Short limits so the timeouts are seen in seconds (the defaults are 10 s and 30 s); far above
+# what the predict and stress tests need (8 connections, small bodies).
 LIMITS = {
     "LATAM_HEADER_TIMEOUT_S": "1.5",
     "LATAM_BODY_TIMEOUT_S": "2",
@@ -34,6 +41,54 @@ def server(api_model_path: Path):
     with load.local_server(api_model_path, extra_env=LIMITS) as url:
         host, port = url.rsplit("//", 1)[1].split(":")
         yield url, (host, int(port))
+
+
+@pytest.fixture(scope="module")
+def server_url(server) -> str:
+    return server[0]
+
+
+def require_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("wrk is not installed (CI must apt-get install wrk)")
+    pytest.skip("wrk is not installed (apt-get install wrk)")
+
+
+def test_real_server_answers_predict(server_url: str) -> None:
+    request = urllib.request.Request(
+        f"{server_url}/predict",
+        data=json.dumps({"flights": [{"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        body = json.loads(answer.read())
+    assert answer.status == 200
+    assert body["predict"][0] in (0, 1) and 0 <= body["probability"][0] <= 1
+
+
+def test_short_stress_run_writes_summary_and_plot(server_url: str, tmp_path: Path, capsys) -> None:
+    require_wrk()
+    code = main(["--quiet", "stress", "--url", server_url, "--duration", "2", "--connections", "8",
+                 "--output", str(tmp_path)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["requests"] > 100
+    assert summary["non_2xx"] == 0 and summary["errors"] == 0
+    latency = summary["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["max"]
+    assert summary["requests_per_s"] == pytest.approx(summary["requests"] / summary["duration_s"], rel=0.01)
+    height, width, _ = imread(tmp_path / "latency.png").shape  # a readable chart
+    assert height > 100 and width > 100
+    assert "requests in" in capsys.readouterr().out
+
+
+def test_stress_counts_errors(server_url: str) -> None:
+    require_wrk()
+    bad = ['{"flights": [{"OPERA": "Nope", "TIPOVUELO": "N", "MES": 3}]}']
+    result = load.run_wrk(server_url, bad, duration=1, connections=2)
+    assert result.requests > 0 and result.non_2xx == result.requests
 
 
 def post(url: str, body: bytes, headers: dict | None = None, timeout: float = 20) -> tuple[int, bytes]:

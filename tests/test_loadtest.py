@@ -40,6 +40,7 @@ def test_local_server_serves_the_model_and_stops(api_model_path: Path):
     assert processes[0].poll() is not None and not _listening(port)
 
 
+@pytest.mark.slow  # a fresh uvicorn interpreter imports the whole model stack only to fail on it
 def test_a_server_that_cannot_start_names_the_artifact_and_is_stopped(tmp_path: Path):
     corrupt = tmp_path / "model.joblib"
     corrupt.write_bytes(b"not a model")
