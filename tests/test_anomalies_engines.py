@@ -109,6 +109,16 @@ def test_a_local_cluster_gives_the_same_report_however_its_workers_start(worker_
     assert charts and all((run.folder / chart.name).read_bytes() == chart.read_bytes() for chart in charts)
 
 
+def test_the_settings_take_every_worker_start_the_engine_knows():
+    from typing import get_args
+
+    from latam_airlines.anomalies.distributed import WORKER_STARTS
+    from latam_airlines.settings import AnomaliesSettings
+
+    assert get_args(AnomaliesSettings.model_fields["worker_start"].annotation) == WORKER_STARTS
+    assert AnomaliesSettings().worker_start == "fork"
+
+
 @pytest.mark.slow
 def test_forked_workers_start_with_the_modules_of_their_tasks_imported():
     import sys
