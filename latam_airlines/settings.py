@@ -150,6 +150,7 @@ class AnomaliesSettings(_Section):
     method: Literal["krcf", "rrcf", "isolation-forest"] = "krcf"
     engine: Literal["local", "dask"] = "local"
     scheduler: Optional[str] = None
+    worker_start: Literal["fork", "forkserver", "spawn", "threads"] = "fork"
     by: Literal["auto", "origin", "destination", "both"] = "auto"
     sigmas: float = 3
     num_trees: int = 30

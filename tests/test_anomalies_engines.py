@@ -97,6 +97,44 @@ def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
     assert (tmp_path / "2001" / "index.md").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("worker_start", ["fork", "forkserver", "spawn", "threads"])
+def test_a_local_cluster_gives_the_same_report_however_its_workers_start(worker_start, local_run, tmp_path):
+    run = run_anomaly_report(
+        str(US2001_SAMPLE), "latest", tmp_path, SETTINGS, engine="dask", n_jobs=2, worker_start=worker_start
+    )
+    pd.testing.assert_frame_equal(run.table, local_run.table, check_dtype=False)
+    assert (run.folder / "anomalies.csv").read_text() == (local_run.folder / "anomalies.csv").read_text()
+    charts = sorted(local_run.folder.glob("*.png"))  # threads draw at once: each its own figure
+    assert charts and all((run.folder / chart.name).read_bytes() == chart.read_bytes() for chart in charts)
+
+
+def test_the_settings_take_every_worker_start_the_engine_knows():
+    from typing import get_args
+
+    from latam_airlines.anomalies.distributed import WORKER_STARTS
+    from latam_airlines.settings import AnomaliesSettings
+
+    assert get_args(AnomaliesSettings.model_fields["worker_start"].annotation) == WORKER_STARTS
+    assert AnomaliesSettings().worker_start == "fork"
+
+
+@pytest.mark.slow
+def test_forked_workers_start_with_the_modules_of_their_tasks_imported():
+    import sys
+
+    from latam_airlines.anomalies.distributed import WORKER_MODULES, dask_client
+
+    def imported() -> list[str]:
+        return [name for name in WORKER_MODULES if name not in sys.modules]
+
+    with dask_client(None, 2, "fork") as client:
+        missing = client.run(imported)
+    assert len(missing) == 2 and not any(missing.values())
+    with dask_client(None, 1, "spawn") as client:  # a fresh interpreter imports them itself
+        assert "krcf" in next(iter(client.run(imported).values()))
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -108,6 +146,7 @@ def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
             marks=pytest.mark.slow,  # the client's connect timeout
         ),
         (["--method", "svm"], "--method"),
+        (["--engine", "dask", "--worker-start", "vfork"], "--worker-start"),
     ],
 )
 def test_engine_mistakes_exit_2_with_one_line(arguments, message, tmp_path: Path, capsys):

@@ -23,14 +23,16 @@ Results equal the in-process engine's for the same seed: every airport-day figur
 on that day's flights, every score only on that airport's days and the seed.
 
 `scheduler=None` starts a `LocalCluster` (`workers` processes, one thread each, on 127.0.0.1)
-for the run; otherwise `scheduler` is the address of a running cluster, whose workers must have
-this package installed. Install with `pip install -e ".[dask]"`.
+for the run, its worker processes started as `worker_start` says (`WORKER_STARTS`); otherwise
+`scheduler` is the address of a running cluster, whose workers must have this package
+installed. Install with `pip install -e ".[dask]"`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import zlib
 from collections.abc import Iterator
 
@@ -62,9 +64,47 @@ def _dask(dataframe: bool = False):
     return dd, Client, LocalCluster
 
 
+# How the worker processes of a LocalCluster started for a run begin (`anomalies.worker_start`):
+# - fork: copies of this process, with the modules the tasks need already imported here (once);
+# - forkserver: forked from a server process that imported those modules once;
+# - spawn: fresh interpreters, each importing distributed, pandas, pyarrow, krcf, matplotlib;
+# - threads: no worker processes, the workers are threads of this process (one GIL).
+WORKER_STARTS = ("fork", "forkserver", "spawn", "threads")
+
+# What a worker's tasks import (reading, aggregating, scoring, charts).
+WORKER_MODULES = (
+    "pandas",
+    "pyarrow.parquet",
+    "krcf",
+    "latam_airlines.anomalies.distributed",
+    "latam_airlines.anomalies.scoring",
+    "latam_airlines.anomalies.report",
+)
+
+
+def _prepare_start(start: str) -> None:
+    """Import the workers' modules where `start` lets the workers share one import."""
+    import importlib
+
+    if start == "fork":
+        for name in WORKER_MODULES:
+            with contextlib.suppress(ImportError):  # krcf is only needed for --method krcf
+                importlib.import_module(name)
+    elif start == "forkserver":
+        from distributed.utils import get_mp_context
+
+        get_mp_context()  # distributed sets its own preload list once; this one replaces it
+        multiprocessing.get_context("forkserver").set_forkserver_preload(["distributed", *WORKER_MODULES])
+
+
 @contextlib.contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
-    """A client of the cluster at `scheduler`, or of a LocalCluster started (and closed) here."""
+def dask_client(scheduler: str | None = None, workers: int = 2, worker_start: str = "fork") -> Iterator:
+    """A client of the cluster at `scheduler`, or of a LocalCluster started (and closed) here
+    whose workers start as `worker_start` says (`WORKER_STARTS`)."""
+    if worker_start not in WORKER_STARTS:
+        raise InputError(
+            f"expected one of {', '.join(WORKER_STARTS)}", column="--worker-start", value=worker_start
+        )
     _, Client, LocalCluster = _dask()
     if scheduler:
         try:
@@ -76,6 +116,13 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
         with client:
             yield client
         return
+    if worker_start != "threads" and worker_start not in multiprocessing.get_all_start_methods():
+        raise InputError(
+            f"this platform cannot start processes by {worker_start}; use one of "
+            f"{', '.join(multiprocessing.get_all_start_methods())} or threads",
+            column="--worker-start",
+            value=worker_start,
+        )
     import dask
 
     # The workers' statistical profiler samples every thread's stack 100 times a second (for
@@ -87,12 +134,17 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator:
         "distributed.worker.profile.enabled": False,
         "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,  # None: not set
     }
+    processes = worker_start != "threads"
+    if processes:
+        quiet["distributed.worker.multiprocessing-method"] = worker_start
     with dask.config.set(quiet):
+        _prepare_start(worker_start)
         cluster = LocalCluster(
             n_workers=max(1, int(workers)),
             threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
+            processes=processes,
+            # worker threads talk to the scheduler in memory (inproc://), processes over TCP
+            host="127.0.0.1" if processes else None,
             dashboard_address=":0",  # a free port: other clusters may hold 8787
             memory_limit=0,  # the machine's memory is the limit; the benchmark measures the peak
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -100,7 +101,7 @@ class AirportChart:
     """A figure built once and redrawn per airport (see the module docstring)."""
 
     def __init__(self) -> None:
-        with rc_context(STYLE):
+        with _DRAWING, rc_context(STYLE):
             # A bare Figure on its own Agg canvas: no pyplot state, no backend to select.
             self.figure = Figure(figsize=(10, 5.2), dpi=DPI)
             self.canvas = FigureCanvasAgg(self.figure)
@@ -163,7 +164,7 @@ class AirportChart:
         self.delay.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
         self.delay.xaxis.set_major_formatter(FixedFormatter(months.strftime("%b").tolist()))
         self.delay.set_xlim(first - 1, last + 1)
-        with rc_context(STYLE):
+        with _DRAWING, rc_context(STYLE):
             self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         self.span = (first, last)
@@ -204,7 +205,7 @@ class AirportChart:
             f"{airport}: daily flights and mean delay, {int(anomalous.sum())} anomalous day(s) of {scored} scored"
             f"{f' ({int(unscored.sum())} not scored)' if unscored.any() else ''}{title_suffix}"
         )
-        with rc_context(STYLE):
+        with _DRAWING, rc_context(STYLE):
             self._shared_background(float(first), float(last))
             renderer = self.canvas.get_renderer()
             for artist in self.own:
@@ -309,16 +310,25 @@ def _paste_text(
         image.paste(fill, box, mask)
 
 
-@functools.cache
+# rc_context sets matplotlib's global rcParams for the block and restores them after: threads
+# drawing at once take turns for the matplotlib part (re-entrant: a chart's first draw nests).
+_DRAWING = threading.RLock()
+
+# One reused figure and one set of fonts per thread: Dask workers may be threads of one
+# process (`--worker-start threads`); two charts drawn at once on one figure would mix, and a
+# FreeType face is not to be used by two threads at once.
+_PER_THREAD = threading.local()
+
+
 def _font(points: float) -> ImageFont.FreeTypeFont:
     """matplotlib's own DejaVu Sans at `points`, for Pillow (one FreeType call per string)."""
-    from matplotlib import font_manager
+    fonts = _PER_THREAD.__dict__.setdefault("fonts", {})
+    if points not in fonts:
+        from matplotlib import font_manager
 
-    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
-    return ImageFont.truetype(path, round(points_to_pixels(points)))
-
-
-_CHART: AirportChart | None = None
+        path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))
+        fonts[points] = ImageFont.truetype(path, round(points_to_pixels(points)))
+    return fonts[points]
 
 
 def airport_png(
@@ -328,11 +338,11 @@ def airport_png(
 ) -> bytes:
     """The chart of one airport's days (`airport, date, flights, mean_delay, score,
     is_anomaly`, optionally `cause`, `cause_direction`) as PNG bytes; `span` is the x range
-    (first, last day; default: the airport's own days). One figure per process, reused."""
-    global _CHART
-    if _CHART is None:
-        _CHART = AirportChart()
-    return _CHART.png(airport_days, title_suffix, span)
+    (first, last day; default: the airport's own days). One figure per thread, reused."""
+    chart = getattr(_PER_THREAD, "chart", None)
+    if chart is None:
+        chart = _PER_THREAD.chart = AirportChart()
+    return chart.png(airport_days, title_suffix, span)
 
 
 def plot_airport_days(

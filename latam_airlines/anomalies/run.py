@@ -17,6 +17,7 @@ import pandas as pd
 from joblib import cpu_count
 
 from latam_airlines.anomalies.daily import daily_airport_table
+from latam_airlines.anomalies.distributed import WORKER_STARTS
 from latam_airlines.anomalies.report import flag_anomalies, write_anomaly_report
 from latam_airlines.anomalies.scoring import ScoringSettings, score_and_explain
 from latam_airlines.anomalies.sources import load_year
@@ -82,26 +83,37 @@ def run_anomaly_report(
     progress: Progress | None = None,
     engine: str | None = None,
     scheduler: str | None = None,
+    worker_start: str | None = None,
 ) -> AnomalyRun:
     """Find and report the anomalous airport-days of `year` ("latest" or YYYY) in `location`
     (a file or a folder of yearly files, local or URL); writes `<output>/<year>/`.
 
     `engine="local"` reads, aggregates and scores in this process (scoring and charts in
     `n_jobs` processes); `engine="dask"` reads, aggregates, scores and draws the charts on a
-    Dask cluster (the one at `scheduler`, or a LocalCluster of `n_jobs` workers), with the
-    same results.
+    Dask cluster (the one at `scheduler`, or a LocalCluster of `n_jobs` workers started as
+    `worker_start` says), with the same results.
     What is not given comes from the settings' `anomalies:` section.
     """
     from latam_airlines.settings import current, filled
 
     settings = settings or ScoringSettings()
-    by, sigmas, n_jobs, engine, scheduler = filled(
-        current().anomalies, by=by, sigmas=sigmas, n_jobs=n_jobs, engine=engine, scheduler=scheduler
+    by, sigmas, n_jobs, engine, scheduler, worker_start = filled(
+        current().anomalies,
+        by=by,
+        sigmas=sigmas,
+        n_jobs=n_jobs,
+        engine=engine,
+        scheduler=scheduler,
+        worker_start=worker_start,
     )
     if engine not in ENGINES:
         raise InputError(f"expected one of {', '.join(ENGINES)}", column="--engine", value=engine)
     if scheduler and engine != "dask":
         raise InputError("--scheduler needs --engine dask", column="--scheduler", value=scheduler)
+    if worker_start not in WORKER_STARTS:
+        raise InputError(
+            f"expected one of {', '.join(WORKER_STARTS)}", column="--worker-start", value=worker_start
+        )
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
     workers = cpu_count() if n_jobs < 0 else max(1, n_jobs)
@@ -113,7 +125,7 @@ def run_anomaly_report(
             from latam_airlines.anomalies.distributed import dask_airport_days, dask_client
 
             # The cluster stays up for the charts: its workers, started and warm, draw them.
-            client = stack.enter_context(dask_client(scheduler, workers))
+            client = stack.enter_context(dask_client(scheduler, workers, worker_start))
             seconds["cluster start"] = time.perf_counter() - clock
             cpu["cluster start"] = time.process_time() - cpu_clock
             clock, cpu_clock = time.perf_counter(), time.process_time()

@@ -46,6 +46,13 @@ def anomalies(
         help="Dask scheduler address (tcp://host:8786) for --engine dask; default: a LocalCluster "
         "of --jobs workers (params anomalies.scheduler).",
     ),
+    worker_start: Optional[str] = typer.Option(
+        None,
+        "--worker-start",
+        help="How the LocalCluster's workers start for --engine dask without --scheduler: fork "
+        "(copies of this process, modules imported once), forkserver, spawn (fresh interpreters) "
+        "or threads (default: params anomalies.worker_start).",
+    ),
     by: Optional[str] = typer.Option(
         None,
         "--by",
@@ -86,6 +93,7 @@ def anomalies(
             "--method": ("anomalies.method", method),
             "--engine": ("anomalies.engine", engine),
             "--scheduler": ("anomalies.scheduler", scheduler),
+            "--worker-start": ("anomalies.worker_start", worker_start),
             "--by": ("anomalies.by", by),
             "--jobs": ("anomalies.n_jobs", jobs),
         }
@@ -97,7 +105,7 @@ def anomalies(
     run = run_anomaly_report(
         input or str(resolve(options.input)), str(options.year), output, scoring,
         by=options.by, sigmas=options.sigmas, n_jobs=options.n_jobs, progress=progress,
-        engine=options.engine, scheduler=options.scheduler,
+        engine=options.engine, scheduler=options.scheduler, worker_start=options.worker_start,
     )  # fmt: skip
     flagged = run.flagged
     typer.echo(
