@@ -140,6 +140,60 @@ def test_recent_rates_see_only_earlier_days_and_follow_fed_outcomes() -> None:
     assert features.transform(later)[0, column] == pytest.approx(m * prior / (14 + m))
 
 
+def test_last_day_share_reads_the_keys_latest_earlier_day_only() -> None:
+    # One flight a day of airline A to SCFA at 10:00 on Jan 1, 2, 3 and 11.
+    frame = _daily_flights(11, delayed_from=99)[0].drop_duplicates("DIA")
+    frame = frame[frame["DIA"].isin([1, 2, 3, 11])].reset_index(drop=True)
+    y = np.array([1, 0, 1, 0])
+    features = FlightFeatures("full").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    rate = names.index("last_day_rate[OPERA,Des_I,HORA,MIN]")
+    flown = names.index("last_day_flown[OPERA,Des_I,HORA,MIN]")
+    matrix = features.transform(frame)
+    prior = features.prior_
+    # Jan 1: nothing before; Jan 2 and 3: the day before, unsmoothed; Jan 11: Jan 3 is 8 days
+    # back, beyond LAST_DAY_MAX_AGE (7), so the prior.
+    np.testing.assert_allclose(matrix[:, rate], [prior, 1.0, 0.0, prior])
+    np.testing.assert_array_equal(matrix[:, flown], [0, 1, 1, 0])
+    # The route and airline-hour keys read the same days here (one flight a day).
+    np.testing.assert_allclose(matrix[:, names.index("last_day_rate[OPERA,Des_I]")], [prior, 1.0, 0.0, prior])
+    # A flight never reads its own day or a later one: relabel Jan 2 and Jan 3 (same prior).
+    relabelled = FlightFeatures("full").fit(frame, np.array([1, 1, 0, 0]))
+    again = relabelled.transform(frame)
+    np.testing.assert_allclose(again[:2, rate], matrix[:2, rate])
+    assert again[2, rate] == 1.0  # Jan 3 reads the relabelled Jan 2
+    # Fed outcomes extend it; a later flight past the history's end slides back to its last day.
+    jan_12 = frame.tail(1).assign(DIA=12.0)
+    assert features.transform(jan_12)[0, rate] == 0.0  # Jan 11, on time
+    features.record_outcomes(jan_12, np.array([1]))
+    assert features.transform(jan_12.assign(DIA=13.0))[0, rate] == 1.0
+    assert features.transform(jan_12.assign(DIA=25.0))[0, rate] == 1.0  # stale: reads Jan 12
+    # An unknown airline has no history: the prior, not flown.
+    unknown = features.transform(jan_12.assign(DIA=13.0, OPERA="Z"))[0]
+    assert (unknown[rate], unknown[flown]) == (pytest.approx(prior), 0.0)
+
+
+def test_outcome_history_latest_day_within_max_age() -> None:
+    from latam_airlines.features.outcome_history import OutcomeHistory
+
+    history = OutcomeHistory()
+    history.record(
+        np.array([0, 0, 1, 1]),
+        np.array([10.0, 12.0, 5.0, 12.0]),
+        np.array([1, 0, 2, 1]),
+        np.array([1, 3, 2, 4]),
+    )
+    keys = np.array([0, 0, 0, 1, 1, 2, -1])
+    end = np.array([13, 12, 30, 12, 13, 13, 13])
+    delayed, flights = history.latest(keys, end, 7)
+    # key 0 before day 13: day 12 (0 of 3); before day 12: day 10 (1 of 1); before day 30: day
+    # 12 is 18 days back (too old); key 1 before 12: day 5 (7 back); key 2 and -1: none.
+    np.testing.assert_array_equal(flights, [3, 1, 0, 2, 4, 0, 0])
+    np.testing.assert_array_equal(delayed, [0, 1, 0, 2, 1, 0, 0])
+    empty = OutcomeHistory().latest(keys, end, 7)
+    assert not empty[0].any() and not empty[1].any()
+
+
 def _histories(features: FlightFeatures) -> dict:
     return {
         key: (h.composite.tolist(), h.delayed.tolist(), h.flights.tolist())

@@ -32,7 +32,7 @@ def test_chosen_model_beats_reference_on_the_temporal_holdout(scl_features: pd.D
     reference = holdout_evaluation(scl_features, TrainConfig(model="reference"))
     chosen_auc = chosen.model.metrics["holdout"]["roc_auc"]
     reference_auc = reference.model.metrics["holdout"]["roc_auc"]
-    # Measured: 0.700 vs 0.582 and F1 0.451 (issue target: +0.10 and 0.45); floors leave a margin
+    # Measured: 0.705 vs 0.582 and F1 0.453 (issue target: +0.10 and 0.45); floors leave a margin
     # for numeric differences between platforms and library versions.
     assert chosen_auc > reference_auc + 0.10
     assert chosen.model.metrics["holdout"]["f1_delayed"] > 0.44

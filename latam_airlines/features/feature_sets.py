@@ -4,7 +4,8 @@ Each set names the fields used as categories, as plain numbers, as history keys 
 delay rate per value combination) and as congestion keys (training-schedule counts);
 "holidays": True adds the holiday features (data/calendar.py, from AÑO, MES and DIA);
 "recent" lists (key, days) whose delay rate over the last `days` days before the flight's
-day is a feature (features/outcome_history.py); "intraday" lists keys of same-day rates;
+day is a feature (features/outcome_history.py); "last_day" lists keys whose latest fed day's
+share delayed is a feature; "intraday" lists keys of same-day rates;
 "combos" (CatBoost) lists combinations coded like categories. `FlightFeatures`
 (features/transformers.py) builds the matrix of a set.
 """
@@ -80,7 +81,16 @@ RECENT_WINDOWS: list[tuple[tuple[str, ...], int]] = [
     (("OPERA", "Des_I", "HORA", "MIN"), 28), (("OPERA", "HORA"), 28), (("DIANOM", "HORA"), 28),
     (("periodo_dia",), 7), (("OPERA", "periodo_dia"), 14), (("Des_I", "periodo_dia"), 28),
 ]  # fmt: skip
-FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS}
+# "last_day": per key, the share delayed on its latest fed day before the flight's (at most
+# LAST_DAY_MAX_AGE days back) and whether it flew then: yesterday's same slot, route-hour,
+# route and airline-hour, then SCL, airline, destination and airline x type, unsmoothed.
+# Chosen on the Jul-Aug / Sep-Oct backtests (reports/model_selection.md, seventh pass).
+LAST_DAY_KEYS: list[tuple[str, ...]] = [
+    ("OPERA", "Des_I", "HORA", "MIN"), ("OPERA", "Des_I", "HORA"), ("OPERA", "Des_I"), ("OPERA", "HORA"),
+    (), ("OPERA",), ("Des_I",), ("OPERA", "TIPOVUELO"),
+]  # fmt: skip
+LAST_DAY_MAX_AGE = 7
+FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS, "last_day": LAST_DAY_KEYS}
 # The intraday option: `full` plus same-day delay rates of the flights scheduled at least
 # INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes are fed during the day
 # (`latam outcomes` several times a day; recording merges per flight). "intraday" keys count
@@ -135,6 +145,7 @@ def fields_of(feature_set: str) -> list[str]:
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
     recent = [key for key, _ in spec.get("recent", [])] + list(spec.get("intraday", []))
+    recent += list(spec.get("last_day", []))
     if spec.get("schedule"):  # counts by day, hour and minute of the scheduled departure
         recent += [key for key, _ in spec["schedule"]] + [("HORA", "MIN")]
     keys = [

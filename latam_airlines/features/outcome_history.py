@@ -8,7 +8,8 @@ model knows yesterday's departures, not today's, so no row sees its own or a sam
 `OutcomeHistory` is a compact table (key, day) -> (delayed, flights), kept in the model
 artifact and extended as outcomes arrive (`DelayModel.record_outcomes`, `latam outcomes`).
 When it ends before a flight's day the window slides back to end on its last recorded day:
-stale, but never empty.
+stale, but never empty. `latest` reads a key's last recorded day before a flight's (yesterday's
+same slot or route), within a maximum age.
 
 Recording is idempotent per flight (`FlightLedger`): a flight fed again replaces its earlier
 outcome, a partial day adds to what the day holds, so a day may be fed in several batches
@@ -77,6 +78,25 @@ class OutcomeHistory:
         flights = self.flights_sum[high] - self.flights_sum[low]
         unknown = keys < 0
         return np.where(unknown, 0, delayed), np.where(unknown, 0, flights)
+
+    def latest(self, keys: np.ndarray, end: np.ndarray, max_age: int) -> tuple[np.ndarray, np.ndarray]:
+        """(delayed, flights) of each key's latest recorded day (or minute) before `end`, if it
+        is at least `end - max_age`; (0, 0) when there is none, or the key is unknown."""
+        bits = getattr(self, "bits", DAY_BITS)
+        known = keys >= 0
+        if not len(self.composite):
+            return np.zeros(len(keys), dtype=np.int64), np.zeros(len(keys), dtype=np.int64)
+        base = np.where(known, keys, 0) << bits
+        position = np.searchsorted(self.composite, base | end) - 1
+        entry = np.clip(position, 0, None)
+        stored = self.composite[entry]
+        found = (
+            known
+            & (position >= 0)
+            & ((stored >> bits) == (base >> bits))
+            & ((stored & ((1 << bits) - 1)) >= end - max_age)
+        )
+        return np.where(found, self.delayed[entry], 0), np.where(found, self.flights[entry], 0)
 
 
 def flight_ids(columns: list[np.ndarray], days: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from latam_airlines.features.canonical import DEFAULT_YEAR, NUMERIC_FIELDS, as_n
 from latam_airlines.features.feature_sets import (
     FEATURE_SETS,
     INTRADAY_AHEAD_MINUTES,
+    LAST_DAY_MAX_AGE,
     REFERENCE_INDICATORS,
     SCHEDULE_SPAN_MINUTES,
     fields_of,
@@ -160,7 +161,9 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         self.holidays_ = None
         if spec.get("holidays"):
             self.holidays_ = holiday_calendar([int(year) for year in np.unique(self._years(X))])
-        self.outcomes_ = {key: OutcomeHistory() for key, _ in spec.get("recent", [])}
+        # Recent windows and last-day shares read the same per-day history of their key.
+        day_keys = [key for key, _ in spec.get("recent", [])] + list(spec.get("last_day", []))
+        self.outcomes_ = {key: OutcomeHistory() for key in day_keys}
         self.intraday_ = {key: OutcomeHistory(MINUTE_BITS) for key in spec.get("intraday", [])}
         self.ledger_ = FlightLedger()
         self.outcomes_until_ = np.nan
@@ -357,8 +360,10 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         days = self.flight_days(X) if self.holidays_ is not None or self.outcomes_ else None
         if self.holidays_ is not None:
             blocks.append(holiday_features(days, self.holidays_))
-        if self.outcomes_:
+        if spec.get("recent"):
             blocks.append(self._recent(key_codes, days))
+        if spec.get("last_day"):
+            blocks.append(self._last_day(key_codes, days))
         if self.intraday_:
             blocks.append(self._same_day(key_codes, X, days))
         if getattr(self, "schedule_", None) is not None:
@@ -369,14 +374,34 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         """Smoothed delay rate of each recent window, over days strictly before the flight's
         day, slid back to end on the last recorded day when the history is older (or the day
         unknown)."""
-        after_last = 0.0 if np.isnan(self.outcomes_until_) else self.outcomes_until_ + 1
-        # lag_days_ (benchmarks only): score as if the feed were that many days late.
-        lagged = days - getattr(self, "lag_days_", 0)
-        end = np.where(np.isnan(days), after_last, np.minimum(lagged, after_last)).astype(np.int64)
+        end = self._history_end(days)
         columns = []
         for key, width in self.spec_["recent"]:
             delayed, flights = self.outcomes_[key].window(key_codes(key), end - width, end)
             columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
+        return np.column_stack(columns)
+
+    def _history_end(self, days: np.ndarray) -> np.ndarray:
+        """First day the outcome features may not read: the flight's day, or the day after the
+        history's last one when it ends earlier (or the flight's day is unknown)."""
+        after_last = 0.0 if np.isnan(self.outcomes_until_) else self.outcomes_until_ + 1
+        # lag_days_ (benchmarks only): score as if the feed were that many days late.
+        lagged = days - getattr(self, "lag_days_", 0)
+        return np.where(np.isnan(days), after_last, np.minimum(lagged, after_last)).astype(np.int64)
+
+    def _last_day(self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray) -> np.ndarray:
+        """Per "last_day" key: the share delayed on the key's latest fed day before the
+        flight's (within LAST_DAY_MAX_AGE days; the prior when none) and whether there was
+        one. Unsmoothed: yesterday's same slot or route is one to a few flights, which the
+        m-estimate of the windows would pull to the prior (reports/model_selection.md,
+        seventh pass)."""
+        end = self._history_end(days)
+        columns = []
+        for key in self.spec_["last_day"]:
+            delayed, flights = self.outcomes_[key].latest(key_codes(key), end, LAST_DAY_MAX_AGE)
+            flown = flights > 0
+            columns.append(np.where(flown, delayed / np.maximum(flights, 1), self.prior_))
+            columns.append(flown.astype(float))
         return np.column_stack(columns)
 
     def _same_day(
@@ -412,6 +437,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += ["scheduled[" + ",".join(key) + "]" for key in spec["congestion"]]
         names += HOLIDAY_FEATURES if spec.get("holidays") else []
         names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
+        for key in spec.get("last_day", []):
+            names += [f"last_day_rate[{','.join(key) or 'all'}]", f"last_day_flown[{','.join(key) or 'all'}]"]
         names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
         names += [
             f"same_day_rate[{','.join(key) or 'all'};{width}min]"

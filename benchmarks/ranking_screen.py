@@ -1,0 +1,281 @@
+"""Seventh-pass ranking screen (reports/model_selection.md, "Seventh pass: ranking"): one fed
+logreg fit per variant on each inner backtest, the variant's columns appended to
+`FlightFeatures("full")`'s matrix, the library's scaler and logreg settings; ROC-AUC only.
+Exploration, not the protocol: a kept variant is then measured by benchmarks/backtests.py.
+
+Usage: python benchmarks/ranking_screen.py VARIANT[,VARIANT...] [LAST_MONTHS]
+  e.g. python benchmarks/ranking_screen.py lag_multi,lag_wide,yday,min_recent,multithreshold 8,10
+Variants: lag_slot, lag_multi, lag_wide, lag_dow, ewm_slot, yday, spline_hour,
+spline_hour_type, min_recent, rate15_sample, multithreshold, C=<value>; "none" prints the base.
+Minutes (Fecha-O - Fecha-I) exist only in the shipped 20 % raw sample: the minute variants
+use those flights only. The base is the current `full` set (round 1 of the seventh pass ran
+on main's, before LAST_DAY_KEYS)."""
+
+import sys
+import time
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.preprocessing import SplineTransformer, StandardScaler
+
+from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
+from latam_airlines.models import TrainConfig
+from latam_airlines.models.pipelines import make_pipeline
+from latam_airlines.models.splits import holdout_split
+from latam_airlines.models.training_data import training_data
+
+M = 20.0  # the library's m-estimate smoothing
+
+
+def day_number(frame):
+    return (
+        pd.to_datetime(dict(year=2017, month=frame["MES"], day=frame["DIA"])) - pd.Timestamp("1970-01-01")
+    ).dt.days.to_numpy()
+
+
+def attach_minutes(data):
+    raw = pd.read_csv(SCL_RAW_SAMPLE, parse_dates=["Fecha-I", "Fecha-O"])
+    raw["dif"] = (raw["Fecha-O"] - raw["Fecha-I"]).dt.total_seconds() / 60
+    keys = ["MES", "DIA", "HORA", "MIN", "Des_I", "OPERA", "TIPOVUELO"]
+    raw = raw.assign(
+        MES=raw["Fecha-I"].dt.month,
+        DIA=raw["Fecha-I"].dt.day,
+        HORA=raw["Fecha-I"].dt.hour,
+        MIN=raw["Fecha-I"].dt.minute,
+        Des_I=raw["Des-I"],
+    )
+    raw["occ"] = raw.groupby(keys).cumcount()
+    d = data.copy()
+    d["occ"] = d.groupby(keys).cumcount()
+    merged = d.merge(raw[keys + ["occ", "dif"]], on=keys + ["occ"], how="left")
+    assert len(merged) == len(data)
+    return merged["dif"].to_numpy()
+
+
+def window_stat(keycodes, days, values, counted, width, prior):
+    """m-smoothed mean of `values` over rows with `counted`, same key, days in [day-width, day)."""
+    frame = pd.DataFrame(
+        {"k": keycodes, "d": days, "v": np.where(counted, values, 0.0), "n": counted.astype(float)}
+    )
+    daily = frame.groupby(["k", "d"], sort=True)[["v", "n"]].sum().reset_index()
+    daily["cv"] = daily.groupby("k")["v"].cumsum()
+    daily["cn"] = daily.groupby("k")["n"].cumsum()
+
+    def cum_before(day):  # cumulative sums over days < day
+        q = pd.DataFrame({"k": keycodes, "d": day - 1, "i": np.arange(len(keycodes))}).sort_values("d")
+        r = pd.merge_asof(
+            q, daily[["k", "d", "cv", "cn"]].sort_values("d"), on="d", by="k", direction="backward"
+        )
+        r = r.sort_values("i")
+        return r["cv"].fillna(0).to_numpy(), r["cn"].fillna(0).to_numpy()
+
+    v1, n1 = cum_before(days)
+    v0, n0 = cum_before(days - width)
+    return ((v1 - v0) + M * prior) / ((n1 - n0) + M), (n1 - n0)
+
+
+def last_occurrence(keycodes, days, y, prior, max_gap=7, alpha=None):
+    """Share delayed on the key's most recent earlier day (within max_gap days), or an EWMA over
+    its earlier days; returns (value, present flag)."""
+    frame = pd.DataFrame({"k": keycodes, "d": days, "y": y})
+    daily = frame.groupby(["k", "d"], sort=True)["y"].mean().reset_index()
+    if alpha is not None:
+        daily["y"] = daily.groupby("k")["y"].transform(lambda s: s.ewm(alpha=alpha).mean())
+    q = pd.DataFrame({"k": keycodes, "d": days - 1, "i": np.arange(len(days))}).sort_values("d")
+    r = pd.merge_asof(
+        q,
+        daily.rename(columns={"d": "dd"}).assign(d=lambda t: t["dd"]).sort_values("d"),
+        on="d",
+        by="k",
+        direction="backward",
+    ).sort_values("i")
+    present = (~r["y"].isna()) & (
+        (q.sort_values("i")["d"].to_numpy() + 1 - r["dd"].fillna(-1e9).to_numpy()) <= max_gap
+    )
+    return np.where(present, r["y"].to_numpy(), prior), present.to_numpy().astype(float)
+
+
+def codes(frame, fields):
+    if not fields:
+        return np.zeros(len(frame), dtype=np.int64)
+    return (
+        frame[list(fields)]
+        .astype(str)
+        .agg("|".join, axis=1)
+        .astype("category")
+        .cat.codes.to_numpy()
+        .astype(np.int64)
+    )
+
+
+def fit_score(Xtr, ytr, Xte, C=0.5):
+    scaler = StandardScaler().fit(Xtr)
+    clf = LogisticRegression(C=C, max_iter=500, class_weight="balanced", random_state=42).fit(
+        scaler.transform(Xtr), ytr
+    )
+    return clf.decision_function(scaler.transform(Xte)), clf, scaler
+
+
+def _add(context, name, cols):
+    """Append `cols` to the base matrix, refit, print ROC-AUC and its change."""
+    last, Xtr, Xte, y, tr, te, base = context
+    cols = np.column_stack(cols)
+    s, _, _ = fit_score(np.hstack([Xtr, cols[tr]]), y[tr], np.hstack([Xte, cols[te]]))
+    a = roc_auc_score(y[te], s)
+    print(last, name, round(a, 4), f"{a - base:+.4f}", flush=True)
+
+
+def main(variants, periods):
+    data = pd.read_csv(SCL_FEATURES)
+    data["dif"] = attach_minutes(data)
+    for last in periods:
+        part = data[data["MES"] <= last].reset_index(drop=True)
+        config = TrainConfig(model="logreg", features="full", seed=42)
+        inputs, y = training_data(part.drop(columns=["dif"]), config.year)
+        tr, te = holdout_split(
+            part,
+            config.split,
+            config.test_months,
+            config.test_size,
+            config.seed,
+            last_months=config.last_months,
+            year=config.year,
+        )
+        t = time.perf_counter()
+        pipe = make_pipeline("logreg", y[tr], "full", None, None, 42, config.year)
+        feats = pipe.named_steps["features"]
+        Xtr = feats.fit_transform(inputs.iloc[tr], y[tr])
+        feats.record_outcomes(inputs, y)
+        Xte = feats.transform(inputs.iloc[te])
+        base, clf, sc = fit_score(Xtr, y[tr], Xte)
+        res = {"base": roc_auc_score(y[te], base)}
+        print(last, "base", round(res["base"], 4), f"{time.perf_counter() - t:.0f}s", flush=True)
+        days = day_number(part)
+        prior = y[tr].mean()
+        dif = part["dif"].to_numpy()
+        has = ~np.isnan(dif)
+        add = partial(_add, (last, Xtr, Xte, y, tr, te, res["base"]))
+
+        for v in variants:
+            if v == "lag_slot":
+                cols = []
+                for key in [("OPERA", "Des_I", "HORA", "MIN")]:
+                    val, pres = last_occurrence(codes(part, key), days, y, prior)
+                    cols += [val, pres]
+                add(v, cols)
+            elif v == "lag_multi":
+                cols = []
+                for key in [
+                    ("OPERA", "Des_I", "HORA", "MIN"),
+                    ("OPERA", "Des_I", "HORA"),
+                    ("OPERA", "Des_I"),
+                    ("OPERA", "HORA"),
+                ]:
+                    val, pres = last_occurrence(codes(part, key), days, y, prior)
+                    cols += [val, pres]
+                add(v, cols)
+            elif v == "lag_wide":  # unsmoothed last day of SCL, airline, destination, type x airline
+                cols = []
+                for key in [(), ("OPERA",), ("Des_I",), ("OPERA", "TIPOVUELO")]:
+                    val, pres = last_occurrence(codes(part, key), days, y, prior)
+                    cols += [val]
+                add(v, cols)
+            elif v == "lag_dow":  # same slot, same weekday last week
+                cols = []
+                for key in [("OPERA", "Des_I", "HORA", "MIN"), ("OPERA", "Des_I", "HORA")]:
+                    k = codes(part, key)
+                    r, n = window_stat(k, days - 6, y.astype(float), np.ones(len(y), bool), 1, prior)
+                    cols += [r, (n > 0).astype(float)]
+                add(v, cols)
+            elif v == "ewm_slot":
+                cols = []
+                for key in [("OPERA", "Des_I", "HORA", "MIN"), ("OPERA", "Des_I", "HORA")]:
+                    for alpha in (0.3, 0.1):
+                        val, pres = last_occurrence(
+                            codes(part, key), days, y, prior, max_gap=10**6, alpha=alpha
+                        )
+                        cols += [val]
+                add(v, cols)
+            elif v == "yday":  # yesterday's rate (1-day windows): SCL, airline, route
+                cols = []
+                for key in [(), ("OPERA",), ("OPERA", "Des_I"), ("Des_I",)]:
+                    r, _ = window_stat(
+                        codes(part, key), days, y.astype(float), np.ones(len(y), bool), 1, prior
+                    )
+                    cols.append(r)
+                add(v, cols)
+            elif v == "spline_hour":
+                tod = (part["HORA"] * 60 + part["MIN"]).to_numpy()[:, None] / 1440.0
+                S = (
+                    SplineTransformer(n_knots=9, degree=3, extrapolation="periodic")
+                    .fit(tod[tr])
+                    .transform(tod)
+                )
+                add(v, [S])
+            elif v == "spline_hour_type":
+                tod = (part["HORA"] * 60 + part["MIN"]).to_numpy()[:, None] / 1440.0
+                S = (
+                    SplineTransformer(n_knots=9, degree=3, extrapolation="periodic")
+                    .fit(tod[tr])
+                    .transform(tod)
+                )
+                intl = (part["TIPOVUELO"] == "I").to_numpy()[:, None]
+                add(v, [S, S * intl])
+            elif v == "min_recent":  # minutes-based recent features, over the 20 % sample with minutes
+                cols = []
+                clip = np.clip(np.nan_to_num(dif), 0, 60) / 60
+                pmin = clip[tr][has[tr]].mean()
+                p5 = (dif[tr][has[tr]] > 5).mean()
+                p30 = (dif[tr][has[tr]] > 30).mean()
+                for key, w in [((), 7), ((), 28), (("OPERA",), 7), (("OPERA",), 28), (("Des_I",), 28)]:
+                    k = codes(part, key)
+                    cols.append(window_stat(k, days, clip, has, w, pmin)[0])
+                    cols.append(window_stat(k, days, (np.nan_to_num(dif) > 5).astype(float), has, w, p5)[0])
+                    cols.append(window_stat(k, days, (np.nan_to_num(dif) > 30).astype(float), has, w, p30)[0])
+                add(v, cols)
+            elif v == "rate15_sample":  # control: the >15 rate over the same 20 % sample
+                cols = []
+                for key, w in [((), 7), ((), 28), (("OPERA",), 7), (("OPERA",), 28), (("Des_I",), 28)]:
+                    cols.append(
+                        window_stat(
+                            codes(part, key), days, (np.nan_to_num(dif) > 15).astype(float), has, w, prior
+                        )[0]
+                    )
+                add(v, cols)
+            elif v == "multithreshold":  # aux logregs on the sample rows with minutes, logits averaged
+                str_ = has[tr]
+                Xs = Xtr[str_]
+                out = {}
+                for thr in (5, 30):
+                    ys = (dif[tr][str_] > thr).astype(int)
+                    s, _, _ = fit_score(Xs, ys, Xte)
+                    out[thr] = s
+                    print(last, f"aux>{thr} alone", round(roc_auc_score(y[te], s), 4), flush=True)
+
+                def z(s):
+                    return (s - s.mean()) / s.std()
+
+                for wts in [(1, 1, 1), (2, 1, 1), (1, 1, 0), (1, 0, 1)]:
+                    comb = wts[0] * z(base) + wts[1] * z(out[5]) + wts[2] * z(out[30])
+                    a = roc_auc_score(y[te], comb)
+                    print(last, f"multithreshold w={wts}", round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+                from sklearn.linear_model import Ridge
+
+                sr = StandardScaler().fit(Xs)
+                rid = Ridge(alpha=10).fit(sr.transform(Xs), np.log1p(np.clip(dif[tr][str_], 0, 180)))
+                rs = rid.predict(sr.transform(Xte))
+                print(last, "ridge log-minutes alone", round(roc_auc_score(y[te], rs), 4), flush=True)
+                for w in (0.5, 1.0):
+                    a = roc_auc_score(y[te], z(base) + w * z(rs))
+                    print(last, f"base+ridge w={w}", round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v.startswith("C="):
+                s, _, _ = fit_score(Xtr, y[tr], Xte, C=float(v[2:]))
+                a = roc_auc_score(y[te], s)
+                print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1].split(","), [int(p) for p in (sys.argv[2] if len(sys.argv) > 2 else "8,10").split(",")])
