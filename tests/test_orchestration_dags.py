@@ -2,8 +2,9 @@
 migrate`, a DagBag import check, and `dag.test()` of each DAG end to end on the shipped data,
 asserting what lands in the bucket: a fresh bucket per test on the session's moto S3 server
 (conftest `s3_bucket`), inputs uploaded and outputs read back through latam_airlines.io. Airflow
-runs in child processes (its settings are read at import), each given this test's environment
-(the AWS_* variables pointing at moto included)."""
+runs in one child process for the module (its settings are read at import; service_servers.
+AirflowChild), each request given its test's environment (the AWS_* variables pointing at moto
+included)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import sys
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from service_servers import AirflowChild
 
 # Looked up, not imported: Airflow runs in child processes, and importing it here (its
 # configuration, SQLAlchemy, jsonschema) would cost every collection, the fast loop's included.
@@ -31,9 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> dict[str, str]:
-    """Environment of a migrated Airflow (SQLite in a temporary AIRFLOW_HOME) reading dags/, with
-    the AWS_* variables of the moto server (set by `s3_endpoint`); a test adds its bucket."""
+def airflow(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> Iterator[AirflowChild]:
+    """The module's Airflow child (service_servers.AirflowChild) on a temporary AIRFLOW_HOME with
+    SQLite, reading dags/, migrated by `airflow db migrate` in it; its environment carries the
+    AWS_* variables of the moto server (set by `s3_endpoint`), a test adds its bucket."""
     home = tmp_path_factory.mktemp("airflow_home")
     environment = {
         **os.environ,
@@ -49,36 +49,39 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str) -> d
     }
     environment.pop("LATAM_REDIS_URL", None)
     environment.pop("MLFLOW_TRACKING_URI", None)
-    airflow = shutil.which("airflow", path=str(Path(sys.executable).parent)) or "airflow"
-    migrated = subprocess.run([airflow, "db", "migrate"], env=environment, capture_output=True, text=True,
-                              timeout=300, check=False)  # fmt: skip
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    return environment
+    child = AirflowChild(home / "airflow_child.log", environment)
+    try:
+        child.start()
+        child.run(MIGRATE)
+        yield child
+    finally:
+        child.stop()
 
 
-def run_python(code: str, environment: dict[str, str], timeout: int = 600) -> dict:
-    """Run `code` in a child Python with `environment`; its last stdout line is JSON."""
-    finished = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=environment,
-                              capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
-    lines = finished.stdout.strip().splitlines()
-    assert finished.returncode == 0 and lines, (finished.stdout[-3000:], finished.stderr[-5000:])
-    return json.loads(lines[-1])
+# The `airflow db migrate` command, run by Airflow's own entry point in the child.
+MIGRATE = """
+import sys
+from airflow.__main__ import main
+
+sys.argv = ["airflow", "db", "migrate"]
+main()
+"""
 
 
 DAG_TEST = """
-import datetime as dt, json, sys
+import datetime as dt
 from airflow.dag_processing.dagbag import DagBag
 
-bag = DagBag()
+bag = DagBag()  # parsed with this request's environment (the DAGs read their settings at parse)
 dag = bag.get_dag({dag_id!r})
 {probe}
 results = []
-for attempt in range({runs}):  # several runs share this child: Airflow's import costs seconds
+for attempt in range({runs}):  # several runs in one request: a retry of the same logical date
     run = dag.test(logical_date=dt.datetime.fromisoformat({logical_date!r}).replace(tzinfo=dt.timezone.utc),
                    run_conf={run_conf!r})
     results.append({{"state": str(run.state), "tasks": {{ti.task_id: str(ti.state) for ti in run.get_task_instances()}},
                      "probe": probe()}})
-print(json.dumps(results))
+result = results
 """
 
 
@@ -90,6 +93,7 @@ TASKS = {
 
 
 def dag_test(
+    airflow: AirflowChild,
     dag_id: str,
     environment: dict[str, str],
     logical_date: str,
@@ -97,11 +101,11 @@ def dag_test(
     runs: int = 1,
     probe: str = "def probe(): return None",
 ) -> list[dict]:
-    """`runs` successive `dag.test()` of `dag_id` in one child; `probe` (Python source defining
-    `probe()`, called in the child after each run) gives each run's "probe"."""
+    """`runs` successive `dag.test()` of `dag_id` in the Airflow child with `environment`; `probe`
+    (Python source defining `probe()`, called in the child after each run) gives each run's "probe"."""
     code = DAG_TEST.format(dag_id=dag_id, logical_date=logical_date, run_conf=run_conf or {}, runs=runs,
                            probe=probe)  # fmt: skip
-    results = run_python(code, environment)
+    results = airflow.run(code, environment)
     assert len(results) == runs, results
     for result in results:
         assert result["state"].endswith("success"), result
@@ -111,17 +115,15 @@ def dag_test(
 
 
 @pytest.mark.slow  # `airflow db migrate` and Airflow's import in a child: tens of seconds
-def test_dagbag_imports_every_dag_without_errors(airflow_env: dict[str, str]) -> None:
-    result = run_python(
+def test_dagbag_imports_every_dag_without_errors(airflow: AirflowChild) -> None:
+    result = airflow.run(
         """
-        import json
         from airflow.dag_processing.dagbag import DagBag
         bag = DagBag()
-        print(json.dumps({"errors": {str(k): str(v) for k, v in bag.import_errors.items()},
-                          "dags": {d: sorted(bag.get_dag(d).task_ids) for d in bag.dag_ids},
-                          "schedules": {d: str(bag.get_dag(d).timetable.expression) for d in bag.dag_ids}}))
-        """,
-        airflow_env,
+        result = {"errors": {str(k): str(v) for k, v in bag.import_errors.items()},
+                  "dags": {d: sorted(bag.get_dag(d).task_ids) for d in bag.dag_ids},
+                  "schedules": {d: str(bag.get_dag(d).timetable.expression) for d in bag.dag_ids}}
+        """
     )
     assert result["errors"] == {}
     assert {dag: set(tasks) for dag, tasks in result["dags"].items()} == TASKS
@@ -141,7 +143,7 @@ def upload(source: Path, url: str) -> None:
 
 @pytest.mark.slow
 def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
-    airflow_env: dict[str, str], s3_bucket: str, scl_raw_path: Path
+    airflow: AirflowChild, s3_bucket: str, scl_raw_path: Path
 ) -> None:
     from latam_airlines.datasets import SCL_DIR
     from latam_airlines.io import exists, filesystem, join, read_bytes, read_table
@@ -149,7 +151,7 @@ def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
     yearly = join(s3_bucket, "yearly")
     upload(SCL_DIR.parent / "us2001" / "flights_2001_sample.parquet", join(yearly, "flights_2001.parquet"))
     upload(scl_raw_path, join(yearly, "flights_2017.csv.gz"))
-    dag_test("yearly_anomalies", in_bucket(airflow_env, s3_bucket), "2025-01-01")
+    dag_test(airflow, "yearly_anomalies", in_bucket(airflow.environment, s3_bucket), "2025-01-01")
     report = join(yearly, "2017")
     table = read_table(join(report, "anomalies.csv"))
     assert len(table) > 0 and set(table["airport"]) >= {"SCFA"}
@@ -165,7 +167,7 @@ def test_yearly_anomalies_writes_the_newest_years_report_into_the_bucket(
 
 @pytest.mark.slow
 def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decides(
-    airflow_env: dict[str, str], s3_bucket: str, scl_raw_path: Path
+    airflow: AirflowChild, s3_bucket: str, scl_raw_path: Path
 ) -> None:
     from latam_airlines.io import join, read_bytes, read_table
     from latam_airlines.models.training_data import data_fingerprint
@@ -174,11 +176,11 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     upload(scl_raw_path, raw)
     training = join(s3_bucket, "training")
     # One threshold fold (as the shared test models): what is asserted is the pipeline, not the fit.
-    environment = in_bucket(airflow_env, s3_bucket) | {
+    environment = in_bucket(airflow.environment, s3_bucket) | {
         "LATAM_ORCHESTRATION__RAW_PATH": raw,
         "LATAM_TRAIN__THRESHOLD_FOLDS": "1",
     }
-    dag_test("retrain", environment, "2025-01-01")
+    dag_test(airflow, "retrain", environment, "2025-01-01")
     features = read_table(join(training, "features.parquet"))
     assert len(features) == len(read_table(join(training, "interim.parquet"))) > 10_000
     decision = json.loads(read_bytes(join(training, "retrain_decision.json")))
@@ -188,7 +190,7 @@ def test_retrain_builds_features_in_the_bucket_registers_a_challenger_and_decide
     assert 0 < decision["holdout"]["rows"] < len(features) and decision["challenger"]["roc_auc"] > 0.5
     assert decision["holdout"]["data_source"] == join(training, "features.parquet")
     # The registry's champion stays with MLflow (artifact store) and its local cache.
-    assert Path(airflow_env["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
+    assert Path(airflow.environment["LATAM_TRACKING_CACHE_DIR"], "champion.joblib").exists()
 
 
 def new_years_day_departures(scl_raw: pd.DataFrame) -> bytes:
@@ -214,7 +216,7 @@ def probe():
 
 @pytest.mark.slow
 def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucket(
-    airflow_env: dict[str, str], s3_bucket: str, api_model_path: Path, scl_raw: pd.DataFrame
+    airflow: AirflowChild, s3_bucket: str, api_model_path: Path, scl_raw: pd.DataFrame
 ) -> None:
     from latam_airlines.io import join, write_bytes
     from latam_airlines.models import load_model
@@ -223,11 +225,11 @@ def test_daily_outcomes_feeds_yesterdays_departures_to_the_champion_in_the_bucke
     champion = join(s3_bucket, "models", "champion.joblib")
     upload(api_model_path, champion)
     write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
-    environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
+    environment = in_bucket(airflow.environment, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion}
     assert load_model(champion).outcomes_until == "2017-12-31"
     # The run of January 2 feeds January 1; the second run is a retry: idempotent per flight.
     probe = HISTORY_PROBE.format(champion=champion)
-    first, retry = dag_test("daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
+    first, retry = dag_test(airflow, "daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
     fed = load_model(champion)
     assert fed.outcomes_until == "2018-01-01" == first["probe"][0] == retry["probe"][0]
     assert hashlib.sha256(export_history(fed)).hexdigest() == first["probe"][1] == retry["probe"][1]
@@ -246,7 +248,7 @@ def probe():
 
 @pytest.mark.slow
 def test_daily_outcomes_feeds_the_coming_days_planned_schedule_then_yesterdays_departures(
-    airflow_env: dict[str, str], s3_bucket: str, schedule_model_path: Path, scl_raw: pd.DataFrame
+    airflow: AirflowChild, s3_bucket: str, schedule_model_path: Path, scl_raw: pd.DataFrame
 ) -> None:
     from latam_airlines.io import join, write_bytes
     from latam_airlines.models import load_model
@@ -264,12 +266,12 @@ def test_daily_outcomes_feeds_the_coming_days_planned_schedule_then_yesterdays_d
             planned[day].to_csv(index=False).encode(), join(s3_bucket, "schedules", f"schedule_{day}.csv")
         )
     write_bytes(new_years_day_departures(scl_raw), join(s3_bucket, "departures", "departures_2018-01-01.csv"))
-    environment = in_bucket(airflow_env, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion,
+    environment = in_bucket(airflow.environment, s3_bucket) | {"LATAM_ORCHESTRATION__CHAMPION_PATH": champion,
                                                         "LATAM_ORCHESTRATION__SCHEDULE_DAYS": "3"}  # fmt: skip
     # The run of January 2 feeds the planned 2nd to 4th (those published) and the departures of
     # the 1st; the second run is a retry: idempotent per flight.
     probe = SCHEDULE_PROBE.format(champion=champion)
-    first, retry = dag_test("daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
+    first, retry = dag_test(airflow, "daily_outcomes", environment, "2018-01-02", runs=2, probe=probe)
     state, counts, outcomes_until = first["probe"]
     assert state["flights"] == len(planned["2018-01-02"]) + len(planned["2018-01-03"])
     assert (state["from"], state["until"], outcomes_until) == ("2018-01-02", "2018-01-03", "2018-01-01")
