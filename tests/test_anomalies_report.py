@@ -160,3 +160,27 @@ def test_a_killed_run_leaves_the_live_report_and_the_next_run_cleans_up(
     assert (tmp_path / "2013" / "anomalies.csv").exists()
     newest = write_anomaly_report(report_table, tmp_path, 2013).resolve()
     assert sorted(p for p in (tmp_path / BUILDS).iterdir() if p.is_dir()) == sorted([live, newest])
+
+
+def test_a_chart_does_not_depend_on_the_callers_matplotlib_style():
+    """A spawned Dask worker draws with matplotlib's defaults, a notebook after seaborn's theme:
+    the same airport-days must give the same PNG bytes in both."""
+    import seaborn as sns
+
+    from latam_airlines.anomalies.plots import AirportChart
+
+    dates = pd.date_range("2001-01-01", periods=40, freq="D")
+    days = pd.DataFrame(
+        {
+            "airport": "ANC",
+            "date": dates,
+            "flights": np.arange(40) % 7 + 3,
+            "mean_delay": np.linspace(-5, 60, 40),
+            "score": np.linspace(0.1, 3.0, 40),
+            "is_anomaly": np.arange(40) == 33,
+        }
+    )
+    plain = AirportChart().png(days, " 2001")
+    with sns.axes_style("darkgrid"), sns.plotting_context("talk"):
+        themed = AirportChart().png(days, " 2001")
+    assert themed == plain

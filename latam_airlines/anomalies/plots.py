@@ -29,7 +29,7 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib import rc_context
+from matplotlib import style
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -101,7 +101,7 @@ class AirportChart:
     """A figure built once and redrawn per airport (see the module docstring)."""
 
     def __init__(self) -> None:
-        with _DRAWING, rc_context(STYLE):
+        with _DRAWING, style.context(_CHART_STYLE):
             # A bare Figure on its own Agg canvas: no pyplot state, no backend to select.
             self.figure = Figure(figsize=(10, 5.2), dpi=DPI)
             self.canvas = FigureCanvasAgg(self.figure)
@@ -164,7 +164,7 @@ class AirportChart:
         self.delay.xaxis.set_major_locator(FixedLocator(mdates.date2num(months)))
         self.delay.xaxis.set_major_formatter(FixedFormatter(months.strftime("%b").tolist()))
         self.delay.set_xlim(first - 1, last + 1)
-        with _DRAWING, rc_context(STYLE):
+        with _DRAWING, style.context(_CHART_STYLE):
             self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         self.span = (first, last)
@@ -205,7 +205,7 @@ class AirportChart:
             f"{airport}: daily flights and mean delay, {int(anomalous.sum())} anomalous day(s) of {scored} scored"
             f"{f' ({int(unscored.sum())} not scored)' if unscored.any() else ''}{title_suffix}"
         )
-        with _DRAWING, rc_context(STYLE):
+        with _DRAWING, style.context(_CHART_STYLE):
             self._shared_background(float(first), float(last))
             renderer = self.canvas.get_renderer()
             for artist in self.own:
@@ -310,7 +310,11 @@ def _paste_text(
         image.paste(fill, box, mask)
 
 
-# rc_context sets matplotlib's global rcParams for the block and restores them after: threads
+# From matplotlib's defaults, not the caller's rcParams (seaborn's theme, a notebook's style):
+# a chart is the same whichever process draws it (a spawned Dask worker has neither).
+_CHART_STYLE = ("default", STYLE)
+
+# style.context sets matplotlib's global rcParams for the block and restores them after: threads
 # drawing at once take turns for the matplotlib part (re-entrant: a chart's first draw nests).
 _DRAWING = threading.RLock()
 
