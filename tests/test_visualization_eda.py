@@ -137,3 +137,28 @@ def test_bad_input_names_the_problem(scl_interim: pd.DataFrame) -> None:
         eda.plot_delay_rate(scl_interim, "airport")
     with pytest.raises(InputError, match="SIGLADES"):
         eda.plot_flight_counts(scl_interim.drop(columns=["SIGLADES"]), "destination")
+
+
+def test_importing_and_drawing_leaves_the_callers_matplotlib_style_alone():
+    # A fresh interpreter: importing the package's figure modules and drawing one of its
+    # figures must not restyle the caller's matplotlib (seaborn's set_theme at import did),
+    # while the package's own figures keep their whitegrid theme (a grid matplotlib lacks).
+    import subprocess
+    import sys
+
+    script = """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+before = {key: str(value) for key, value in plt.rcParams.items()}
+from latam_airlines.visualization import model_plots
+ours = model_plots.roc_figure(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]}), 0.5).axes[0]
+assert ours.xaxis.get_gridlines()[0].get_visible(), "the package's figure lost its theme"
+changed = sorted(key for key, value in plt.rcParams.items() if before[key] != str(value))
+assert not changed, changed
+theirs = plt.subplots()[1]
+assert not theirs.xaxis.get_gridlines()[0].get_visible(), "the caller's figure was restyled"
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -23,9 +23,13 @@ def write_report(result: StressResult, output_dir: str | Path) -> tuple[Path, Pa
 
 def plot_latency(result: StressResult, path: str | Path) -> Path:
     """Latency by percentile, the tail stretched (x = number of nines), as a PNG."""
-    import matplotlib.pyplot as plt
+    from latam_airlines.visualization.figures import save_figure, themed
 
-    from latam_airlines.visualization.figures import save_figure
+    return save_figure(themed(_latency_figure)(result), path)
+
+
+def _latency_figure(result: StressResult):
+    import matplotlib.pyplot as plt
 
     points = [(p, ms) for p, ms in result.percentiles_ms if p < 100]
     nines = [-math.log10(1 - p / 100) for p, _ in points]
@@ -43,4 +47,4 @@ def plot_latency(result: StressResult, path: str | Path) -> Path:
         f"({result.requests_per_s:,.0f} req/s, {result.connections} connections)"
     )
     axis.legend(loc="upper left")
-    return save_figure(figure, path)
+    return figure

@@ -22,7 +22,7 @@ from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 from latam_airlines.data.schema import DAY_NAMES, MONTH_ABBREVIATIONS, PERIODS
 from latam_airlines.errors import InputError
 from latam_airlines.io import require_interim_columns
-from latam_airlines.visualization.figures import save_figure
+from latam_airlines.visualization.figures import save_figure, themed
 
 TARGET = "atraso_15"
 WILSON_Z = 1.96  # 95 % two-sided
@@ -179,6 +179,7 @@ def _new_figure(groups: int, horizontal: bool) -> tuple[Figure, object]:
     return figure, figure.add_subplot()
 
 
+@themed
 def plot_flight_counts(interim: pd.DataFrame, by: str, top: int | None = None) -> Figure:
     """Bar chart of flights per group, each bar labelled with its count and share."""
     dimension = _dimension(by)
@@ -213,6 +214,7 @@ def plot_flight_counts(interim: pd.DataFrame, by: str, top: int | None = None) -
     return figure
 
 
+@themed
 def plot_delay_rate(interim: pd.DataFrame, by: str, min_flights: int = 30, top: int | None = None) -> Figure:
     """Bar chart of the delay rate (`atraso_15`) per group with 95 % Wilson intervals, each
     bar labelled with its rate and flight count; the dashed line is the overall rate."""
@@ -280,6 +282,7 @@ def plot_delay_rate(interim: pd.DataFrame, by: str, min_flights: int = 30, top: 
     return figure
 
 
+@themed
 def plot_delay_minutes(interim: pd.DataFrame, clip: tuple[float, float] = (-30, 150)) -> Figure:
     """Histogram of `dif_min` (operated minus scheduled minutes), clipped to `clip` so the
     long tail does not squash the bulk, with the 15-minute delay threshold marked."""

@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from latam_airlines.visualization.figures import themed
+
 
 def _title(axes: plt.Axes, title: str, caption: str) -> None:
     """The figure's title, with the model, data and period it shows on a second line."""
     axes.set_title(f"{title}\n{caption}" if caption else title, fontsize=10)
 
 
+@themed
 def confusion_figure(matrix: np.ndarray, threshold: float, caption: str = "") -> plt.Figure:
     """Counts with row shares; rows = actual class, columns = predicted class."""
     figure, axes = plt.subplots(figsize=(5, 4.2))
@@ -31,6 +34,7 @@ def confusion_figure(matrix: np.ndarray, threshold: float, caption: str = "") ->
     return figure
 
 
+@themed
 def roc_figure(curve: pd.DataFrame, auc: float, caption: str = "") -> plt.Figure:
     figure, axes = plt.subplots(figsize=(5, 5))
     axes.plot(curve["fpr"], curve["tpr"], label=f"model (AUC {auc:.3f})")
@@ -42,6 +46,7 @@ def roc_figure(curve: pd.DataFrame, auc: float, caption: str = "") -> plt.Figure
     return figure
 
 
+@themed
 def pr_figure(
     curve: pd.DataFrame, average_precision: float, base_rate: float, caption: str = ""
 ) -> plt.Figure:
@@ -56,6 +61,7 @@ def pr_figure(
     return figure
 
 
+@themed
 def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None, caption: str = "") -> plt.Figure:
     """Observed vs predicted per probability bin; with `metrics`, the constant base-rate
     answer (one point) and both Brier scores in the legend."""
@@ -80,6 +86,7 @@ def calibration_figure(curve: pd.DataFrame, metrics: dict | None = None, caption
     return figure
 
 
+@themed
 def importance_figure(importance: pd.DataFrame, caption: str = "") -> plt.Figure:
     """Permutation importance: drop in ROC-AUC when a field is shuffled (mean ± std)."""
     ordered = importance.sort_values("auc_drop", ascending=True)
