@@ -37,7 +37,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from latam_airlines.errors import InputError
 from latam_airlines.features.canonical import INPUT_FIELDS
-from latam_airlines.features.feature_sets import fields_of
+from latam_airlines.features.feature_sets import FEATURE_SETS, fields_of
 from latam_airlines.models.artifact import DelayModel, build_artifact
 from latam_airlines.models.calibration import calibrate, fit_calibration
 from latam_airlines.models.feed_tiers import TieredClassifier
@@ -192,7 +192,7 @@ def fit_with_threshold(
         if history is not None:  # as deployed: recent rates count every earlier day's departures
             history.record_outcomes(inputs, y)
         record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
-        probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
+        probabilities.append(_out_of_fold(pipeline, inputs.iloc[validation_rows]))
     scored = np.concatenate([validation for _, validation in splits])
     probability = np.concatenate(probabilities)
     knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
@@ -205,6 +205,20 @@ def fit_with_threshold(
     _step(on_step, f"{feature_set} features: refit on the training part")
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
     return pipeline.fit(inputs, y), threshold, knots
+
+
+def _out_of_fold(pipeline: Any, rows: pd.DataFrame) -> np.ndarray:
+    """Scores of the held-out rows. A stale tier with lagged rates is scored as it was trained
+    and as it will answer: each row reads its windows as of a last fed day drawn 8-60 days
+    before it, never the days up to its own (which the fold's history holds)."""
+    step = getattr(pipeline, "named_steps", {}).get("features")
+    if not FEATURE_SETS.get(getattr(step, "feature_set", None), {}).get("lagged"):
+        return pipeline.predict_proba(rows)[:, 1]
+    step.draw_ages_ = True
+    try:
+        return pipeline.predict_proba(rows)[:, 1]
+    finally:
+        del step.draw_ages_
 
 
 def _step(on_step: Callable[[str], None] | None, message: str) -> None:
@@ -323,22 +337,20 @@ LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
 
 
 def _history_steps(classifier: TieredClassifier) -> list[Any]:
-    tiers = [getattr(classifier, tier, None) for tier in ("full", "minimal", "minimal_stale")]
+    tiers = [getattr(classifier, tier, None) for tier in ("full", "stale", "minimal", "minimal_stale")]
     return [step for step in map(outcome_history_step, tiers) if step is not None]
 
 
 def _late_feed(fed: TieredClassifier, test_inputs: pd.DataFrame, late_days: int) -> np.ndarray:
     """Probabilities when each day's outcomes arrive `late_days` days late: recent rates
     count days up to `late_days` + 1 before the flight's, and the tier follows the gap."""
-    step = fed.history_step()
+    tier = "stale" if fed.stale is not None and late_days + 1 > fed.stale_after_days else "full"
+    step = fed.history_step(tier) or fed.history_step()  # a stale tier with lagged rates has one
     step.lag_days_ = late_days
     try:
-        probability = fed.tier_probability("full", test_inputs)
+        return fed.tier_probability(tier, test_inputs)
     finally:
         del step.lag_days_
-    if fed.stale is not None and late_days + 1 > fed.stale_after_days:
-        probability = fed.tier_probability("stale", test_inputs)
-    return probability
 
 
 def holdout_metrics(
