@@ -118,17 +118,6 @@ SCHEDULE_SPAN_MINUTES = 60  # "around": flights scheduled within this many minut
 FEATURE_SETS["static_schedule"] = {**FEATURE_SETS["static"], "schedule": SCHEDULE_COUNTS}
 FEATURE_SETS["full_schedule"] = {**FEATURE_SETS["full"], "schedule": SCHEDULE_COUNTS}
 FEATURE_SETS["intraday_schedule"] = {**FEATURE_SETS["intraday"], "schedule": SCHEDULE_COUNTS}
-# The stale tier as fed (issue 12, frozen regime): `static` plus "lagged" delay rates over
-# long windows ending at the history's last fed day, and the staleness age (days from that
-# day to the flight). Trained on what it will see when stale: each training day reads its
-# windows as of a last fed day STALE_AGE_DAYS (drawn per day) before it, so the model learns
-# how much an old level still says (features/transformers.py, `FlightFeatures._lagged`).
-STALE_WINDOWS: list[tuple[tuple[str, ...], int]] = [
-    ((), 28), ((), 56), ((), 90), (("OPERA",), 28), (("OPERA",), 90), (("Des_I",), 56),
-    (("OPERA", "Des_I"), 56), (("OPERA", "Des_I", "HORA", "MIN"), 56),
-]  # fmt: skip
-STALE_AGE_DAYS: tuple[int, int] = (8, 60)  # training ages drawn uniformly in this range
-FEATURE_SETS["static_lagged"] = {**FEATURE_SETS["static"], "lagged": STALE_WINDOWS}
 # For CatBoost, which learns its own ordered target statistics: raw categories plus the
 # combinations ("combos", coded like categories) whose delay rates the other sets precompute.
 FEATURE_SETS["catboost"] = {
@@ -156,7 +145,7 @@ def fields_of(feature_set: str) -> list[str]:
         return ["OPERA", "MES", "TIPOVUELO"]
     spec = FEATURE_SETS[feature_set]
     recent = [key for key, _ in spec.get("recent", [])] + list(spec.get("intraday", []))
-    recent += list(spec.get("last_day", [])) + [key for key, _ in spec.get("lagged", [])]
+    recent += list(spec.get("last_day", []))
     if spec.get("schedule"):  # counts by day, hour and minute of the scheduled departure
         recent += [key for key, _ in spec["schedule"]] + [("HORA", "MIN")]
     keys = [

@@ -28,7 +28,6 @@ from latam_airlines.features.feature_sets import (
     LAST_DAY_MAX_AGE,
     REFERENCE_INDICATORS,
     SCHEDULE_SPAN_MINUTES,
-    STALE_AGE_DAYS,
     fields_of,
 )
 from latam_airlines.features.outcome_history import (
@@ -164,7 +163,6 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             self.holidays_ = holiday_calendar([int(year) for year in np.unique(self._years(X))])
         # Recent windows and last-day shares read the same per-day history of their key.
         day_keys = [key for key, _ in spec.get("recent", [])] + list(spec.get("last_day", []))
-        day_keys += [key for key, _ in spec.get("lagged", [])]
         self.outcomes_ = {key: OutcomeHistory() for key in day_keys}
         self.intraday_ = {key: OutcomeHistory(MINUTE_BITS) for key in spec.get("intraday", [])}
         self.ledger_ = FlightLedger()
@@ -313,7 +311,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         """Fit, then transform with out-of-fold history rates (no row sees its own label)."""
         y = np.asarray(y, dtype=float)
         keys = self._fit(X, y)
-        matrix = self._transform(X, drawn_ages=True)
+        matrix = self.transform(X)
         if not self.spec_["history"] or len(y) < 2 * self.folds:
             return matrix
         first = self._history_offset()
@@ -329,11 +327,6 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         return width + len(self.spec_.get("combos", [])) + len(self.spec_["numeric"])
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        # draw_ages_ (training protocol only): score out-of-fold rows as the training rows read
-        # their lagged rates, at drawn staleness ages (models/training.py).
-        return self._transform(X, drawn_ages=getattr(self, "draw_ages_", False))
-
-    def _transform(self, X: pd.DataFrame, drawn_ages: bool = False) -> np.ndarray:
         spec = self.spec_
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
         combined: dict[tuple[str, ...], np.ndarray] = {}
@@ -371,8 +364,6 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             blocks.append(self._recent(key_codes, days))
         if spec.get("last_day"):
             blocks.append(self._last_day(key_codes, days))
-        if spec.get("lagged"):
-            blocks.append(self._lagged(key_codes, days, drawn_ages))
         if self.intraday_:
             blocks.append(self._same_day(key_codes, X, days))
         if getattr(self, "schedule_", None) is not None:
@@ -413,38 +404,6 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             columns.append(flown.astype(float))
         return np.column_stack(columns)
 
-    # -- the stale tier's lagged rates (feature set "lagged"; feature_sets.STALE_WINDOWS)
-    def stale_ages(self, days: np.ndarray, drawn: bool = False) -> np.ndarray:
-        """Staleness age of each row: days from the last day its outcome features may read to
-        the flight's day (1 = fed yesterday). Served: from the history's end (or the feed's
-        lag); `drawn` (the training rows): at least an age drawn per day, uniformly in
-        STALE_AGE_DAYS (a hash of the day, so every row of a day and every refit agree).
-        Unknown days read the range's top."""
-        age = days - self._history_end(days) + 1
-        if drawn:
-            low, high = STALE_AGE_DAYS
-            day = np.nan_to_num(days).astype(np.int64)
-            mixed = (day * 2654435761 + self.random_state * 40503) % (1 << 32)
-            age = np.maximum(age, low + ((mixed * (high - low + 1)) >> 32))
-        return np.where(np.isnan(days), float(STALE_AGE_DAYS[1]), age)
-
-    def _lagged(
-        self, key_codes: Callable[[tuple[str, ...]], np.ndarray], days: np.ndarray, drawn: bool
-    ) -> np.ndarray:
-        """Smoothed delay rate of each "lagged" window ending at the last day the row may read
-        (`stale_ages`), never a later one; then the age / 30 and, per window, the rate's
-        distance to the prior times that age (logreg's way to weigh an old level less or more)."""
-        age = self.stale_ages(days, drawn)
-        end = (np.nan_to_num(days, nan=0.0) - age + 1).astype(np.int64)
-        end = np.where(np.isnan(days), self._history_end(days), end)
-        scaled = age / 30.0
-        rates = []
-        for key, width in self.spec_["lagged"]:
-            delayed, flights = self.outcomes_[key].window(key_codes(key), end - width, end)
-            rates.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
-        rates = np.column_stack(rates)
-        return np.column_stack([rates, scaled, (rates - self.prior_) * scaled[:, None]])
-
     def _same_day(
         self, key_codes: Callable[[tuple[str, ...]], np.ndarray], X: pd.DataFrame, days: np.ndarray
     ) -> np.ndarray:
@@ -480,10 +439,6 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         names += [f"recent_rate[{','.join(key) or 'all'};{days}d]" for key, days in spec.get("recent", [])]
         for key in spec.get("last_day", []):
             names += [f"last_day_rate[{','.join(key) or 'all'}]", f"last_day_flown[{','.join(key) or 'all'}]"]
-        lagged = [f"{','.join(key) or 'all'};{days}d" for key, days in spec.get("lagged", [])]
-        if lagged:
-            names += [f"lagged_rate[{name}]" for name in lagged] + ["stale_age_30d"]
-            names += [f"lagged_rate_x_age[{name}]" for name in lagged]
         names += [f"same_day_rate[{','.join(key) or 'all'}]" for key in spec.get("intraday", [])]
         names += [
             f"same_day_rate[{','.join(key) or 'all'};{width}min]"

@@ -225,7 +225,7 @@ class DelayModel:
         """The fitted feature steps that keep a recent-delay history (features/outcome_history.py)."""
         from latam_airlines.models.pipelines import outcome_history_step
 
-        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "stale", "minimal", "minimal_stale")]
+        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "minimal", "minimal_stale")]
         return [step for step in map(outcome_history_step, tiers) if step is not None]
 
     @property
