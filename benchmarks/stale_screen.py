@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -29,19 +30,20 @@ from latam_airlines.models.splits import holdout_split
 from latam_airlines.models.training_data import training_data
 
 
-def main(variants: list[str], periods: tuple[int, ...], level_days: int) -> None:
+def backtest_parts(periods: tuple[int, ...]) -> Iterator[tuple[int, TrainConfig, tuple, tuple]]:
+    """Per backtest (table cut after month `last`, its last 2 months the test part): the
+    protocol's config, (training inputs, labels) and (test inputs, labels)."""
     data = pd.read_csv(SCL_FEATURES)
     for last in periods:
         part = data[data["MES"] <= last].reset_index(drop=True)
         config = TrainConfig(model="logreg", features="full", seed=42)
         inputs, y = training_data(part, config.year)
         train_rows, test_rows = holdout_split(part, "temporal", [], 0.2, 42, last_months=2)
-        train, test, y_train, y_test = (
-            inputs.iloc[train_rows],
-            inputs.iloc[test_rows],
-            y[train_rows],
-            y[test_rows],
-        )
+        yield last, config, (inputs.iloc[train_rows], y[train_rows]), (inputs.iloc[test_rows], y[test_rows])
+
+
+def main(variants: list[str], periods: tuple[int, ...], level_days: int) -> None:
+    for last, config, (train, y_train), (test, y_test) in backtest_parts(periods):
         for variant in variants:
             started = time.perf_counter()
             pipeline, threshold, knots = training.fit_with_threshold(train, y_train, config, variant)

@@ -13,31 +13,21 @@ import json
 import sys
 
 import numpy as np
-import pandas as pd
+from stale_screen import backtest_parts  # benchmarks/, run as a script
 
-from latam_airlines.datasets import SCL_FEATURES
 from latam_airlines.features.transformers import FlightFeatures
-from latam_airlines.models import TrainConfig
 from latam_airlines.models.calibration import calibrate
 from latam_airlines.models.metrics import classification_metrics
-from latam_airlines.models.splits import holdout_split
 from latam_airlines.models.training import fit_with_threshold
-from latam_airlines.models.training_data import training_data
 
 SWITCHES = (0, 1, 2, 3, 5, 7)
 
 
 def main(periods: tuple[int, ...], stale_set: str) -> None:
-    data = pd.read_csv(SCL_FEATURES)
-    for last in periods:
-        part = data[data["MES"] <= last].reset_index(drop=True)
-        config = TrainConfig(model="logreg", features="full", seed=42)
-        inputs, y = training_data(part, config.year)
-        train_rows, test_rows = holdout_split(part, "temporal", [], 0.2, 42, last_months=2)
-        train, test, y_test = inputs.iloc[train_rows], inputs.iloc[test_rows], y[test_rows]
+    for last, config, (train, y_train), (test, y_test) in backtest_parts(periods):
         scored = {}
         for tier, feature_set in (("full", "full"), ("stale", stale_set)):
-            pipeline, threshold, knots = fit_with_threshold(train, y[train_rows], config, feature_set)
+            pipeline, threshold, knots = fit_with_threshold(train, y_train, config, feature_set)
             scored[tier] = (calibrate(pipeline.predict_proba(test)[:, 1], knots), threshold)
         dates = FlightFeatures(year=2017)
         gap = dates.flight_days(test) - dates.flight_days(train).max()
