@@ -7,7 +7,8 @@ own calibration map (models/calibration.py) and decision threshold:
   days older than the flight (the feed stopped): a feature set without recent rates, whose
   threshold was chosen for it. Stale recent rates slide back to the last recorded days and
   the fed threshold no longer fits them (Nov-Dec frozen F1 0.41 against 0.43-0.44 without
-  recent rates);
+  recent rates). Its calibration map (and threshold) aims at the delay rate of the training
+  data's last 28 days, not its average (models/training.py, `shift_level`);
 - `minimal`: records with only OPERA, TIPOVUELO, MES: a model trained on exactly those
   fields (a model trained on complete rows, fed a default hour and destination, answers for
   that default flight, not for "any flight of this airline this month"), with 7- and 28-day

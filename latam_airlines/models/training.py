@@ -82,6 +82,14 @@ STALE_FEATURES: dict[str, str] = {
 }  # fmt: skip
 
 
+# The stale tier answers once the feed has stopped, for flights after the training part: its
+# calibration map aims at the delay rate of the training part's last STALE_LEVEL_DAYS days, not
+# at the whole part's (a prior shift of the odds, fixed at fit time; the threshold moves with it,
+# so its labels and ranking are unchanged). Chosen on the Jul-Aug / Sep-Oct backtests
+# (reports/model_selection.md, eighth pass); 14, 42 and 56 days calibrated Sep-Oct worse.
+STALE_LEVEL_DAYS = 28
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a trained model; stored in the artifact's metadata.
@@ -207,6 +215,40 @@ def fit_with_threshold(
     return pipeline.fit(inputs, y), threshold, knots
 
 
+def recent_rate(inputs: pd.DataFrame, y: np.ndarray, year: int | None = None) -> float:
+    """Delay rate of the flights of the last STALE_LEVEL_DAYS days of (inputs, y) (all rows'
+    when none is dated), kept inside [0.01, 0.99] so its odds stay finite."""
+    from latam_airlines.features.canonical import DEFAULT_YEAR
+    from latam_airlines.features.transformers import FlightFeatures
+
+    days = FlightFeatures(year=year or DEFAULT_YEAR).flight_days(inputs)
+    recent = days > np.nanmax(days) - STALE_LEVEL_DAYS if (~np.isnan(days)).any() else np.ones(len(y), bool)
+    return float(np.clip(np.mean(y[recent]), 0.01, 0.99))
+
+
+def shift_level(
+    knots: tuple[np.ndarray, np.ndarray], threshold: float, rate: float, target: float
+) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    """(knots, threshold) with every calibrated probability's odds multiplied by
+    odds(target) / odds(rate): the prior shift from a delay rate `rate` to `target` (Saerens et
+    al. 2002). Monotone, so the ranking is kept; the threshold moves with the probabilities and
+    becomes a knot first (the map is straight lines between knots, the shift is not), so every
+    label is kept too."""
+    factor = (target / (1 - target)) / (rate / (1 - rate))
+    raw, calibrated = knots  # calibrated values strictly increase (fit_calibration)
+    if calibrated[0] < threshold < calibrated[-1]:
+        at = float(np.interp(threshold, calibrated, raw))
+        position = int(np.searchsorted(raw, at))
+        if position == len(raw) or raw[position] != at:
+            raw, calibrated = np.insert(raw, position, at), np.insert(calibrated, position, threshold)
+
+    def shifted(probability: np.ndarray) -> np.ndarray:
+        odds = np.asarray(probability, dtype=float) / (1 - np.asarray(probability, dtype=float))
+        return odds * factor / (1 + odds * factor)
+
+    return (raw, shifted(calibrated)), float(shifted(threshold))
+
+
 def _step(on_step: Callable[[str], None] | None, message: str) -> None:
     """Name the step about to run (the CLI shows it; long fits are minutes on big tables)."""
     if on_step is not None:
@@ -261,6 +303,14 @@ def holdout_evaluation(
         pipelines[tier], thresholds[tier], knots[tier] = fit_with_threshold(
             inputs.iloc[train_rows], y[train_rows], config, feature_set, on_step
         )
+    level = None
+    if knots.get("stale") is not None:  # calibrated: aim at the training part's last weeks
+        train_inputs, train_y = inputs.iloc[train_rows], y[train_rows]
+        level = {"days": STALE_LEVEL_DAYS, "training_rate": float(train_y.mean())}
+        level["recent_rate"] = recent_rate(train_inputs, train_y, config.year)
+        knots["stale"], thresholds["stale"] = shift_level(
+            knots["stale"], thresholds["stale"], level["training_rate"], level["recent_rate"]
+        )
     classifier = _assemble(pipelines, thresholds, knots, config)
     model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
@@ -288,6 +338,8 @@ def holdout_evaluation(
     holdout.fed_pipeline = extra.get("fed")
     test_part = describe_test_part(processed, test_rows, config.year)
     model.metrics = holdout_metrics(holdout, thresholds, len(train_rows), config, test_part)
+    if level is not None:
+        model.metrics["stale_level"] = level
     _step(on_step, "permutation importance on the holdout")
     model.evidence = holdout_evidence(holdout, test_part)
     return holdout
@@ -472,6 +524,13 @@ def train(
             config.model, y, feature_set, config.balance, params, config.seed, config.year
         )
         setattr(classifier, tier, pipeline.fit(inputs, y))
+        level = holdout.model.metrics.get("stale_level")
+        if tier == "stale" and level is not None:  # served: aim at the last weeks of every row
+            level["served_rate"] = recent_rate(inputs, y, config.year)
+            classifier.calibration["stale"], classifier.thresholds["stale"] = shift_level(
+                classifier.calibration["stale"], classifier.thresholds["stale"],
+                level["recent_rate"], level["served_rate"],
+            )  # fmt: skip
     final = _artifact(classifier, inputs, config, processed, holdout.model.metrics)
     final.evidence = holdout.model.evidence
     return final
