@@ -360,11 +360,15 @@ def test_time_of_day_spline_is_periodic_with_hand_values() -> None:
     # Cubic B-splines on uniform knots (9 knots over 24 h: one every 3 h) are 1/6, 2/3, 1/6 on
     # the three splines around a knot and sum to 1 everywhere; periodic, 23:59 is next to 00:00.
     frame, y = _daily_flights(10, delayed_from=6)
-    times = [(0, 0), (23, 59), (6, 0), (12, 0), (13, 30)]
-    sample = frame.head(len(times)).assign(
-        HORA=[float(h) for h, _ in times],
-        MIN=[float(m) for _, m in times],
-        TIPOVUELO=["N", "I", "I", "N", "I"],
+    times = [(0, 0), (23, 59), (6, 0), (12, 0), (13, 30), (24, 0), (0, 0.5)]
+    sample = (
+        pd.concat([frame.head(4)] * 2)
+        .head(len(times))
+        .assign(
+            HORA=[float(h) for h, _ in times],
+            MIN=[float(m) for _, m in times],
+            TIPOVUELO=["N", "I", "I", "N", "I", "N", "N"],
+        )
     )
     features = FlightFeatures("full").fit(frame, y)
     names = list(features.get_feature_names_out())
@@ -372,7 +376,7 @@ def test_time_of_day_spline_is_periodic_with_hand_values() -> None:
     assert len(splines) == 8  # periodic: one spline per knot interval
     matrix = features.transform(sample).astype(float)
     basis = matrix[:, [names.index(n) for n in splines]]
-    midnight, before_midnight, six, noon, half_past_one = basis
+    midnight, before_midnight, six, noon, half_past_one, next_midnight, half_a_minute = basis
     np.testing.assert_allclose(basis.sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(sorted(midnight)[-3:], [1 / 6, 1 / 6, 2 / 3], rtol=1e-6)
     assert np.count_nonzero(midnight > 1e-9) == 3
@@ -384,6 +388,10 @@ def test_time_of_day_spline_is_periodic_with_hand_values() -> None:
     assert np.abs(before_midnight - noon).max() > 0.5
     # 13:30 = 4.5 knot intervals: the two middle splines meet at 23/48 (midway between knots).
     assert sorted(half_past_one)[-2:] == pytest.approx([23 / 48, 23 / 48], rel=1e-5)
+    # Times off the whole-minute table go through the spline itself: 24:00 is 00:00 again.
+    np.testing.assert_allclose(next_midnight, midnight, atol=1e-6)
+    np.testing.assert_allclose(half_a_minute, midnight, atol=0.0015)
+    assert np.abs(half_a_minute - midnight).max() > 1e-4
 
 
 def test_time_of_day_times_international_is_zero_for_national_flights() -> None:

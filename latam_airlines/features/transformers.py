@@ -179,6 +179,9 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         if spec.get("time_of_day"):  # fixed knots: the basis depends on the clock, not on X
             knots = np.linspace(0.0, 1.0, spec["time_of_day"]["knots"])[:, None]
             self.time_of_day_ = SplineTransformer(knots=knots, degree=3, extrapolation="periodic").fit(knots)
+            # The basis of every whole minute of the day, looked up when scoring: one transform
+            # call costs ~0.8 ms per request, a lookup nothing.
+            self.time_of_day_table_ = self.time_of_day_.transform(np.arange(1440)[:, None] / 1440)
         self.n_features_in_ = len(self.vocabulary_)
         return keys
 
@@ -379,18 +382,20 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         return np.hstack(blocks).astype(np.float32)
 
     def _time_of_day(self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The periodic spline basis of the scheduled time of day (fraction of 24 h; all zero
-        where HORA or MIN is unknown), then the basis times 0/1 "field == value" per `by`
+        """The periodic spline basis of the scheduled time of day (fraction of 24 h; whole
+        minutes from the fitted table; all zero where HORA or MIN is unknown), then the basis times 0/1 "field == value" per `by`
         item (categorical fields; zero for every other value, unknown or missing)."""
         numbers = {
             field: as_numbers(X[field].to_numpy()) if field in X.columns else np.full(len(X), np.nan)
             for field in ("HORA", "MIN")
         }
-        fraction = (numbers["HORA"] * 60 + numbers["MIN"]) / 1440
-        known = ~np.isnan(fraction)
+        minute = numbers["HORA"] * 60 + numbers["MIN"]
+        whole = (minute == np.floor(minute)) & (minute >= 0) & (minute < 1440)  # False for NaN
+        other = ~np.isnan(minute) & ~whole  # fractions of a minute, or beyond 24 h
         basis = np.zeros((len(X), self.time_of_day_.n_features_out_))
-        if known.any():
-            basis[known] = self.time_of_day_.transform(fraction[known, None])
+        basis[whole] = self.time_of_day_table_[minute[whole].astype(np.int64)]
+        if other.any():
+            basis[other] = self.time_of_day_.transform(minute[other, None] / 1440)
         blocks = [basis]
         for field, value in self.spec_["time_of_day"]["by"]:
             chosen = codes[field] == self.codes_[field].get(value, -2)
