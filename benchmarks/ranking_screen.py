@@ -7,10 +7,14 @@ Usage: python benchmarks/ranking_screen.py VARIANT[,VARIANT...] [LAST_MONTHS]
   e.g. python benchmarks/ranking_screen.py lag_multi,lag_wide,yday,min_recent,multithreshold 8,10
 Variants: lag_slot, lag_multi, lag_wide, lag_dow, ewm_slot, yday, spline_hour,
 spline_hour_type, min_recent, rate15_sample, multithreshold, C=<value>; "none" prints the base.
+Eighth pass (issue-12rank; the base `full` now holds the time-of-day spline): drop_spline,
+air_period, air_hour, air_spline, dest_period, intl_month, intl_season, intl_holiday, dom_intl,
+lastday_n, l1=<C>, enet=<C>:<l1_ratio>.
 Minutes (Fecha-O - Fecha-I) exist only in the shipped 20 % raw sample: the minute variants
 use those flights only. The base is the current `full` set (round 1 of the seventh pass ran
 on main's, before LAST_DAY_KEYS)."""
 
+import os
 import sys
 import time
 from functools import partial
@@ -21,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 
+from latam_airlines.data.calendar import HOLIDAY_FEATURES
 from latam_airlines.datasets import SCL_FEATURES, SCL_RAW_SAMPLE
 from latam_airlines.models import TrainConfig
 from latam_airlines.models.pipelines import make_pipeline
@@ -111,12 +116,26 @@ def codes(frame, fields):
     )
 
 
-def fit_score(Xtr, ytr, Xte, C=0.5):
+BASE_C = float(os.environ.get("SCREEN_C", 0.5))  # the base's C (0.5: main's; the eighth pass: 0.001)
+
+
+def fit_score(Xtr, ytr, Xte, C=None, **penalty):
+    """The library's scaler and logreg (C BASE_C, balanced weights); `penalty` e.g. L1 / elastic net."""
+    C = BASE_C if C is None else C
     scaler = StandardScaler().fit(Xtr)
-    clf = LogisticRegression(C=C, max_iter=500, class_weight="balanced", random_state=42).fit(
+    clf = LogisticRegression(C=C, max_iter=500, class_weight="balanced", random_state=42, **penalty).fit(
         scaler.transform(Xtr), ytr
     )
     return clf.decision_function(scaler.transform(Xte)), clf, scaler
+
+
+def one_hot_combos(frame, fields, train_rows, min_count=30):
+    """0/1 columns of the value combinations of `fields` with at least `min_count` training
+    flights (rarer and unseen combinations: all zero)."""
+    k = codes(frame, fields)
+    values, counts = np.unique(k[train_rows], return_counts=True)
+    kept = values[counts >= min_count]
+    return (k[:, None] == kept[None, :]).astype(float)
 
 
 def _add(context, name, cols):
@@ -159,8 +178,80 @@ def main(variants, periods):
         has = ~np.isnan(dif)
         add = partial(_add, (last, Xtr, Xte, y, tr, te, res["base"]))
 
+        names = feats.get_feature_names_out()
+        spline_cols = np.array([n.startswith("time_of_day_spline") for n in names])
+        intl = (part["TIPOVUELO"] == "I").to_numpy()[:, None].astype(float)
+        basis = np.vstack([Xtr, Xte])[:, spline_cols][:, : spline_cols.sum() // 2]
+        order = np.concatenate([tr, te])
+        spline = np.zeros((len(part), basis.shape[1]))
+        spline[order] = basis  # back to the rows of `part`
+
         for v in variants:
-            if v == "lag_slot":
+            if v == "drop_spline":  # the base without the time-of-day block (main's `full`)
+                s, _, _ = fit_score(Xtr[:, ~spline_cols], y[tr], Xte[:, ~spline_cols])
+                a = roc_auc_score(y[te], s)
+                print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v.startswith("knots="):  # the block with another number of uniform knots
+                tod = (part["HORA"] * 60 + part["MIN"]).to_numpy()[:, None] / 1440.0
+                knots = np.linspace(0, 1, int(v[6:]))[:, None]
+                S = SplineTransformer(knots=knots, extrapolation="periodic").fit(knots).transform(tod)
+                cols = np.hstack([S, S * intl])
+                s, _, _ = fit_score(
+                    np.hstack([Xtr[:, ~spline_cols], cols[tr]]),
+                    y[tr],
+                    np.hstack([Xte[:, ~spline_cols], cols[te]]),
+                )
+                a = roc_auc_score(y[te], s)
+                print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v == "air_period":  # airline x period of day, one-hot
+                add(v, [one_hot_combos(part, ["OPERA", "periodo_dia"], tr)])
+            elif v == "air_hour":  # airline x hour, one-hot
+                add(v, [one_hot_combos(part, ["OPERA", "HORA"], tr)])
+            elif v == "air_spline":  # the time-of-day spline x each airline with >= 2000 training flights
+                big = one_hot_combos(part, ["OPERA"], tr, 2000)
+                add(v, [spline * big[:, [j]] for j in range(big.shape[1])])
+            elif v == "dest_period":  # destination x period of day, one-hot
+                add(v, [one_hot_combos(part, ["Des_I", "periodo_dia"], tr)])
+            elif v == "intl_month":  # international x month, one-hot (unseen test months: zero)
+                add(v, [one_hot_combos(part, ["MES"], tr, 1) * intl])
+            elif v == "intl_season":  # international x high season
+                add(v, [part["temporada_alta"].to_numpy()[:, None] * intl])
+            elif v == "intl_holiday":  # the holiday features x international
+                hol = np.array([n in HOLIDAY_FEATURES for n in names])
+                block = np.zeros((len(part), hol.sum()))
+                block[order] = np.vstack([Xtr, Xte])[:, hol]
+                add(v, [block * intl])
+            elif v == "dom_intl":  # periodic spline of the day of the month, and x international
+                dom = (part["DIA"] - 1) / part["MES"].map(lambda m: pd.Period(f"2017-{m}").days_in_month)
+                S = (
+                    SplineTransformer(knots=np.linspace(0, 1, 6)[:, None], extrapolation="periodic")
+                    .fit(np.linspace(0, 1, 6)[:, None])
+                    .transform(dom.to_numpy()[:, None])
+                )
+                add(v, [S, S * intl])
+            elif v == "lastday_n":  # slot / route x hour last-day share x log(1 + that day's flights)
+                end = feats._history_end(feats.flight_days(inputs))
+                fcodes = {f: feats._codes(inputs, f) for f in feats.vocabulary_}
+                cols = []
+                for key in [
+                    ("OPERA", "Des_I", "HORA", "MIN"),
+                    ("OPERA", "Des_I", "HORA"),
+                    ("OPERA", "Des_I"),
+                ]:
+                    delayed, flights = feats.outcomes_[key].latest(feats._key(fcodes, key), end, 7)
+                    share = np.where(flights > 0, delayed / np.maximum(flights, 1), prior)
+                    cols += [np.log1p(flights), share * np.log1p(flights)]
+                add(v, cols)
+            elif v.startswith("l1="):
+                s, _, _ = fit_score(Xtr, y[tr], Xte, C=float(v[3:]), penalty="l1", solver="liblinear")
+                a = roc_auc_score(y[te], s)
+                print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v.startswith("enet="):  # enet=C:l1_ratio
+                c, ratio = (float(x) for x in v[5:].split(":"))
+                s, _, _ = fit_score(Xtr, y[tr], Xte, C=c, penalty="elasticnet", solver="saga", l1_ratio=ratio)
+                a = roc_auc_score(y[te], s)
+                print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v == "lag_slot":
                 cols = []
                 for key in [("OPERA", "Des_I", "HORA", "MIN")]:
                     val, pres = last_occurrence(codes(part, key), days, y, prior)

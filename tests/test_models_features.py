@@ -354,3 +354,85 @@ def test_times_with_an_offset_or_fraction_are_read_as_santiago_local_time():
     fields = canonical[["MES", "DIA", "HORA", "MIN", "DIANOM", "periodo_dia"]].astype(str)
     assert (fields == fields.iloc[0]).all().all()
     assert fields.iloc[0].tolist() == ["1.0", "1.0", "23.0", "30.0", "Domingo", "noche"]
+
+
+def test_time_of_day_spline_is_periodic_with_hand_values() -> None:
+    # Cubic B-splines on uniform knots (9 knots over 24 h: one every 3 h) are 1/6, 2/3, 1/6 on
+    # the three splines around a knot and sum to 1 everywhere; periodic, 23:59 is next to 00:00.
+    frame, y = _daily_flights(10, delayed_from=6)
+    times = [(0, 0), (23, 59), (6, 0), (12, 0), (13, 30), (24, 0), (0, 0.5)]
+    sample = (
+        pd.concat([frame.head(4)] * 2)
+        .head(len(times))
+        .assign(
+            HORA=[float(h) for h, _ in times],
+            MIN=[float(m) for _, m in times],
+            TIPOVUELO=["N", "I", "I", "N", "I", "N", "N"],
+        )
+    )
+    features = FlightFeatures("full").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    splines = [n for n in names if n.startswith("time_of_day_spline") and "*" not in n]
+    assert len(splines) == 8  # periodic: one spline per knot interval
+    matrix = features.transform(sample).astype(float)
+    basis = matrix[:, [names.index(n) for n in splines]]
+    midnight, before_midnight, six, noon, half_past_one, next_midnight, half_a_minute = basis
+    np.testing.assert_allclose(basis.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(sorted(midnight)[-3:], [1 / 6, 1 / 6, 2 / 3], rtol=1e-6)
+    assert np.count_nonzero(midnight > 1e-9) == 3
+    np.testing.assert_allclose(six, np.roll(midnight, 2), atol=1e-6)  # 2 knot intervals later
+    np.testing.assert_allclose(noon, np.roll(midnight, 4), atol=1e-6)
+    # Slope of a B-spline at a knot: 1 / (2 h) per day with h = 1/8 day, so one minute moves
+    # each value by 4 / 1440 = 0.0028; far from noon's.
+    np.testing.assert_allclose(before_midnight, midnight, atol=0.003)
+    assert np.abs(before_midnight - noon).max() > 0.5
+    # 13:30 = 4.5 knot intervals: the two middle splines meet at 23/48 (midway between knots).
+    assert sorted(half_past_one)[-2:] == pytest.approx([23 / 48, 23 / 48], rel=1e-5)
+    # Times off the whole-minute table go through the spline itself: 24:00 is 00:00 again.
+    np.testing.assert_allclose(next_midnight, midnight, atol=1e-6)
+    np.testing.assert_allclose(half_a_minute, midnight, atol=0.0015)
+    assert np.abs(half_a_minute - midnight).max() > 1e-4
+
+
+def test_time_of_day_times_international_is_zero_for_national_flights() -> None:
+    frame, y = _daily_flights(10, delayed_from=6)
+    frame = frame.assign(TIPOVUELO=np.tile(["N", "I"], len(frame) // 2), HORA=np.arange(len(frame)) % 24.0)
+    features = FlightFeatures("full").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    basis = [names.index(n) for n in names if n.startswith("time_of_day_spline") and "*" not in n]
+    international = [names.index(n) for n in names if n.endswith("*TIPOVUELO=I")]
+    assert len(international) == len(basis) == 8
+    matrix = features.transform(frame)
+    national = (frame["TIPOVUELO"] == "N").to_numpy()
+    assert not matrix[np.ix_(national, international)].any()
+    np.testing.assert_array_equal(matrix[np.ix_(~national, international)], matrix[np.ix_(~national, basis)])
+    assert matrix[np.ix_(~national, international)].any()
+
+
+def test_time_of_day_scores_a_single_serving_record() -> None:
+    frame, y = _daily_flights(10, delayed_from=6)
+    features = FlightFeatures("full").fit(frame.assign(TIPOVUELO=np.tile(["N", "I"], len(frame) // 2)), y)
+    names = list(features.get_feature_names_out())
+    basis = [names.index(n) for n in names if n.startswith("time_of_day_spline")]
+    record = canonical_flights(
+        [{"OPERA": "A", "TIPOVUELO": "I", "Des-I": "SCFA", "Fecha-I": "2017-01-12 23:59:00"}]
+    )
+    row = features.transform(record)
+    assert row.shape == (1, len(names)) and np.isfinite(row[0, basis]).all()
+    assert row[0, basis].sum() == pytest.approx(2.0, rel=1e-5)  # basis and its international copy
+    # Without a scheduled time (a minimal record goes to the minimal tier anyway): zeros, no error.
+    minimal = canonical_flights([{"OPERA": "A", "TIPOVUELO": "I", "MES": 1, "DIA": 12}])
+    assert not features.transform(minimal)[0, basis].any()
+
+
+def test_full_set_asks_for_its_own_logreg_strength() -> None:
+    from latam_airlines.features.feature_sets import FEATURE_SETS
+    from latam_airlines.models.pipelines import make_pipeline
+
+    y = np.tile([0, 1, 0, 0], 10)
+    for feature_set in ("full", "intraday"):
+        classifier = make_pipeline("logreg", y, feature_set, "weight").named_steps["classify"]
+        assert classifier.C == FEATURE_SETS["full"]["params"]["logreg"]["C"] == 0.001
+    # Explicit (or tuned) params still win; sets without their own settings keep the default.
+    assert make_pipeline("logreg", y, "full", "weight", {"C": 0.3}).named_steps["classify"].C == 0.3
+    assert make_pipeline("logreg", y, "static", "weight").named_steps["classify"].C == 0.5

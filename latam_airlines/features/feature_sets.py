@@ -5,7 +5,9 @@ delay rate per value combination) and as congestion keys (training-schedule coun
 "holidays": True adds the holiday features (data/calendar.py, from AÑO, MES and DIA);
 "recent" lists (key, days) whose delay rate over the last `days` days before the flight's
 day is a feature (features/outcome_history.py); "last_day" lists keys whose latest fed day's
-share delayed is a feature; "intraday" lists keys of same-day rates;
+share delayed is a feature; "intraday" lists keys of same-day rates; "time_of_day" adds a
+periodic spline of the scheduled time of day (and its interactions); "params" holds model
+settings the set asks for (models/pipelines.py merges them);
 "combos" (CatBoost) lists combinations coded like categories. `FlightFeatures`
 (features/transformers.py) builds the matrix of a set.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FEATURE_SETS: dict[str, dict[str, list]] = {
+FEATURE_SETS: dict[str, dict[str, Any]] = {
     # What the API's minimal record {OPERA, TIPOVUELO, MES} supports. The month is a
     # category (a linear month extrapolated 0.40 -> 0.58 for LATAM national flights while the
     # observed rates stayed 0.11-0.17), with smoothed delay rates per month and per
@@ -90,7 +92,24 @@ LAST_DAY_KEYS: list[tuple[str, ...]] = [
     (), ("OPERA",), ("Des_I",), ("OPERA", "TIPOVUELO"),
 ]  # fmt: skip
 LAST_DAY_MAX_AGE = 7
-FEATURE_SETS["full"] = {**FEATURE_SETS["static"], "recent": RECENT_WINDOWS, "last_day": LAST_DAY_KEYS}
+# "time_of_day": a periodic cubic B-spline of the scheduled time of day (HORA, MIN) on
+# `knots` uniform knots over the 24 hours (period one day: 23:59 and 00:00 read nearly the
+# same), plus the same basis times 0/1 "field == value" for each `by` item: the delay
+# profile over the day of international flights differs from that of national ones. A smooth
+# curve where HORA and MIN alone are straight lines. Chosen on the Jul-Aug / Sep-Oct backtests
+# (reports/model_selection.md, seventh and eighth passes).
+TIME_OF_DAY: dict[str, Any] = {"knots": 9, "by": [("TIPOVUELO", "I")]}
+# "params": model settings the set asks for, per model (over models/pipelines.py's
+# HYPERPARAMETERS; explicit or tuned params still win). The full set's ~330 standardised
+# columns, many of them overlapping rates, rank better much more shrunk: logreg C 0.5 -> 0.001
+# (Jul-Aug / Sep-Oct screen: +0.006 / +0.005 ROC-AUC; flat over 0.0005-0.002; eighth pass).
+FEATURE_SETS["full"] = {
+    **FEATURE_SETS["static"],
+    "recent": RECENT_WINDOWS,
+    "last_day": LAST_DAY_KEYS,
+    "time_of_day": TIME_OF_DAY,
+    "params": {"logreg": {"C": 0.001}},
+}
 # The intraday option: `full` plus same-day delay rates of the flights scheduled at least
 # INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes are fed during the day
 # (`latam outcomes` several times a day; recording merges per flight). "intraday" keys count
@@ -153,5 +172,7 @@ def fields_of(feature_set: str) -> list[str]:
         for key in spec["history"] + spec["congestion"] + spec.get("combos", []) + recent
         for field in key
     ]
+    if spec.get("time_of_day"):
+        keys += ["HORA", "MIN"] + [field for field, _ in spec["time_of_day"]["by"]]
     dates = ["AÑO", "MES", "DIA"] if spec.get("holidays") or recent else []
     return list(dict.fromkeys(spec["categorical"] + spec["numeric"] + keys + dates))

@@ -118,7 +118,9 @@ def make_pipeline(
     check_model(model)
     if balance not in BALANCES:
         raise InputError(f"unknown balance {balance!r}; expected one of {', '.join(BALANCES)}", value=balance)
-    settings = {**HYPERPARAMETERS[model], **(params or {})}
+    # A feature set may ask for its own settings ("params" per model: features/feature_sets.py).
+    preferred = FEATURE_SETS.get(feature_set, {}).get("params", {}).get(model, {})
+    settings = {**HYPERPARAMETERS[model], **preferred, **(params or {})}
     positives = max(int(np.sum(y)), 1)
     weight = (len(y) - positives) / positives if balance == "weight" else None
     if model == "catboost" and feature_set == "full":
