@@ -429,10 +429,14 @@ def test_full_set_asks_for_its_own_logreg_strength() -> None:
     from latam_airlines.features.feature_sets import FEATURE_SETS
     from latam_airlines.models.pipelines import make_pipeline
 
-    y = np.tile([0, 1, 0, 0], 10)
+    y = np.tile([0, 1, 0, 0], 10_000)  # 40,000 training flights
     for feature_set in ("full", "intraday"):
         classifier = make_pipeline("logreg", y, feature_set, "weight").named_steps["classify"]
-        assert classifier.C == FEATURE_SETS["full"]["params"]["logreg"]["C"] == 0.001
+        assert FEATURE_SETS[feature_set]["params"]["logreg"] == {"C_flights": 40.0}
+        assert abs(classifier.C - 0.001) < 1e-12  # the backtests' choice at their size
+    # The same shrinkage per flight at any size: a tenth of the flights, ten times C.
+    small = make_pipeline("logreg", y[:4_000], "full", "weight").named_steps["classify"]
+    assert abs(small.C - 0.01) < 1e-12
     # Explicit (or tuned) params still win; sets without their own settings keep the default.
     assert make_pipeline("logreg", y, "full", "weight", {"C": 0.3}).named_steps["classify"].C == 0.3
     assert make_pipeline("logreg", y, "static", "weight").named_steps["classify"].C == 0.5

@@ -102,13 +102,16 @@ TIME_OF_DAY: dict[str, Any] = {"knots": 9, "by": [("TIPOVUELO", "I")]}
 # "params": model settings the set asks for, per model (over models/pipelines.py's
 # HYPERPARAMETERS; explicit or tuned params still win). The full set's ~330 standardised
 # columns, many of them overlapping rates, rank better much more shrunk: logreg C 0.5 -> 0.001
-# (Jul-Aug / Sep-Oct screen: +0.006 / +0.005 ROC-AUC; flat over 0.0005-0.002; eighth pass).
+# on the backtests' 34-45k training flights (Jul-Aug / Sep-Oct screen: +0.006 / +0.005
+# ROC-AUC; flat over 0.0005-0.002; eighth pass). scikit-learn's C multiplies the *summed*
+# loss, so the same C shrinks a small table far harder: "C_flights" sets C = C_flights /
+# training flights (40: C 0.001 at 40k flights), the same shrinkage per flight at any size.
 FEATURE_SETS["full"] = {
     **FEATURE_SETS["static"],
     "recent": RECENT_WINDOWS,
     "last_day": LAST_DAY_KEYS,
     "time_of_day": TIME_OF_DAY,
-    "params": {"logreg": {"C": 0.001}},
+    "params": {"logreg": {"C_flights": 40.0}},
 }
 # The intraday option: `full` plus same-day delay rates of the flights scheduled at least
 # INTRADAY_AHEAD_MINUTES before the flight, as known when outcomes are fed during the day

@@ -119,7 +119,9 @@ def make_pipeline(
     if balance not in BALANCES:
         raise InputError(f"unknown balance {balance!r}; expected one of {', '.join(BALANCES)}", value=balance)
     # A feature set may ask for its own settings ("params" per model: features/feature_sets.py).
-    preferred = FEATURE_SETS.get(feature_set, {}).get("params", {}).get(model, {})
+    preferred = dict(FEATURE_SETS.get(feature_set, {}).get("params", {}).get(model, {}))
+    if "C_flights" in preferred:  # a strength per training flight (feature_sets.py, "params")
+        preferred["C"] = preferred.pop("C_flights") / max(len(y), 1)
     settings = {**HYPERPARAMETERS[model], **preferred, **(params or {})}
     positives = max(int(np.sum(y)), 1)
     weight = (len(y) - positives) / positives if balance == "weight" else None
