@@ -2,7 +2,7 @@
 
 The minimal tiers' probabilities rise with SCL's recent delay rate (their recent-rate features),
 so a fixed threshold flags more flights when the level rises: capped at half the training
-flights, the fed minimal tier flagged 66 % of Nov-Dec (22.6 % delayed after 17.6 %); capped at
+flights, the fed minimal tier flagged 62-66 % of Nov-Dec (22.6 % delayed after 17.6 %); capped at
 half within every training month, the cap followed the highest month (July, 29 %) and Nov-Dec
 flagged 23 %, F1 below "all delayed" (reports/model_selection.md, seventh pass). The rule here:
 
@@ -12,10 +12,13 @@ flagged 23 %, F1 below "all delayed" (reports/model_selection.md, seventh pass).
 reads); `slope` is how much the tier's out-of-fold probabilities rise per unit of level (least
 squares, never below 0); the cap line `intercept + slope x level` is the threshold that labels
 `max_flagged` of the training flights once their probabilities are moved to the same level, so
-the share flagged stays at the cap when the level moves; `floor` is the F1-optimal threshold
-under that cap (out of fold). A threshold rising in proportion to the level (k x level, or the
-F1*/2 of calibrated scores) cut the backtests' F1 (Jul-Aug 0.435 -> 0.36-0.39): the tier's
-calibrated probabilities lag a level rise, so it flagged too few (eighth pass).
+the share flagged stays near the cap when the level moves, as far as the out-of-fold
+probabilities show their rise (fitted on Jan-Oct with whole months held out they showed none:
+slope 0, so Nov-Dec was labelled at a fixed threshold and 62 % flagged); `floor` is the
+F1-optimal threshold under that cap (out of fold). A threshold rising in proportion to the level
+(k x level, or the F1*/2 of calibrated scores) cut the backtests' F1 (Jul-Aug 0.435 ->
+0.36-0.39): the tier's calibrated probabilities lag a level rise, so it flagged too few
+(reports/model_selection.md, eighth pass).
 """
 
 from __future__ import annotations
