@@ -16,13 +16,7 @@ from fastapi.testclient import TestClient
 from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold
 from latam_airlines.models.pipelines import make_pipeline
-from latam_airlines.models.threshold_rules import (
-    describe_rule,
-    fit_level_rule,
-    level_response,
-    response_slope,
-    rule_thresholds,
-)
+from latam_airlines.models.threshold_rules import describe_rule, fit_level_rule, rule_thresholds
 
 
 def _scores(level: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +30,8 @@ def test_the_rules_threshold_rises_with_the_level_and_its_cap_holds_when_the_lev
     rng = np.random.default_rng(0)
     level = rng.uniform(0.10, 0.20, 40_000)  # the training months' levels
     probability, y = _scores(level, rng)
-    rule = fit_level_rule(y, probability, level, max_flagged=0.5, slope=0.6)  # the scores' rise
+    rule = fit_level_rule(y, probability, level, max_flagged=0.5)
+    assert rule["slope"] == pytest.approx(0.6, abs=0.05)  # as fast as the probabilities rise
     thresholds = rule_thresholds(rule, np.array([0.10, 0.20, 0.30, 0.40]))
     assert np.all(np.diff(thresholds) >= 0) and thresholds[-1] > thresholds[0]
     # The level rises beyond anything seen in training (as Nov-Dec after Jan-Oct): the rule
@@ -48,66 +43,24 @@ def test_the_rules_threshold_rises_with_the_level_and_its_cap_holds_when_the_lev
     assert (later >= fixed).mean() > 0.8
 
 
-def test_the_slope_is_the_models_response_even_where_the_months_hide_it() -> None:
-    """Training months whose own effects run against their levels (as Jan-Oct held out by
-    months): the probabilities, across rows, do not rise with the level, yet the model's
-    probability rises when its recent rates rise; the slope is that response, not 0."""
-    rng = np.random.default_rng(2)
-    level = rng.uniform(0.10, 0.20, 20_000)
-    month_effect = -0.6 * (level - 0.15)  # cancels the level's effect across rows
-    probability = np.clip(0.6 * level + month_effect + rng.normal(0.05, 0.05, len(level)), 0.01, 0.99)
-    assert np.polyfit(level, probability, 1)[0] == pytest.approx(0.0, abs=0.05)  # the old estimator
-    raised = np.clip(probability + 0.6 * 0.05, 0.01, 0.99)  # the model's answer, recent rates + 0.05
-    assert response_slope(probability, raised, step=0.05) == pytest.approx(0.6, abs=0.01)
-    assert response_slope(probability, probability - 0.01) == 0.0  # never below 0
-
-
-def test_level_response_raises_only_the_recent_rate_features(minimal_tiers) -> None:
-    pipeline = minimal_tiers.minimal
-    records = pd.DataFrame({"OPERA": ["A", "B"], "TIPOVUELO": "N", "MES": 1.0, "DIA": [10.0, 20.0]})
-    np.testing.assert_allclose(
-        level_response(pipeline, records, step=0.0), pipeline.predict_proba(records)[:, 1]
-    )
-    features = pipeline.named_steps["features"]
-    recent = [name.startswith("recent_rate[") for name in features.get_feature_names_out()]
-    moved = features.transform(records)
-    moved[:, recent] += 0.05
-    np.testing.assert_allclose(level_response(pipeline, records), pipeline[1:].predict_proba(moved)[:, 1])
-    assert not np.allclose(level_response(pipeline, records), pipeline.predict_proba(records)[:, 1])
-    seed_fields = _january().assign(
-        DIANOM="Lunes", Des_I="Lima", periodo_dia="noche", HORA=1, MIN=0, temporada_alta=0
-    )
-    labels = np.array([0, 1] * 62)
-    static = make_pipeline("logreg", labels, "base", "weight", seed=0).fit(seed_fields, labels)
-    with pytest.raises(ValueError, match="no recent-rate feature"):
-        level_response(static, seed_fields)
-
-
 def test_a_level_without_effect_gives_a_fixed_threshold_under_the_cap() -> None:
     rng = np.random.default_rng(1)
     level = rng.uniform(0.10, 0.20, 20_000)
     probability, y = _scores(np.full(len(level), 0.15), rng)  # probabilities ignore the level
-    rule = fit_level_rule(y, probability, level, max_flagged=0.4, slope=0.0)
-    assert np.ptp(rule_thresholds(rule, level)) == 0
+    rule = fit_level_rule(y, probability, level, max_flagged=0.4)
+    assert rule["slope"] == pytest.approx(0.0, abs=0.02)
     assert (probability >= rule_thresholds(rule, level)).mean() <= 0.4 + 1e-9
     with pytest.raises(ValueError, match="flagged share"):
-        fit_level_rule(y, probability, level, max_flagged=0.0, slope=0.0)
-    with pytest.raises(ValueError, match="slope"):
-        fit_level_rule(y, probability, level, max_flagged=0.4, slope=-0.1)
-
-
-def _january() -> pd.DataFrame:
-    """January, two airlines, four flights a day."""
-    days = np.repeat(np.arange(1.0, 32.0), 4)
-    return pd.DataFrame(
-        {"OPERA": np.tile(["A", "A", "B", "B"], 31), "TIPOVUELO": "N", "MES": 1.0, "DIA": days}
-    )
+        fit_level_rule(y, probability, level, max_flagged=0.0)
 
 
 @pytest.fixture(scope="module")
 def minimal_tiers() -> TieredClassifier:
     """A minimal tier trained on January (two airlines, four flights a day), with a rule."""
-    frame = _january()
+    days = np.repeat(np.arange(1.0, 32.0), 4)
+    frame = pd.DataFrame(
+        {"OPERA": np.tile(["A", "A", "B", "B"], 31), "TIPOVUELO": "N", "MES": 1.0, "DIA": days}
+    )
     y = np.zeros(len(frame), dtype=int)
     y[::5] = 1
     fed = make_pipeline("logreg", y, "minimal", "weight", seed=0).fit(frame, y)

@@ -44,13 +44,7 @@ from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
 from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step, record_schedule
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
-from latam_airlines.models.threshold_rules import (
-    LEVEL_DAYS,
-    fit_level_rule,
-    level_response,
-    response_slope,
-    rule_thresholds,
-)
+from latam_airlines.models.threshold_rules import LEVEL_DAYS, fit_level_rule, rule_thresholds
 from latam_airlines.models.training_data import training_data
 from latam_airlines.settings import setting
 
@@ -189,7 +183,7 @@ def fit_with_threshold(
         splits = list(folds.split(inputs, y))
     else:
         splits = [validation_split(y, config.validation_share, config.seed)]
-    probabilities, levels, raised = [], [], []
+    probabilities, levels = [], []
     for fold, (fit_rows, validation_rows) in enumerate(splits, start=1):
         _step(on_step, f"{feature_set} features: fold {fold}/{len(splits)}")
         pipeline = make_pipeline(
@@ -201,9 +195,8 @@ def fit_with_threshold(
             history.record_outcomes(inputs, y)
         record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
         probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
-        if history is not None and feature_set in MINIMAL_SETS:  # the level each row reads and
+        if history is not None and feature_set in MINIMAL_SETS:  # the level each row reads
             levels.append(history.scl_recent_rate(inputs.iloc[validation_rows], LEVEL_DAYS))
-            raised.append(level_response(pipeline, inputs.iloc[validation_rows]))  # the response
     scored = np.concatenate([validation for _, validation in splits])
     probability = np.concatenate(probabilities)
     knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
@@ -222,9 +215,9 @@ def fit_with_threshold(
             knots,
             None,
         )
-    calibrated = calibrate(probability, knots)
-    slope = response_slope(calibrated, calibrate(np.concatenate(raised), knots))
-    rule = fit_level_rule(y[scored], calibrated, np.concatenate(levels), MINIMAL_MAX_FLAGGED, slope)
+    rule = fit_level_rule(
+        y[scored], calibrate(probability, knots), np.concatenate(levels), MINIMAL_MAX_FLAGGED
+    )
     level_now = outcome_history_step(pipeline).scl_recent_rate(pd.DataFrame(index=[0]), LEVEL_DAYS)
     return pipeline, float(rule_thresholds(rule, level_now)[0]), knots, rule
 
