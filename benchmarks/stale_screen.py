@@ -46,7 +46,7 @@ def main(variants: list[str], periods: tuple[int, ...], level_days: int) -> None
     for last, config, (train, y_train), (test, y_test) in backtest_parts(periods):
         for variant in variants:
             started = time.perf_counter()
-            pipeline, threshold, knots = training.fit_with_threshold(train, y_train, config, variant)
+            pipeline, threshold, knots, _ = training.fit_with_threshold(train, y_train, config, variant)
             if level_days:
                 training.STALE_LEVEL_DAYS = level_days
                 target = training.recent_rate(train, y_train, config.year)

@@ -27,7 +27,7 @@ def main(periods: tuple[int, ...], stale_set: str) -> None:
     for last, config, (train, y_train), (test, y_test) in backtest_parts(periods):
         scored = {}
         for tier, feature_set in (("full", "full"), ("stale", stale_set)):
-            pipeline, threshold, knots = fit_with_threshold(train, y_train, config, feature_set)
+            pipeline, threshold, knots, _ = fit_with_threshold(train, y_train, config, feature_set)
             scored[tier] = (calibrate(pipeline.predict_proba(test)[:, 1], knots), threshold)
         dates = FlightFeatures(year=2017)
         gap = dates.flight_days(test) - dates.flight_days(train).max()

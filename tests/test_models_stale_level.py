@@ -62,7 +62,7 @@ def test_stale_tier_aims_at_the_last_weeks_when_trained_and_when_served(small_fe
     # The served map is the unshifted one (the training part's out-of-fold fit) shifted from the
     # training part's rate to the served rate.
     config = TrainConfig(**options)
-    _, threshold, knots = fit_with_threshold(inputs.iloc[train_rows], y[train_rows], config, "static")
+    _, threshold, knots, _ = fit_with_threshold(inputs.iloc[train_rows], y[train_rows], config, "static")
     expected, expected_threshold = shift_level(knots, threshold, level["training_rate"], level["served_rate"])
     classifier = model.pipeline
     raw = np.linspace(0.0, 1.0, 501)

@@ -18,6 +18,7 @@ import pytest
 
 from latam_airlines import loadtest as load
 from latam_airlines.cli import main
+from latam_airlines.models import load_model
 from latam_airlines.tracking.champion import decide
 
 mlflow = pytest.importorskip("mlflow")
@@ -142,8 +143,13 @@ def test_train_logs_run_and_registers_a_version(
     # a pyfunc model with a signature, answering the API's record
     model = mlflow.pyfunc.load_model(f"models:/{NAME}/{version.version}")
     assert [field.name for field in model.metadata.get_input_schema().inputs] == ["OPERA", "TIPOVUELO", "MES"]
-    answer = model.predict(pd.DataFrame([{"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}]))
+    record = pd.DataFrame([{"OPERA": "Grupo LATAM", "TIPOVUELO": "I", "MES": 7}])
+    answer = model.predict(record)
     assert 0 <= answer["delay_probability"].iloc[0] <= 1
+    # labelled as the artifact (and so the API) labels: at the answering regime's threshold
+    trained = load_model(tmp_path / "m.joblib")
+    assert answer["delayed"].tolist() == trained.predict(record)
+    assert answer["regime"].tolist() == trained.decide(record)[2].tolist()
 
 
 @pytest.mark.slow  # a real MLflow server (SQLite schema set-up) and model logging

@@ -154,7 +154,9 @@ class ModelInfo(BaseModel):
         default_factory=dict,
         description="Feed state: last fed day, `stale_after_days` (beyond it the stale regime "
         "answers, a model without recent delay rates), the day the stale regime starts "
-        "(`stale_from`), the decision threshold per regime (fed, stale, minimal, minimal_stale) and the "
+        "(`stale_from`), the decision threshold per regime (fed, stale, minimal, minimal_stale; the minimal "
+        "regimes' at the current level), `threshold_rules` (how the minimal regimes' thresholds follow SCL's "
+        "28-day delay rate, in words and numbers) and the "
         "calibration of the probabilities.",
     )
     schedule: dict[str, Any] = Field(

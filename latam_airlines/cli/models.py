@@ -343,15 +343,20 @@ def predict_command(
             unbooked,
         )
     unknown = int((predictions["unknown_fields"] != "").sum())
-    thresholds = delay_model.thresholds
     regimes = ", ".join(
-        f"{name} {count:,} (threshold {thresholds.get(name, delay_model.threshold):.3f})"
-        for name, count in predictions["regime"].value_counts().items()
+        f"{name} {len(rows):,} (threshold {_threshold_range(rows['threshold'])})"
+        for name, rows in sorted(predictions.groupby("regime"), key=lambda item: -len(item[1]))
     )
     typer.echo(
         f"wrote {len(predictions):,} predictions to {output}: {int(predictions['delayed'].sum()):,} predicted delayed; "
         f"regimes: {regimes}; {unknown:,} flights with values the model never saw"
     )
+
+
+def _threshold_range(thresholds) -> str:  # a pandas Series
+    """One regime's threshold, or its range when it follows the level (the minimal regimes)."""
+    low, high = thresholds.min(), thresholds.max()
+    return f"{low:.3f}" if round(low, 3) == round(high, 3) else f"{low:.3f}-{high:.3f}"
 
 
 def _schedule_column(delay_model, flights, predictions) -> int:

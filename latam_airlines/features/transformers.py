@@ -413,6 +413,14 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             columns.append((delayed + self.smoothing * self.prior_) / (flights + self.smoothing))
         return np.column_stack(columns)
 
+    def scl_recent_rate(self, X: pd.DataFrame, days: int = 28) -> np.ndarray:
+        """Every flight's (SCL's) smoothed delay rate over the `days` days before each flight's
+        day, as the "recent" features read it (the minimal tier's threshold follows it:
+        models/threshold_rules.py). Needs the key () in the history."""
+        end = self._history_end(self.flight_days(X))
+        delayed, flights = self.outcomes_[()].window(np.zeros(len(X), dtype=np.int64), end - days, end)
+        return (delayed + self.smoothing * self.prior_) / (flights + self.smoothing)
+
     def _history_end(self, days: np.ndarray) -> np.ndarray:
         """First day the outcome features may not read: the flight's day, or the day after the
         history's last one when it ends earlier (or the flight's day is unknown)."""

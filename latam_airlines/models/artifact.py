@@ -181,15 +181,22 @@ class DelayModel:
         the flight: the tier without recent rates), "minimal" (only OPERA, TIPOVUELO, MES) or
         "minimal_stale" (a minimal record beyond `stale_after_days`, or dated by its month at a
         day beyond it: the minimal tier with 28-day rates only). Each regime labels at its own
-        F1-optimal threshold (`thresholds`)."""
+        F1-optimal threshold (`thresholds`; the minimal regimes' follows the level: see
+        `threshold_rules`)."""
+        probability, threshold, regime = self.decide_with_thresholds(flights)
+        return probability, (probability >= threshold).astype(int), regime
+
+    def decide_with_thresholds(
+        self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability, threshold, regime) per flight: the label is `probability >= threshold`."""
         prepared = self.prepare(flights)
         decide = getattr(self.pipeline, "decide", None)
         if decide is None:  # a plain estimator: one threshold
             probability = self.pipeline.predict_proba(prepared)[:, 1]
-            return probability, (probability >= self.threshold).astype(int), np.full(len(prepared), "fed")
+            return probability, np.full(len(prepared), self.threshold), np.full(len(prepared), "fed")
         probability, threshold, tier = decide(prepared)
-        regime = np.where(tier == "full", "fed", tier)
-        return probability, (probability >= threshold).astype(int), regime
+        return probability, threshold, np.where(tier == "full", "fed", tier)
 
     def predict(self, flights: pd.DataFrame | Sequence[Mapping[str, Any]]) -> list[int]:
         """1 (delayed) / 0 per flight, at the threshold of the regime that answered."""
@@ -197,9 +204,20 @@ class DelayModel:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Decision threshold per regime (fed, stale, minimal, minimal_stale)."""
-        stored = dict(getattr(self.pipeline, "thresholds", None) or {"full": self.threshold})
+        """Decision threshold per regime (fed, stale, minimal, minimal_stale); a regime with a
+        level rule (`threshold_rules`): its threshold now, for a record without a day."""
+        current = getattr(self.pipeline, "current_thresholds", None)
+        stored = dict((current() if current else None) or {"full": self.threshold})
         return {("fed" if tier == "full" else tier): float(value) for tier, value in stored.items()}
+
+    @property
+    def threshold_rules(self) -> dict[str, dict[str, Any]]:
+        """Per regime whose threshold follows the level: the rule's numbers and the rule in words
+        (models/threshold_rules.py); empty for artifacts with fixed thresholds only."""
+        from latam_airlines.models.threshold_rules import describe_rule
+
+        rules = getattr(self.pipeline, "threshold_rules", None) or {}
+        return {tier: {**rule, "rule": describe_rule(rule)} for tier, rule in rules.items()}
 
     def feed_state(self) -> dict[str, Any]:
         """What the recent delay rates know: last fed day, when the model turns stale, and
@@ -215,6 +233,7 @@ class DelayModel:
                 else None
             ),
             "thresholds": self.thresholds,
+            "threshold_rules": self.threshold_rules,
             "calibration": self.metadata.get("calibration", {}).get("method"),
             # same-day rates (features "intraday"): feed departures during the day
             "intraday": any(getattr(step, "intraday_", None) for step in self._outcome_steps()),
@@ -289,9 +308,11 @@ def _regimes(classifier: Any, stale_features: str | None) -> dict[str, str]:
     return {
         "fed": "full tier: recent delay rates, its own threshold",
         "stale": f"history older than {days} days: {stale_features} features, their own threshold",
-        "minimal": "only OPERA, TIPOVUELO, MES given: 7- and 28-day recent rates",
+        "minimal": "only OPERA, TIPOVUELO, MES given: 7- and 28-day recent rates, a threshold that "
+        "follows SCL's 28-day delay rate",
         "minimal_stale": f"only OPERA, TIPOVUELO, MES, history older than {days} days (a record "
-        "without a day: its month's next occurrence): 28-day rates only, its own threshold",
+        "without a day: its month's next occurrence): 28-day rates only, its own threshold (following "
+        "the level)",
     }
 
 
@@ -311,6 +332,7 @@ def build_artifact(
     import xgboost
 
     from latam_airlines.features.canonical import CATEGORICAL_FIELDS, NUMERIC_FIELDS
+    from latam_airlines.models.threshold_rules import describe_rule
     from latam_airlines.models.training_data import data_fingerprint
 
     # Serving predicts small batches; one thread per call beats spreading them over cores.
@@ -341,6 +363,10 @@ def build_artifact(
             "year": year or 2017,
             "config": dict(config),
             "thresholds": dict(classifier.thresholds),
+            "threshold_rules": {
+                tier: describe_rule(rule)
+                for tier, rule in (getattr(classifier, "threshold_rules", None) or {}).items()
+            },
             "calibration": {
                 "method": config["calibration"],
                 "fitted_on": "out-of-fold probabilities of the training part",

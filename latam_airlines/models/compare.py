@@ -62,7 +62,7 @@ def _score(
     # for a table of 13 candidates x 6 splits; the threshold-free metrics are unaffected.
     config = TrainConfig(model=candidate.model, features=candidate.features, balance=candidate.balance, params=candidate.params, seed=seed, threshold_folds=1)  # fmt: skip
     feature_set = "reference" if candidate.model == "reference" else candidate.features
-    pipeline, threshold, knots = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
+    pipeline, threshold, knots, _ = fit_with_threshold(inputs.iloc[train], y[train], config, feature_set)
     history = outcome_history_step(pipeline)
     if history is not None:
         history.record_outcomes(inputs, y)

@@ -23,7 +23,10 @@ Probabilities are calibrated per tier: the map sends each raw score to the delay
 for such scores (class weights inflate raw scores: mean 0.46 against an observed 0.23). Each
 tier's F1-optimal threshold is chosen on the same
 calibrated out-of-fold probabilities, so a label is `probability >= threshold of its tier`
-(`decide`): thresholds differ between tiers, the probabilities mean the same thing.
+(`decide`): thresholds differ between tiers, the probabilities mean the same thing. A tier with a
+rule in `threshold_rules` (the minimal tiers) computes its threshold per row from the level the
+row reads (SCL's recent delay rate: models/threshold_rules.py); `thresholds` then holds the
+threshold at the level of the history's end as fitted, `current_thresholds` the one now.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from latam_airlines.models.calibration import calibrate
+from latam_airlines.models.threshold_rules import rule_thresholds
 
 TIERS: tuple[str, ...] = ("full", "stale", "minimal", "minimal_stale")
 
@@ -59,6 +63,7 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         thresholds: Mapping[str, float] | None = None,
         calibration: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
         stale_after_days: int | None = None,
+        threshold_rules: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.full = full
         self.minimal = minimal
@@ -68,9 +73,11 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         self.thresholds = thresholds
         self.calibration = calibration
         self.stale_after_days = stale_after_days
+        self.threshold_rules = threshold_rules
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("minimal_stale", None)  # artifacts pickled before that tier existed
+        state.setdefault("threshold_rules", None)  # ... before level rules: fixed thresholds
         super().__setstate__(state)
 
     def _tiers(self) -> list[Any]:
@@ -150,15 +157,33 @@ class TieredClassifier(BaseEstimator, ClassifierMixin):
         tier = self.route(X, minimal_only)
         probability = np.empty(len(X), dtype=float)
         threshold = np.empty(len(X), dtype=float)
-        thresholds = self.thresholds or {}
         for name in TIERS:
             rows = tier == name
             if not rows.any():
                 continue
             part = X if rows.all() else X.iloc[np.flatnonzero(rows)]
             probability[rows] = self.tier_probability(name, part)
-            threshold[rows] = thresholds.get(name, 0.5)
+            threshold[rows] = self.tier_thresholds(name, part)
         return probability, threshold, tier
+
+    def tier_thresholds(self, tier: str, X: pd.DataFrame) -> np.ndarray:
+        """`tier`'s threshold for every row of X: its rule at the level each row reads, else
+        its fixed threshold."""
+        rule = (self.threshold_rules or {}).get(tier)
+        step = self.history_step(tier)
+        if rule is None or step is None:
+            return np.full(len(X), (self.thresholds or {}).get(tier, 0.5), dtype=float)
+        return rule_thresholds(rule, step.scl_recent_rate(X, rule["days"]))
+
+    def current_thresholds(self) -> dict[str, float]:
+        """Each tier's threshold for a record without a day (it reads the history's last days)."""
+        undated = pd.DataFrame(index=[0])
+        return {
+            tier: float(self.tier_thresholds(tier, undated)[0])
+            if tier in (self.threshold_rules or {})
+            else value
+            for tier, value in (self.thresholds or {}).items()
+        }
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         probability = self.decide(X)[0]

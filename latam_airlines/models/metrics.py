@@ -14,27 +14,16 @@ from sklearn.metrics import (
 )
 
 
-def best_f1_threshold(
-    y_true: np.ndarray,
-    probability: np.ndarray,
-    max_flagged: float | None = None,
-    groups: np.ndarray | None = None,
-) -> float:
+def best_f1_threshold(y_true: np.ndarray, probability: np.ndarray, max_flagged: float | None = None) -> float:
     """The probability cut-off maximising F1 of the delayed class (call on validation data only);
-    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed (with
-    `groups`, e.g. months: at most that share within every group)."""
+    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed."""
     precision, recall, thresholds = precision_recall_curve(y_true, probability)
     if len(thresholds) == 0:
         return 0.5
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
     if max_flagged is not None:
-        probability = np.asarray(probability)
-        members = [probability] if groups is None else [probability[groups == g] for g in np.unique(groups)]
-        flagged = np.zeros(len(thresholds))
-        for member in members:
-            ordered = np.sort(member)
-            share = 1 - np.searchsorted(ordered, thresholds, side="left") / len(ordered)
-            flagged = np.maximum(flagged, share)
+        ordered = np.sort(np.asarray(probability))
+        flagged = 1 - np.searchsorted(ordered, thresholds, side="left") / len(ordered)
         f1 = np.where(flagged <= max_flagged, f1, -1.0)
     return float(thresholds[int(np.argmax(f1))])
 

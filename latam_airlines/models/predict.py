@@ -42,16 +42,18 @@ def read_flights_to_score(path: str | Path) -> pd.DataFrame:
 
 
 def predict_flights(model: DelayModel, flights: pd.DataFrame) -> pd.DataFrame:
-    """Identifying columns + `delay_probability` (calibrated), `delayed` (label at the
-    threshold of the regime that answered), `regime` (fed, stale or minimal: see
-    DelayModel.decide) and `unknown_fields` (categorical fields whose value the model never saw)."""
-    probability, delayed, regime = model.decide(flights)
+    """Identifying columns + `delay_probability` (calibrated), `threshold` (the row's: its
+    regime's, which for the minimal regimes follows the level), `delayed` (`delay_probability >=
+    threshold`), `regime` (fed, stale, minimal or minimal_stale: see DelayModel.decide) and
+    `unknown_fields` (categorical fields whose value the model never saw)."""
+    probability, threshold, regime = model.decide_with_thresholds(flights)
     unknown: dict[int, list[str]] = {}
     for row, field, _ in model.unknown_values(flights):
         unknown.setdefault(row, []).append(field)
     output = flights[[c for c in ID_COLUMNS if c in flights.columns]].copy().reset_index(drop=True)
     output["delay_probability"] = probability.round(6)
-    output["delayed"] = delayed.astype(int)
+    output["threshold"] = threshold.round(6)
+    output["delayed"] = (probability >= threshold).astype(int)
     output["regime"] = regime
     output["unknown_fields"] = [",".join(unknown.get(row, [])) for row in range(len(output))]
     return output

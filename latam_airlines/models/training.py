@@ -44,6 +44,7 @@ from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
 from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step, record_schedule
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
+from latam_airlines.models.threshold_rules import LEVEL_DAYS, fit_level_rule, rule_thresholds
 from latam_airlines.models.training_data import training_data
 from latam_airlines.settings import setting
 
@@ -64,11 +65,10 @@ FEATURE_CHOICES: tuple[str, ...] = (
 
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
 MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tiers may label delayed
-# ... within every training month for the fed minimal tier: its 7-day rates follow the level,
-# and the cap must hold when the level rises (a high month of the training part). Not for
-# minimal_stale, whose rates are frozen: the cap by month made it flag 8-12 % of Sep-Oct, F1
-# 0.36 -> 0.24-0.28 (reports/model_selection.md, seventh pass).
-CAP_BY_MONTH_SETS: tuple[str, ...] = ("minimal",)
+# ... at every level: their thresholds follow SCL's recent delay rate (models/threshold_rules.py),
+# as their probabilities do. A fixed cap within every training month followed the highest month
+# (July) and Nov-Dec flagged 23 % (F1 0.363); minimal_stale flagged 8-12 % of Sep-Oct with it
+# (reports/model_selection.md, seventh and eighth passes).
 # Feature sets of the minimal record: months as categories, whole months held out out of fold,
 # the flagged share capped (fit_with_threshold); minimal_stale answers once the feed stopped.
 MINIMAL_SETS: tuple[str, ...] = ("minimal", "minimal_stale")
@@ -161,11 +161,13 @@ def fit_with_threshold(
     feature_set: str,
     on_step: Callable[[str], None] | None = None,
     unseen_months: bool = True,
-) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None]:
-    """(pipeline, threshold, calibration knots): the calibration map and the threshold are
-    fitted on validation rows scored by pipelines fitted without them (the threshold on the
-    calibrated values); then the pipeline is refitted on every given row (the validation rows
-    are too valuable to drop).
+) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None, dict[str, Any] | None]:
+    """(pipeline, threshold, calibration knots, threshold rule): the calibration map and the
+    threshold are fitted on validation rows scored by pipelines fitted without them (the
+    threshold on the calibrated values); then the pipeline is refitted on every given row (the
+    validation rows are too valuable to drop). The minimal tiers get a rule (their threshold
+    follows the level, models/threshold_rules.py; `threshold` is then the rule's at the level
+    of the history's end), other tiers None.
 
     Why out-of-fold by default: one 20 % share leaves the F1-optimal cut-off noisy (it moved
     F1 by up to 0.005 between near-identical models); pooling every row's out-of-fold
@@ -189,7 +191,7 @@ def fit_with_threshold(
         splits = list(folds.split(inputs, y))
     else:
         splits = [validation_split(y, config.validation_share, config.seed)]
-    probabilities = []
+    probabilities, levels = [], []
     for fold, (fit_rows, validation_rows) in enumerate(splits, start=1):
         _step(on_step, f"{feature_set} features: fold {fold}/{len(splits)}")
         pipeline = make_pipeline(
@@ -201,18 +203,31 @@ def fit_with_threshold(
             history.record_outcomes(inputs, y)
         record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
         probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
+        if history is not None and feature_set in MINIMAL_SETS:  # the level each row reads
+            levels.append(history.scl_recent_rate(inputs.iloc[validation_rows], LEVEL_DAYS))
     scored = np.concatenate([validation for _, validation in splits])
     probability = np.concatenate(probabilities)
     knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
-    # The minimal tier ranks weakly (ROC-AUC ~0.61): its unconstrained F1 optimum sits near
-    # "everything is delayed" (92 % flagged before), which tells a user nothing; its label means
-    # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights.
-    max_flagged = MINIMAL_MAX_FLAGGED if feature_set in MINIMAL_SETS else None
-    groups = months[scored] if max_flagged is not None and feature_set in CAP_BY_MONTH_SETS else None
-    threshold = best_f1_threshold(y[scored], calibrate(probability, knots), max_flagged, groups)
     _step(on_step, f"{feature_set} features: refit on the training part")
     pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
-    return pipeline.fit(inputs, y), threshold, knots
+    pipeline.fit(inputs, y)
+    if feature_set not in MINIMAL_SETS:
+        return pipeline, best_f1_threshold(y[scored], calibrate(probability, knots)), knots, None
+    # The minimal tier ranks weakly (ROC-AUC ~0.61): its unconstrained F1 optimum sits near
+    # "everything is delayed" (92 % flagged before), which tells a user nothing; its label means
+    # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights at any level.
+    if not levels:  # no recent rates (the reference model): a fixed threshold under the cap
+        return (
+            pipeline,
+            best_f1_threshold(y[scored], calibrate(probability, knots), MINIMAL_MAX_FLAGGED),
+            knots,
+            None,
+        )
+    rule = fit_level_rule(
+        y[scored], calibrate(probability, knots), np.concatenate(levels), MINIMAL_MAX_FLAGGED
+    )
+    level_now = outcome_history_step(pipeline).scl_recent_rate(pd.DataFrame(index=[0]), LEVEL_DAYS)
+    return pipeline, float(rule_thresholds(rule, level_now)[0]), knots, rule
 
 
 def recent_rate(inputs: pd.DataFrame, y: np.ndarray, year: int | None = None) -> float:
@@ -256,7 +271,11 @@ def _step(on_step: Callable[[str], None] | None, message: str) -> None:
 
 
 def _assemble(
-    pipelines: dict[str, Any], thresholds: dict[str, float], knots: dict[str, Any], config: TrainConfig
+    pipelines: dict[str, Any],
+    thresholds: dict[str, float],
+    knots: dict[str, Any],
+    config: TrainConfig,
+    rules: dict[str, Any],
 ) -> TieredClassifier:
     full_fields = fields_of(config.features) if "full" in pipelines else []
     switches = "stale" in pipelines or "minimal_stale" in pipelines
@@ -269,6 +288,7 @@ def _assemble(
         thresholds=dict(thresholds),
         calibration={tier: value for tier, value in knots.items() if value is not None},
         stale_after_days=config.stale_after_days if switches else None,
+        threshold_rules={tier: rule for tier, rule in rules.items() if rule is not None} or None,
     )
 
 
@@ -298,9 +318,9 @@ def holdout_evaluation(
         processed, config.split, config.test_months, config.test_size, config.seed,
         last_months=config.last_months, year=config.year,
     )  # fmt: skip
-    pipelines, thresholds, knots = {}, {}, {}
+    pipelines, thresholds, knots, rules = {}, {}, {}, {}
     for tier, feature_set in _tiers(config).items():
-        pipelines[tier], thresholds[tier], knots[tier] = fit_with_threshold(
+        pipelines[tier], thresholds[tier], knots[tier], rules[tier] = fit_with_threshold(
             inputs.iloc[train_rows], y[train_rows], config, feature_set, on_step
         )
     level = None
@@ -311,7 +331,7 @@ def holdout_evaluation(
         knots["stale"], thresholds["stale"] = shift_level(
             knots["stale"], thresholds["stale"], level["training_rate"], level["recent_rate"]
         )
-    classifier = _assemble(pipelines, thresholds, knots, config)
+    classifier = _assemble(pipelines, thresholds, knots, config, rules)
     model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
     for tier in pipelines.values():  # the test part's schedule is known ahead (no outcome)
@@ -408,6 +428,7 @@ def holdout_metrics(
         "protocol": f"{config.split} holdout ({rule})" + (f", test {test_part}" if test_part else ""),
         "train_rows": int(train_rows),
         "thresholds": {tier: float(value) for tier, value in thresholds.items()},
+        "threshold_rules": dict(classifier.threshold_rules or {}),
         "stale_after_days": config.stale_after_days if classifier.stale is not None else None,
         "holdout": _tier_metrics(holdout.y_test, holdout.probability, classifier, holdout.test_inputs, full_threshold),
     }  # fmt: skip
@@ -510,11 +531,13 @@ def train(
             # Served, the minimal tiers score months they have seen: calibration and threshold
             # fitted with whole months held out would overshoot them (July 0.69 for an observed
             # 0.35), so they are fitted again on out-of-fold scores of every row, months seen.
-            pipeline, threshold, knots = fit_with_threshold(
+            pipeline, threshold, knots, rule = fit_with_threshold(
                 inputs, y, config, feature_set, on_step, unseen_months=False
             )
             setattr(classifier, tier, pipeline)
             classifier.thresholds[tier] = threshold
+            if rule is not None:
+                classifier.threshold_rules = {**(classifier.threshold_rules or {}), tier: rule}
             if knots is not None:
                 classifier.calibration = {**(classifier.calibration or {}), tier: knots}
             continue

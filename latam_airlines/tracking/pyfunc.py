@@ -1,7 +1,8 @@
 """The DelayModel as an MLflow pyfunc model: `mlflow.pyfunc.load_model(uri).predict(records)`.
 
 The artifact inside is the project's own joblib file (`DelayModel.save`), so the API, `latam
-predict` and MLflow all load the same bytes.
+predict` and MLflow all load the same bytes, and label alike: each row at the threshold of the
+regime that answered it (`DelayModel.decide`), never one threshold for every row.
 """
 
 from __future__ import annotations
@@ -16,8 +17,23 @@ ARTIFACT_KEY = "delay_model"
 INPUT_EXAMPLE = pd.DataFrame([{"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 3}])
 
 
+def delay_answers(delay_model: Any, flights: pd.DataFrame) -> pd.DataFrame:
+    """The pyfunc model's answer per flight: `delay_probability` (calibrated), `threshold` (the
+    row's regime's; the minimal regimes' follows the level), `delayed` (`delay_probability >=
+    threshold`, as `DelayModel.predict` and the API label) and `regime`."""
+    probability, threshold, regime = delay_model.decide_with_thresholds(flights)
+    return pd.DataFrame(
+        {
+            "delay_probability": probability,
+            "threshold": threshold,
+            "delayed": (probability >= threshold).astype(int),
+            "regime": regime.astype(str),
+        }
+    )
+
+
 class DelayModelPyfunc(mlflow.pyfunc.PythonModel):
-    """predict(frame of flight records) -> frame of delay_probability, delayed."""
+    """predict(frame of flight records) -> frame of `delay_answers`."""
 
     def load_context(self, context: Any) -> None:
         from latam_airlines.models import load_model
@@ -25,10 +41,4 @@ class DelayModelPyfunc(mlflow.pyfunc.PythonModel):
         self.delay_model = load_model(context.artifacts[ARTIFACT_KEY])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        probability = self.delay_model.predict_proba(model_input)
-        return pd.DataFrame(
-            {
-                "delay_probability": probability,
-                "delayed": (probability >= self.delay_model.threshold).astype(int),
-            }
-        )
+        return delay_answers(self.delay_model, model_input)

@@ -142,16 +142,11 @@ def _log_delay_model(tracker: Tracker, model: Any, register: bool) -> str | None
     import mlflow
     from mlflow.models import infer_signature
 
-    from latam_airlines.tracking.pyfunc import ARTIFACT_KEY, INPUT_EXAMPLE, DelayModelPyfunc
+    from latam_airlines.tracking.pyfunc import ARTIFACT_KEY, INPUT_EXAMPLE, DelayModelPyfunc, delay_answers
 
     name = tracker.settings["registered_model"]
     example = INPUT_EXAMPLE.copy()
-    probability = model.predict_proba(example)
-    import pandas as pd
-
-    output = pd.DataFrame(
-        {"delay_probability": probability, "delayed": (probability >= model.threshold).astype(int)}
-    )
+    output = delay_answers(model, example)  # what the pyfunc model answers: its signature
     with _quiet_mlflow():
         signature = infer_signature(example, output)
     with tempfile.TemporaryDirectory() as folder, _quiet_mlflow():
