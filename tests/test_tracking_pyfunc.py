@@ -40,3 +40,36 @@ def test_pyfunc_labels_rich_and_minimal_records_as_the_delay_model(
     assert set(answer["regime"]) >= {"fed", "minimal", "minimal_stale"}
     single = (answer["delay_probability"] >= model.threshold).astype(int)
     assert (single != answer["delayed"]).any()
+
+
+def test_a_rich_record_keeps_its_fields_through_mlflows_schema_enforcement(
+    api_model_path: Path, small_features: pd.DataFrame, tmp_path: Path
+) -> None:
+    # Saved and loaded as MLflow does (a local folder, no server): the signature must pass on
+    # the rich fields, or every record is answered by the minimal tier. A frame with a missing
+    # hour (floats) and one with whole numbers (ints) are both accepted.
+    import mlflow.pyfunc
+    from mlflow.models import ModelSignature
+
+    from latam_airlines.tracking.pyfunc import INPUT_EXAMPLE, input_schema
+
+    model = load_model(api_model_path)
+    mlflow.pyfunc.save_model(
+        tmp_path / "pyfunc",
+        python_model=DelayModelPyfunc(),
+        artifacts={ARTIFACT_KEY: str(api_model_path)},
+        signature=ModelSignature(inputs=input_schema()),
+        input_example=INPUT_EXAMPLE,
+        pip_requirements=[],
+    )
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "pyfunc"))
+    rich = small_features.drop(columns=["atraso_15"]).sample(200, random_state=1).reset_index(drop=True)
+    with_gap = rich.astype({"HORA": float})
+    with_gap.loc[0, "HORA"] = np.nan
+    for records in (rich, with_gap):
+        answer = loaded.predict(records)
+        assert answer["regime"].tolist() == model.decide_with_thresholds(records)[2].tolist()
+        np.testing.assert_allclose(answer["delay_probability"], model.predict_proba(records))
+    assert "minimal" not in set(answer["regime"][1:])  # rich rows are answered as rich
+    with pytest.raises(Exception, match="OPERA"):  # a required field missing is refused
+        loaded.predict(rich.drop(columns=["OPERA"]))

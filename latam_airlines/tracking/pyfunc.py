@@ -13,8 +13,32 @@ import mlflow.pyfunc
 import pandas as pd
 
 ARTIFACT_KEY = "delay_model"
-# The API's minimal flight record: the pyfunc signature and input example.
+# The API's minimal flight record: the pyfunc input example.
 INPUT_EXAMPLE = pd.DataFrame([{"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 3}])
+
+
+def input_schema():
+    """The pyfunc signature's inputs: every field of the API's flight record (api/schemas.py,
+    `Flight`), only OPERA, TIPOVUELO and MES required. MLflow's schema enforcement passes on
+    only the signature's columns: with the minimal three alone, a rich record (hour,
+    destination, day) lost its fields and was answered by the minimal tier. Optional whole
+    numbers are of any type: MLflow turns neither int64 into double nor a float column with a
+    gap into long, and a frame holds them as either; the model checks their values itself."""
+    from typing import get_args
+
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    from latam_airlines.api.schemas import Flight
+
+    columns = []
+    for name, field in Flight.model_fields.items():
+        kinds = [kind for kind in (get_args(field.annotation) or (field.annotation,)) if kind is not type(None)]
+        if kinds[0] is not int:
+            kind = "string"
+        else:
+            kind = "long" if field.is_required() else AnyType()
+        columns.append(ColSpec(kind, field.alias or name, required=field.is_required()))
+    return Schema(columns)
 
 
 def delay_answers(delay_model: Any, flights: pd.DataFrame) -> pd.DataFrame:

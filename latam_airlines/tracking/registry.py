@@ -142,13 +142,20 @@ def _log_delay_model(tracker: Tracker, model: Any, register: bool) -> str | None
     import mlflow
     from mlflow.models import infer_signature
 
-    from latam_airlines.tracking.pyfunc import ARTIFACT_KEY, INPUT_EXAMPLE, DelayModelPyfunc, delay_answers
+    from latam_airlines.tracking.pyfunc import (
+        ARTIFACT_KEY,
+        INPUT_EXAMPLE,
+        DelayModelPyfunc,
+        delay_answers,
+        input_schema,
+    )
 
     name = tracker.settings["registered_model"]
     example = INPUT_EXAMPLE.copy()
     output = delay_answers(model, example)  # what the pyfunc model answers: its signature
     with _quiet_mlflow():
         signature = infer_signature(example, output)
+    signature.inputs = input_schema()  # every field of the API's record, three required
     with tempfile.TemporaryDirectory() as folder, _quiet_mlflow():
         artifact = model.save(Path(folder) / "model.joblib")
         info = mlflow.pyfunc.log_model(
