@@ -32,12 +32,13 @@ def input_schema():
 
     columns = []
     for name, field in Flight.model_fields.items():
-        kinds = [kind for kind in (get_args(field.annotation) or (field.annotation,)) if kind is not type(None)]
-        if kinds[0] is not int:
-            kind = "string"
-        else:
-            kind = "long" if field.is_required() else AnyType()
-        columns.append(ColSpec(kind, field.alias or name, required=field.is_required()))
+        kinds = [
+            kind for kind in (get_args(field.annotation) or (field.annotation,)) if kind is not type(None)
+        ]
+        whole = "long" if field.is_required() else AnyType()
+        columns.append(
+            ColSpec(whole if kinds[0] is int else "string", field.alias or name, field.is_required())
+        )
     return Schema(columns)
 
 
