@@ -144,3 +144,21 @@ def test_the_dask_tasks_give_the_in_process_figures_and_scores():
     pd.testing.assert_frame_equal(
         scored[expected_scores.columns], expected_scores.reset_index(drop=True), check_exact=True
     )
+
+
+@pytest.mark.parametrize("layout", ["flat", "hive"])
+def test_a_parquet_folder_is_read_by_row_groups_unless_a_needed_column_is_a_folder_key(layout, tmp_path):
+    from latam_airlines.anomalies.distributed import parquet_row_groups
+    from latam_airlines.datasets.us2001 import US2001_SAMPLE
+
+    records = pd.read_parquet(US2001_SAMPLE)
+    folder = tmp_path / "flights_2001.parquet"
+    for origin, part in records.groupby("origin", observed=True):
+        if layout == "flat":  # plain files: every column in every file
+            folder.mkdir(exist_ok=True)
+            part.to_parquet(folder / f"origin={origin}.parquet", index=False)
+        else:  # key=value folders: `origin` only in the folder names
+            (folder / f"origin={origin}").mkdir(parents=True)
+            part.drop(columns="origin").to_parquet(folder / f"origin={origin}" / "part.parquet", index=False)
+    groups = parquet_row_groups((str(folder),))
+    assert (len(groups) == 3) if layout == "flat" else groups is None

@@ -245,9 +245,11 @@ def parquet_row_groups(paths: tuple[str, ...]) -> list[tuple] | None:
         fs, root = filesystem(path)
         if fs.isdir(root):
             dataset = ds.dataset(root, format="parquet", filesystem=fs, partitioning="hive")
-            if dataset.partitioning is not None and any(
-                name in _needed_columns(layout) for name in dataset.partitioning.schema.names
-            ):
+            # Partition keys: the dataset's columns that no file holds. (pyarrow gives a folder of
+            # plain files, no key=value folders, a "partitioning" whose schema is every column.)
+            stored = next(dataset.get_fragments()).physical_schema.names if dataset.files else []
+            keys = set(dataset.schema.names) - set(stored)
+            if any(name in _needed_columns(layout) for name in keys):
                 return None
             files = dataset.files
         else:
