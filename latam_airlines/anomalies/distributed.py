@@ -351,7 +351,7 @@ def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
             per_category[airports.codes.to_numpy()] if len(per_category) else np.zeros(len(counts), np.int64)
         )
         for number in range(buckets):
-            pieces[(side, number)] = counts[batch == number]
+            pieces[(side, number)] = counts[batch == number].reset_index(drop=True)  # no index to send
     return {"summary": summary, "pieces": pieces}
 
 
