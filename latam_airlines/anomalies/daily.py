@@ -67,9 +67,10 @@ def day_numbers(dates: pd.Series | np.ndarray) -> np.ndarray:
 def _sorted_delay_counts(
     airport: pd.Series, days: np.ndarray, delays: np.ndarray, counts: np.ndarray | None
 ) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """Rows (one per flight, or per delay with its flight `counts`) -> `(airports, keys, delays,
+    """Rows (one per flight, or per delay with its flight `counts`) -> `(airports, keys, levels,
     counts, span, first_day)`: one key per (airport, day, delay), ascending, airports
-    alphabetical (`keys // len(levels)` = airport code * span + day - first_day).
+    alphabetical (`keys // len(levels)` = airport code * span + day - first_day; the delay is
+    `levels[keys % len(levels)]`).
 
     Whole-minute delays: equal keys are merged, their counts summed (delay * count and their
     sums are then exact integers, whatever the grouping). Other delays keep one row per flight
