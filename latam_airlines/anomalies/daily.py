@@ -59,38 +59,107 @@ def airport_side_rows(flights: pd.DataFrame, sides: list[str]) -> pd.DataFrame:
     return long[long["airport"].notna().to_numpy() & ~np.isnan(long["delay"].to_numpy())]
 
 
-def aggregate_airport_days(long: pd.DataFrame) -> pd.DataFrame:
-    """`airport_side_rows` -> one row per airport and day, sorted by airport and date.
+def day_numbers(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Dates (datetime64) -> days since 1970-01-01 (int64)."""
+    return np.asarray(dates).astype("datetime64[D]").astype(np.int64)
 
-    Every figure depends only on the day's rows, not on their order (delays are whole minutes,
-    so their sums are exact): any partition holding all of an airport's rows gives the same.
-    One sort of integer keys (airport, day, delay's rank) instead of a pandas groupby with a
-    quantile: the groups are then runs of the sorted keys, each run's delays in order.
+
+def _sorted_delay_counts(
+    airport: pd.Series, days: np.ndarray, delays: np.ndarray, counts: np.ndarray | None
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Rows (one per flight, or per delay with its flight `counts`) -> `(airports, keys, levels,
+    counts, span, first_day)`: one key per (airport, day, delay), ascending, airports
+    alphabetical (`keys // len(levels)` = airport code * span + day - first_day; the delay is
+    `levels[keys % len(levels)]`).
+
+    Whole-minute delays: equal keys are merged, their counts summed (delay * count and their
+    sums are then exact integers, whatever the grouping). Other delays keep one row per flight
+    (counts expanded), so that each day's sum adds the same values in the same order as the
+    flights' own sum would: a merged 0.1 * 3 may differ from 0.1 + 0.1 + 0.1 in the last bit.
     """
-    airport = long["airport"]
     if isinstance(airport.dtype, pd.CategoricalDtype) and not airport.cat.categories.is_monotonic_increasing:
         # factorize sorts a Categorical by its categories' order: make that alphabetical.
         airport = airport.cat.reorder_categories(airport.cat.categories.sort_values())
     airport_codes, airports = pd.factorize(airport, sort=True)
-    days = long["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    delays = long["delay"].to_numpy(dtype=float)
+    days = np.asarray(days, dtype=np.int64)
+    delays = np.asarray(delays, dtype=float)
+    whole = np.array_equal(delays, np.round(delays))
+    if counts is not None and not whole:
+        airport_codes, days, delays = (np.repeat(values, counts) for values in (airport_codes, days, delays))
+        counts = None
     first_day = int(days.min())
     span = int(days.max()) - first_day + 1
-    group = airport_codes.astype(np.int64) * span + (days - first_day)
-    if np.array_equal(delays, np.round(delays)):  # whole minutes: the delay is its own rank
+    if whole:  # whole minutes: the delay is its own rank
         low = delays.min()
         levels = np.arange(low, delays.max() + 1)
         rank = (delays - low).astype(np.int64)
     else:
         levels, rank = np.unique(delays, return_inverse=True)
-    ordered = np.sort(group * len(levels) + rank)
-    group, delays = ordered // len(levels), levels[ordered % len(levels)]
+    keys = (airport_codes.astype(np.int64) * span + (days - first_day)) * len(levels) + rank
+    if counts is None:
+        keys = np.sort(keys)
+    else:
+        order = np.argsort(keys)
+        keys, counts = keys[order], np.asarray(counts, dtype=np.int64)[order]
+    if whole:
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        counts = np.diff(np.r_[starts, len(keys)]) if counts is None else np.add.reduceat(counts, starts)
+        keys = keys[starts]
+    elif counts is None:
+        counts = np.ones(len(keys), dtype=np.int64)
+    return airports, keys, levels, counts, span, first_day
+
+
+def delay_counts(long: pd.DataFrame) -> pd.DataFrame:
+    """`airport_side_rows` -> `airport, day, delay, flights`: each airport-day's distinct delays
+    with their flight counts (whole-minute delays; others one row per flight, counts 1), sorted,
+    in narrow types: airport Categorical, day int32 (days since 1970-01-01), whole-minute delay
+    int16 (int32 when wider), flights int32. `aggregate_airport_days` takes it as it takes the
+    flights: the figures of a day are those of its flights, whatever rows the counts come from."""
+    airports, keys, levels, counts, span, first_day = _sorted_delay_counts(
+        long["airport"], day_numbers(long["date"]), long["delay"].to_numpy(dtype=float), None
+    )
+    group, delays = keys // len(levels), levels[keys % len(levels)]
+    if np.array_equal(levels, np.round(levels)):
+        narrow = np.int16 if len(levels) == 0 or np.abs(levels[[0, -1]]).max() < 2**15 else np.int32
+        delays = delays.astype(narrow)
+    return pd.DataFrame(
+        {
+            "airport": pd.Categorical.from_codes((group // span).astype(np.int32), categories=airports),
+            "day": (group % span + first_day).astype(np.int32),
+            "delay": delays,
+            "flights": counts.astype(np.int32),
+        }
+    )
+
+
+def aggregate_airport_days(rows: pd.DataFrame) -> pd.DataFrame:
+    """Flights -> one row per airport and day, sorted by airport and date. `rows`: one per
+    flight (`airport_side_rows`: `airport, date, delay`) or per delay and its flight count
+    (`delay_counts`: `airport, day, delay, flights`, pieces of a day from several partitions
+    allowed); both give the same figures, to the last bit.
+
+    Every figure depends only on the day's flights, not on their order (the sums of whole-minute
+    delays are exact): any partition holding all of an airport's rows gives the same.
+    One sort of integer keys (airport, day, delay's rank) instead of a pandas groupby with a
+    quantile: the groups are then runs of the sorted keys, each run's delays in order, equal
+    delays merged into one row with their count.
+    """
+    days = rows["day"].to_numpy() if "day" in rows else day_numbers(rows["date"])
+    counts = rows["flights"].to_numpy() if "flights" in rows else None
+    airports, keys, levels, counts, span, first_day = _sorted_delay_counts(
+        rows["airport"], days, rows["delay"].to_numpy(dtype=float), counts
+    )
+    group, delays = keys // len(levels), levels[keys % len(levels)]
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    flights = np.diff(np.r_[starts, len(group)])
-    # The 90th percentile as pandas' (linear interpolation between the two nearest ranks).
-    rank_in_day = 0.9 * (flights - 1)  # relative to the run: exact fractions
-    below = starts + np.floor(rank_in_day).astype(np.int64)
-    above = starts + np.ceil(rank_in_day).astype(np.int64)
+    flights = np.add.reduceat(counts, starts)
+    # The 90th percentile as pandas' (linear interpolation between the two nearest ranks): the
+    # ranks' delays found by the cumulative flight counts.
+    rank_in_day = 0.9 * (flights - 1)  # relative to the day: exact fractions
+    passed = np.cumsum(counts)  # flights up to and including each row
+    first = passed[starts] - counts[starts]
+    below = np.searchsorted(passed, first + np.floor(rank_in_day).astype(np.int64), side="right")
+    above = np.searchsorted(passed, first + np.ceil(rank_in_day).astype(np.int64), side="right")
     fraction = rank_in_day - np.floor(rank_in_day)
     keys = group[starts]
     return pd.DataFrame(
@@ -98,8 +167,8 @@ def aggregate_airport_days(long: pd.DataFrame) -> pd.DataFrame:
             "airport": np.asarray(airports, dtype=object)[keys // span],
             "date": (keys % span + first_day).astype("datetime64[D]").astype("datetime64[ns]"),
             "flights": flights,
-            "mean_delay": np.add.reduceat(delays, starts) / flights,
-            "delayed_share": np.add.reduceat(delays > DELAY_THRESHOLD_MINUTES, starts, dtype=np.int64)
+            "mean_delay": np.add.reduceat(delays * counts, starts) / flights,
+            "delayed_share": np.add.reduceat(np.where(delays > DELAY_THRESHOLD_MINUTES, counts, 0), starts)
             / flights,
             "p90_delay": delays[below] + (delays[above] - delays[below]) * fraction,
         }

@@ -7,12 +7,15 @@ into airport-days and scored on a Dask cluster, with the same functions as the i
   group per task with pyarrow, airport codes as dictionary columns, as the in-process engine
   reads it (`dask.dataframe` would make a Python string per flight first); CSV, raw SCL rows
   and folders partitioned by a needed column go through `dask.dataframe`;
-- split: each partition, where it was read, into pieces per side and airport batch (an
-  airport's batch is a hash of its code), plus a small summary (flights per year, each side's
-  airports) that the client uses to pick the year and the sides;
-- aggregate and score: one task per airport batch fetches its pieces from every partition,
-  makes its airport-days with `aggregate_airport_days` and scores them with
-  `score_and_explain` (whole airports, seeded per airport). Only the pieces and the
+- count and split: each partition, where it was read, counted per side into its distinct
+  (airport, day, whole-minute delay) and their flights (`delay_counts`: a third to a fifth of
+  the rows, in narrow types; fractional delays stay one row per flight), split into pieces
+  per side and airport batch (an airport's batch is a hash of its code), plus a small summary
+  (flights per year, each side's airports) that the client uses to pick the year and the sides;
+- aggregate and score: one task per airport batch fetches its pieces from every partition
+  (the year's days only), makes its airport-days with `aggregate_airport_days` from the counts
+  (the same figures as from the flights, to the last bit) and scores them with
+  `score_and_explain` (whole airports, seeded per airport). Only the counts and the
   airport-days (not flights) travel; the client sets the threshold.
 
 A few coarse batches per worker instead of a `dask.dataframe` shuffle and per-partition
@@ -39,7 +42,13 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from latam_airlines.anomalies.daily import SIDES, aggregate_airport_days, airport_side_rows
+from latam_airlines.anomalies.daily import (
+    SIDES,
+    aggregate_airport_days,
+    airport_side_rows,
+    day_numbers,
+    delay_counts,
+)
 from latam_airlines.anomalies.scoring import SCORE_COLUMNS, ScoringSettings, score_and_explain
 from latam_airlines.anomalies.sources import INTERIM_COLUMNS, locate_year
 from latam_airlines.errors import InputError
@@ -236,9 +245,11 @@ def parquet_row_groups(paths: tuple[str, ...]) -> list[tuple] | None:
         fs, root = filesystem(path)
         if fs.isdir(root):
             dataset = ds.dataset(root, format="parquet", filesystem=fs, partitioning="hive")
-            if dataset.partitioning is not None and any(
-                name in _needed_columns(layout) for name in dataset.partitioning.schema.names
-            ):
+            # Partition keys: the dataset's columns that no file holds. (pyarrow gives a folder of
+            # plain files, no key=value folders, a "partitioning" whose schema is every column.)
+            stored = next(dataset.get_fragments()).physical_schema.names if dataset.files else []
+            keys = set(dataset.schema.names) - set(stored)
+            if any(name in _needed_columns(layout) for name in keys):
                 return None
             files = dataset.files
         else:
@@ -314,10 +325,13 @@ def airport_bucket(airport: str, buckets: int) -> int:
 def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
     """One partition of flights -> what the client needs to choose the year and the sides (year
     counts, each side's distinct airport values as written) and, per side and airport batch,
-    the partition's airport-side rows (`airport, date, delay, year`) for that batch.
+    the partition's distinct (airport, day, delay) with their flight counts (`delay_counts`)
+    for that batch.
 
     Only these pieces move between workers: each batch's task fetches its pieces from every
-    partition (a shuffle by airport batch, with no Dask task per row group and airport)."""
+    partition (a shuffle by airport batch, with no Dask task per row group and airport). Counts
+    instead of flights: a third to a fifth of the rows, in ~12 bytes a row instead of ~28. The
+    day number carries the year, so flights without a date are left out here."""
     years = part["year"].dropna().value_counts()
     summary = {
         "years": {int(year): int(count) for year, count in years.items()},
@@ -325,20 +339,31 @@ def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
         "raw": {side: set(map(str, part[column].dropna().unique())) for side, column in SIDES.items()},
     }
     pieces = {}
-    flight_years = np.nan_to_num(part["year"].to_numpy(dtype="float64", na_value=np.nan), nan=-1).astype(
-        "int16"
-    )
+    dated = part[part["Fecha-I"].notna().to_numpy()]
     for side in SIDES:
-        long = airport_side_rows(part, [side])  # one side: its index is the flight's position
-        long = long.assign(year=flight_years[long.index.to_numpy()]).reset_index(drop=True)
-        codes = long["airport"].cat.codes.to_numpy()
+        long = airport_side_rows(dated, [side])
+        counts = delay_counts(long) if len(long) else _empty_counts()
+        airports = counts["airport"].cat
         per_category = np.array(
-            [airport_bucket(name, buckets) for name in long["airport"].cat.categories], dtype=np.int64
+            [airport_bucket(name, buckets) for name in airports.categories], dtype=np.int64
         )
-        batch = per_category[codes] if len(per_category) else np.zeros(len(long), dtype=np.int64)
+        batch = (
+            per_category[airports.codes.to_numpy()] if len(per_category) else np.zeros(len(counts), np.int64)
+        )
         for number in range(buckets):
-            pieces[(side, number)] = long[batch == number]
+            pieces[(side, number)] = counts[batch == number].reset_index(drop=True)  # no index to send
     return {"summary": summary, "pieces": pieces}
+
+
+def _empty_counts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "airport": pd.Categorical([]),
+            "day": pd.Series(dtype="int32"),
+            "delay": pd.Series(dtype="int16"),
+            "flights": pd.Series(dtype="int32"),
+        }
+    )
 
 
 def _summary(split: dict) -> dict:
@@ -350,22 +375,27 @@ def _piece(split: dict, side: str, number: int) -> pd.DataFrame:
 
 
 def _score_batch(settings: ScoringSettings, year: int, *pieces: pd.DataFrame) -> pd.DataFrame:
-    """The airport-days of one batch of airports (every flight of theirs, from every partition),
-    scored: `DAILY_COLUMNS` + `SCORE_COLUMNS` + `status`."""
+    """The airport-days of one batch of airports (the delay counts of their flights, from every
+    partition), scored: `DAILY_COLUMNS` + `SCORE_COLUMNS` + `status`."""
     from pandas.api.types import union_categoricals
 
-    pieces = [piece[piece["year"].to_numpy() == year] for piece in pieces]
+    first, after = day_numbers(np.array([f"{year}-01-01", f"{year + 1}-01-01"], dtype="datetime64[D]"))
+    pieces = [
+        piece[(piece["day"].to_numpy() >= first) & (piece["day"].to_numpy() < after)] for piece in pieces
+    ]
     pieces = [piece for piece in pieces if len(piece)]
     if not pieces:
         return pd.concat([_empty_daily(), _empty_scores()], axis=1)
-    long = pd.DataFrame(
+    counts = pd.DataFrame(
         {
             "airport": union_categoricals([piece["airport"] for piece in pieces], ignore_order=True),
-            "date": np.concatenate([piece["date"].to_numpy() for piece in pieces]),
-            "delay": np.concatenate([piece["delay"].to_numpy() for piece in pieces]),
+            **{
+                column: np.concatenate([piece[column].to_numpy() for piece in pieces])
+                for column in ("day", "delay", "flights")
+            },
         }
     )
-    daily = aggregate_airport_days(long)[DAILY_COLUMNS]
+    daily = aggregate_airport_days(counts)[DAILY_COLUMNS]
     scored = score_and_explain(daily, settings, n_jobs=1)
     return pd.concat([daily, scored.reset_index(drop=True)], axis=1)
 
