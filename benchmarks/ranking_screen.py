@@ -7,6 +7,8 @@ Usage: python benchmarks/ranking_screen.py VARIANT[,VARIANT...] [LAST_MONTHS]
   e.g. python benchmarks/ranking_screen.py lag_multi,lag_wide,yday,min_recent,multithreshold 8,10
 Variants: lag_slot, lag_multi, lag_wide, lag_dow, ewm_slot, yday, spline_hour,
 spline_hour_type, min_recent, rate15_sample, multithreshold, C=<value>; "none" prints the base.
+issue-12rank2: recent_extra, oof_te; "a+b" fits variants together, "@cf=<C_flights>" with
+C = C_flights / training flights (the base: the pipeline's own C unless SCREEN_C is set).
 Eighth pass (issue-12rank; the base `full` now holds the time-of-day spline): drop_spline,
 air_period, air_hour, air_spline, dest_period, intl_month, intl_season, intl_holiday, dom_intl,
 lastday_n, l1=<C>, enet=<C>:<l1_ratio>.
@@ -116,7 +118,10 @@ def codes(frame, fields):
     )
 
 
-BASE_C = float(os.environ.get("SCREEN_C", 0.5))  # the base's C (0.5: main's; the eighth pass: 0.001)
+# The base's C: SCREEN_C if set (0.5: main's before the eighth pass), else the pipeline's own
+# (the full set's C_flights / training flights); a variant suffix "@cf=<value>" refits the
+# variant with C = value / training flights (issue-12rank2).
+BASE_C = float(os.environ.get("SCREEN_C", "nan"))
 
 
 def fit_score(Xtr, ytr, Xte, C=None, **penalty):
@@ -138,13 +143,35 @@ def one_hot_combos(frame, fields, train_rows, min_count=30):
     return (k[:, None] == kept[None, :]).astype(float)
 
 
-def _add(context, name, cols):
-    """Append `cols` to the base matrix, refit, print ROC-AUC and its change."""
+def _add(context, name, cols, C=None, collect=None):
+    """Append `cols` to the base matrix, refit, print ROC-AUC and its change (or, with
+    `collect`, only gather the columns: a combined variant "a+b")."""
+    if collect is not None:
+        collect.extend(cols)
+        return
     last, Xtr, Xte, y, tr, te, base = context
     cols = np.column_stack(cols)
-    s, _, _ = fit_score(np.hstack([Xtr, cols[tr]]), y[tr], np.hstack([Xte, cols[te]]))
+    s, _, _ = fit_score(np.hstack([Xtr, cols[tr]]), y[tr], np.hstack([Xte, cols[te]]), C=C)
     a = roc_auc_score(y[te], s)
     print(last, name, round(a, 4), f"{a - base:+.4f}", flush=True)
+
+
+def oof_encoding(keycodes, y, tr, te, prior, folds=5, seed=42):
+    """m-estimate delay rate per key: out of fold on the training rows (5 folds), from every
+    training row for the test rows."""
+    from sklearn.model_selection import KFold
+
+    out = np.full(len(keycodes), prior)
+
+    def rates(rows, target):
+        frame = pd.DataFrame({"k": keycodes[rows], "y": y[rows]}).groupby("k")["y"].agg(["sum", "count"])
+        enc = (frame["sum"] + M * prior) / (frame["count"] + M)
+        return pd.Series(keycodes[target]).map(enc).fillna(prior).to_numpy()
+
+    for fit_rows, held in KFold(folds, shuffle=True, random_state=seed).split(tr):
+        out[tr[held]] = rates(tr[fit_rows], tr[held])
+    out[te] = rates(tr, te)
+    return out
 
 
 def main(variants, periods):
@@ -166,6 +193,10 @@ def main(variants, periods):
         t = time.perf_counter()
         pipe = make_pipeline("logreg", y[tr], "full", None, None, 42, config.year)
         feats = pipe.named_steps["features"]
+        global BASE_C
+        if "SCREEN_C" not in os.environ:
+            BASE_C = pipe.steps[-1][1].C
+        print(last, "C", BASE_C, "training flights", len(tr), flush=True)
         Xtr = feats.fit_transform(inputs.iloc[tr], y[tr])
         feats.record_outcomes(inputs, y)
         Xte = feats.transform(inputs.iloc[te])
@@ -176,7 +207,8 @@ def main(variants, periods):
         prior = y[tr].mean()
         dif = part["dif"].to_numpy()
         has = ~np.isnan(dif)
-        add = partial(_add, (last, Xtr, Xte, y, tr, te, res["base"]))
+        context = (last, Xtr, Xte, y, tr, te, res["base"])
+        add = partial(_add, context)
 
         names = feats.get_feature_names_out()
         spline_cols = np.array([n.startswith("time_of_day_spline") for n in names])
@@ -186,8 +218,28 @@ def main(variants, periods):
         spline = np.zeros((len(part), basis.shape[1]))
         spline[order] = basis  # back to the rows of `part`
 
-        for v in variants:
-            if v == "drop_spline":  # the base without the time-of-day block (main's `full`)
+        expanded = []
+        for v in variants:  # "a+b@cf=60": the columns of a and b together, C 60 / training flights
+            name, _, cf = v.partition("@cf=")
+            C = float(cf) / len(tr) if cf else None
+            if "+" in name or C is not None:
+                collected = []
+                for part_name in name.split("+"):
+                    if part_name != "none":
+                        expanded.append((part_name, partial(_add, context, collect=collected)))
+                expanded.append(("__fit__", (v, collected, C)))
+            else:
+                expanded.append((v, add))
+        for v, add in expanded:
+            if v == "__fit__":
+                name, collected, C = add
+                if collected:
+                    _add(context, name, collected, C=C)
+                else:
+                    s, _, _ = fit_score(Xtr, y[tr], Xte, C=C)
+                    a = roc_auc_score(y[te], s)
+                    print(last, name, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v == "drop_spline":  # the base without the time-of-day block (main's `full`)
                 s, _, _ = fit_score(Xtr[:, ~spline_cols], y[tr], Xte[:, ~spline_cols])
                 a = roc_auc_score(y[te], s)
                 print(last, v, round(a, 4), f"{a - res['base']:+.4f}", flush=True)
@@ -362,6 +414,29 @@ def main(variants, periods):
                 for w in (0.5, 1.0):
                     a = roc_auc_score(y[te], z(base) + w * z(rs))
                     print(last, f"base+ridge w={w}", round(a, 4), f"{a - res['base']:+.4f}", flush=True)
+            elif v == "recent_extra":  # hour 14 d, route 7 d, dest x hour 28 d, airline x dest x hour 28 d
+                cols = []
+                for key, w in [
+                    (("HORA",), 14),
+                    (("OPERA", "Des_I"), 7),
+                    (("Des_I", "HORA"), 28),
+                    (("OPERA", "Des_I", "HORA"), 28),
+                ]:
+                    r, _ = window_stat(
+                        codes(part, key), days, y.astype(float), np.ones(len(y), bool), w, prior
+                    )
+                    cols.append(r)
+                add(v, cols)
+            elif v == "oof_te":  # airline x period x weekday, dest x period, airline x type x hour
+                cols = [
+                    oof_encoding(codes(part, key), y, tr, te, prior)
+                    for key in [
+                        ("OPERA", "periodo_dia", "DIANOM"),
+                        ("Des_I", "periodo_dia"),
+                        ("OPERA", "TIPOVUELO", "HORA"),
+                    ]
+                ]
+                add(v, cols)
             elif v.startswith("C="):
                 s, _, _ = fit_score(Xtr, y[tr], Xte, C=float(v[2:]))
                 a = roc_auc_score(y[te], s)

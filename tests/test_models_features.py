@@ -432,11 +432,45 @@ def test_full_set_asks_for_its_own_logreg_strength() -> None:
     y = np.tile([0, 1, 0, 0], 10_000)  # 40,000 training flights
     for feature_set in ("full", "intraday"):
         classifier = make_pipeline("logreg", y, feature_set, "weight").named_steps["classify"]
-        assert FEATURE_SETS[feature_set]["params"]["logreg"] == {"C_flights": 40.0}
-        assert abs(classifier.C - 0.001) < 1e-12  # the backtests' choice at their size
+        assert FEATURE_SETS[feature_set]["params"]["logreg"] == {"C_flights": 20.0}
+        assert abs(classifier.C - 0.0005) < 1e-12  # the backtests' choice at their size
     # The same shrinkage per flight at any size: a tenth of the flights, ten times C.
     small = make_pipeline("logreg", y[:4_000], "full", "weight").named_steps["classify"]
-    assert abs(small.C - 0.01) < 1e-12
+    assert abs(small.C - 0.005) < 1e-12
     # Explicit (or tuned) params still win; sets without their own settings keep the default.
     assert make_pipeline("logreg", y, "full", "weight", {"C": 0.3}).named_steps["classify"].C == 0.3
     assert make_pipeline("logreg", y, "static", "weight").named_steps["classify"].C == 0.5
+
+
+def test_shrunk_windows_rate_the_hour_route_and_destination_hour_by_hand() -> None:
+    # Airline A to SCFA at 10:00 twice a day (on time Jan 1-10, delayed Jan 11-20) and at
+    # 15:00 once a day (on time); airline B to SCIE at 10:00 once a day (delayed).
+    a10, y10 = _daily_flights(20, delayed_from=11)
+    a15 = a10.drop_duplicates("DIA").assign(HORA=15.0, periodo_dia="tarde")
+    b10 = a10.drop_duplicates("DIA").assign(OPERA="B", Des_I="SCIE")
+    frame = pd.concat([a10, a15, b10], ignore_index=True)
+    y = np.concatenate([y10, np.zeros(20), np.ones(20)])
+    features = FlightFeatures("full").fit(frame, y)
+    names = list(features.get_feature_names_out())
+    flight = a10.tail(1)  # A to SCFA at 10:00 on Jan 20
+    row = features.transform(flight)[0]
+    prior, m = features.prior_, features.smoothing
+
+    def rate(delayed: int, flights: int) -> float:
+        return (delayed + m * prior) / (flights + m)
+
+    # Hour 10, SCL-wide, Jan 6-19: A's 28 flights (18 delayed, Jan 11-19) and B's 14 (delayed).
+    assert row[names.index("recent_rate[HORA;14d]")] == pytest.approx(rate(18 + 14, 42))
+    # Route A-SCFA, Jan 13-19: 14 flights at 10:00 (delayed), 7 at 15:00 (on time).
+    assert row[names.index("recent_rate[OPERA,Des_I;7d]")] == pytest.approx(rate(14, 21))
+    # SCFA at 10:00 and A-SCFA at 10:00, Jan 1-19 (28 days back reach the year's start): 38, 18.
+    assert row[names.index("recent_rate[Des_I,HORA;28d]")] == pytest.approx(rate(18, 38))
+    assert row[names.index("recent_rate[OPERA,Des_I,HORA;28d]")] == pytest.approx(rate(18, 38))
+    # The flight's own day never counts: relabelling Jan 20 changes none of them.
+    relabelled = FlightFeatures("full").fit(frame, np.where(frame["DIA"] == 20, 1 - y, y))
+    columns = [names.index(n) for n in names if n.startswith("recent_rate[")]
+    again = relabelled.transform(flight)[0]
+    assert relabelled.prior_ != prior  # the prior moved with the labels: compare counts instead
+    m2, p2 = relabelled.smoothing, relabelled.prior_
+    assert again[names.index("recent_rate[HORA;14d]")] == pytest.approx((32 + m2 * p2) / (42 + m2))
+    assert len(columns) == 18  # the 14 earlier windows and these 4
