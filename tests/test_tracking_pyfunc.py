@@ -36,10 +36,10 @@ def test_pyfunc_labels_rich_and_minimal_records_as_the_delay_model(
         probability, threshold, regime = model.decide_with_thresholds(records)
         np.testing.assert_allclose(answer["threshold"], threshold)
         assert answer["regime"].tolist() == regime.tolist()
-    # What makes the test bite: minimal records are not labelled at the full tier's threshold.
+    # What makes the test bite: the regimes answer at different thresholds, so one threshold for
+    # every row (the old wrapper's) is not what the rows get.
     assert set(answer["regime"]) >= {"fed", "minimal", "minimal_stale"}
-    single = (answer["delay_probability"] >= model.threshold).astype(int)
-    assert (single != answer["delayed"]).any()
+    assert answer.groupby("regime")["threshold"].first().nunique() > 1
 
 
 def test_a_rich_record_keeps_its_fields_through_mlflows_schema_enforcement(
