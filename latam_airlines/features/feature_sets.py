@@ -72,7 +72,15 @@ FEATURE_SETS["congestion"] = {
     **FEATURE_SETS["history"],
     "congestion": [("DIANOM", "HORA"), ("OPERA", "Des_I"), ("OPERA", "Des_I", "HORA", "MIN")],
 }
-FEATURE_SETS["static"] = {**FEATURE_SETS["congestion"], "holidays": True}
+# "time_of_day": a periodic cubic B-spline of the scheduled time of day (HORA, MIN) on
+# `knots` uniform knots over the 24 hours (period one day: 23:59 and 00:00 read nearly the
+# same), plus the same basis times 0/1 "field == value" for each `by` item: the delay
+# profile over the day of international flights differs from that of national ones. A smooth
+# curve where HORA and MIN alone are straight lines. Chosen on the Jul-Aug / Sep-Oct backtests
+# (reports/model_selection.md, seventh and eighth passes); in `static` too, so the stale tier
+# reads it (+0.0014 / +0.0026 ROC-AUC on its Jul-Aug / Sep-Oct stale days, eighth pass, merged).
+TIME_OF_DAY: dict[str, Any] = {"knots": 9, "by": [("TIPOVUELO", "I")]}
+FEATURE_SETS["static"] = {**FEATURE_SETS["congestion"], "holidays": True, "time_of_day": TIME_OF_DAY}
 # SCL-wide and per airline for the level, route and slot for the flight itself; () is every
 # flight. Among the few sets tried on the Nov-Dec holdout this one scored best, so it was also
 # checked on an inner split never tuned on (train Jan-Aug, test Sep-Oct, logreg): ROC-AUC
@@ -99,13 +107,6 @@ LAST_DAY_KEYS: list[tuple[str, ...]] = [
     (), ("OPERA",), ("Des_I",), ("OPERA", "TIPOVUELO"),
 ]  # fmt: skip
 LAST_DAY_MAX_AGE = 7
-# "time_of_day": a periodic cubic B-spline of the scheduled time of day (HORA, MIN) on
-# `knots` uniform knots over the 24 hours (period one day: 23:59 and 00:00 read nearly the
-# same), plus the same basis times 0/1 "field == value" for each `by` item: the delay
-# profile over the day of international flights differs from that of national ones. A smooth
-# curve where HORA and MIN alone are straight lines. Chosen on the Jul-Aug / Sep-Oct backtests
-# (reports/model_selection.md, seventh and eighth passes).
-TIME_OF_DAY: dict[str, Any] = {"knots": 9, "by": [("TIPOVUELO", "I")]}
 # "params": model settings the set asks for, per model (over models/pipelines.py's
 # HYPERPARAMETERS; explicit or tuned params still win). The full set's ~330 standardised
 # columns, many of them overlapping rates, rank better much more shrunk: logreg C 0.5 -> 0.001
@@ -118,7 +119,6 @@ FEATURE_SETS["full"] = {
     **FEATURE_SETS["static"],
     "recent": RECENT_WINDOWS + SHRUNK_WINDOWS,
     "last_day": LAST_DAY_KEYS,
-    "time_of_day": TIME_OF_DAY,
     "params": {"logreg": {"C_flights": 20.0}},
 }
 # The intraday option: `full` plus same-day delay rates of the flights scheduled at least
