@@ -139,6 +139,7 @@ def test_bad_input_names_the_problem(scl_interim: pd.DataFrame) -> None:
         eda.plot_flight_counts(scl_interim.drop(columns=["SIGLADES"]), "destination")
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_and_drawing_leaves_the_callers_matplotlib_style_alone():
     # A fresh interpreter: importing the package's figure modules and drawing one of its
     # figures must not restyle the caller's matplotlib (seaborn's set_theme at import did),
