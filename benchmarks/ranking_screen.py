@@ -350,15 +350,7 @@ def main(variants, periods):
                     )
                     cols.append(r)
                 add(v, cols)
-            elif v == "spline_hour":
-                tod = (part["HORA"] * 60 + part["MIN"]).to_numpy()[:, None] / 1440.0
-                S = (
-                    SplineTransformer(n_knots=9, degree=3, extrapolation="periodic")
-                    .fit(tod[tr])
-                    .transform(tod)
-                )
-                add(v, [S])
-            elif v == "spline_hour_type":
+            elif v in ("spline_hour", "spline_hour_type"):  # the latter adds spline x international
                 tod = (part["HORA"] * 60 + part["MIN"]).to_numpy()[:, None] / 1440.0
                 S = (
                     SplineTransformer(n_knots=9, degree=3, extrapolation="periodic")
@@ -366,7 +358,7 @@ def main(variants, periods):
                     .transform(tod)
                 )
                 intl = (part["TIPOVUELO"] == "I").to_numpy()[:, None]
-                add(v, [S, S * intl])
+                add(v, [S] if v == "spline_hour" else [S, S * intl])
             elif v == "min_recent":  # minutes-based recent features, over the 20 % sample with minutes
                 cols = []
                 clip = np.clip(np.nan_to_num(dif), 0, 60) / 60
