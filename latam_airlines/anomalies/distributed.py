@@ -59,6 +59,9 @@ from latam_airlines.io import is_parquet, is_url, s3_options, table_columns
 log = logging.getLogger(__name__)
 
 DAILY_COLUMNS = ["airport", "date", "flights", "mean_delay", "delayed_share", "p90_delay"]
+# Airport batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
+# enough of them to balance airports of very different sizes.
+BATCHES_PER_WORKER = 4
 
 
 def _dask(dataframe: bool = False):
@@ -471,9 +474,7 @@ def dask_airport_days(
         raise InputError(f"expected one of {', '.join(GROUPINGS)}", column="--by", value=by)
     chosen = locate_year(location, year)
     workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    # A few batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
-    # enough of them to balance airports of very different sizes.
-    buckets = workers * 4
+    buckets = workers * BATCHES_PER_WORKER
     groups = parquet_row_groups(chosen.paths)
     if groups is not None:
         # Parquet: each row group read with pyarrow and split by the same task, on a worker.
