@@ -220,7 +220,9 @@ def dask_tasks(source: Path, code: Path | None = None) -> dict:
     """The Dask engine's tasks on `source` one after another in a fresh process, no cluster (every
     Parquet row group read and split as `_read_and_split` does, each batch's pieces pickled, then
     scored by `_score_batch`): CPU of each phase and what the pieces weigh, with no scheduler,
-    no other worker and no load-dependent waits in the figures."""
+    no other worker and no load-dependent waits in the figures. (On a cluster each batch task
+    takes the splits whole: a worker receives every piece of the splits another worker holds,
+    not only its own batches' pieces.)"""
     out = subprocess.run(
         [sys.executable, "-c", DASK_TASKS, str(source)] + ([str(code)] if code is not None else []),
         capture_output=True,

@@ -107,10 +107,15 @@ def test_fractional_delays_sum_as_the_flights_do():
 
 
 def test_the_dask_tasks_give_the_in_process_figures_and_scores():
-    """`_split_partition` on each partition, then `_score_batch` per airport batch (the tasks of
-    `--engine dask`, here without a cluster): the in-process table and scores, other years' and
-    undated flights left out."""
-    from latam_airlines.anomalies.distributed import _flight_columns, _score_batch, _split_partition
+    """`_split_partition` on each partition, then `_score_batch` per airport batch (through
+    `_score_bucket`: the tasks of `--engine dask`, here without a cluster): the in-process table
+    and scores, other years' and undated flights left out."""
+    from latam_airlines.anomalies.distributed import (
+        _flight_columns,
+        _score_batch,
+        _score_bucket,
+        _split_partition,
+    )
     from latam_airlines.datasets.us2001 import US2001_SAMPLE
 
     records = pd.read_parquet(US2001_SAMPLE)
@@ -144,6 +149,16 @@ def test_the_dask_tasks_give_the_in_process_figures_and_scores():
     pd.testing.assert_frame_equal(
         scored[expected_scores.columns], expected_scores.reset_index(drop=True), check_exact=True
     )
+    # The batch task the engine submits takes the whole splits and picks the year and the sides
+    # from their summaries itself: the same batches, and the flights per year for the client.
+    for number in range(3):
+        bucket, per_year = _score_bucket(settings, None, "auto", number, *splits)
+        pd.testing.assert_frame_equal(bucket, batches[number], check_exact=True)
+        assert per_year == {2001: len(flights), 2000: 50}
+    origins, _ = _score_bucket(settings, 2001, "origin", 0, *splits)
+    assert set(origins["airport"]) <= {"BTV", "FAI", "FAT"}
+    missing, per_year = _score_bucket(settings, 1999, "auto", 0, *splits)  # the client says why
+    assert missing.empty and list(missing.columns) == list(batches[0].columns) and 1999 not in per_year
 
 
 @pytest.mark.parametrize("layout", ["flat", "hive"])

@@ -86,6 +86,14 @@ def test_dask_reads_csv_and_partitioned_parquet_alike(scheduler, local_run, tmp_
 
 
 @pytest.mark.slow
+def test_dask_engine_names_the_years_present_when_the_year_has_no_flights(scheduler, tmp_path: Path):
+    from latam_airlines.errors import InputError
+
+    with pytest.raises(InputError, match="no flights scheduled in this year; years present: 2001"):
+        run_anomaly_report(str(US2001_SAMPLE), "1999", tmp_path, SETTINGS, engine="dask", scheduler=scheduler)
+
+
+@pytest.mark.slow
 def test_cli_dask_engine_on_a_scheduler(scheduler, tmp_path: Path, capsys):
     code = main(
         ["--quiet", "anomalies", "--input", str(US2001_SAMPLE), "--output", str(tmp_path),

@@ -11,9 +11,11 @@ into airport-days and scored on a Dask cluster, with the same functions as the i
   (airport, day, whole-minute delay) and their flights (`delay_counts`: a third to a fifth of
   the rows, in narrow types; fractional delays stay one row per flight), split into pieces
   per side and airport batch (an airport's batch is a hash of its code), plus a small summary
-  (flights per year, each side's airports) that the client uses to pick the year and the sides;
-- aggregate and score: one task per airport batch fetches its pieces from every partition
-  (the year's days only), makes its airport-days with `aggregate_airport_days` from the counts
+  (flights per year, each side's airports) from which the year and the sides are picked;
+- aggregate and score: one task per airport batch takes every partition's split (a worker
+  fetches each of another worker's splits once), picks the year and the sides from their
+  summaries, keeps its pieces (the year's days only), makes its airport-days with
+  `aggregate_airport_days` from the counts
   (the same figures as from the flights, to the last bit) and scores them with
   `score_and_explain` (whole airports, seeded per airport). Only the counts and the
   airport-days (not flights) travel; the client sets the threshold.
@@ -57,6 +59,9 @@ from latam_airlines.io import is_parquet, is_url, s3_options, table_columns
 log = logging.getLogger(__name__)
 
 DAILY_COLUMNS = ["airport", "date", "flights", "mean_delay", "delayed_share", "p90_delay"]
+# Airport batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
+# enough of them to balance airports of very different sizes.
+BATCHES_PER_WORKER = 4
 
 
 def _dask(dataframe: bool = False):
@@ -86,6 +91,7 @@ WORKER_MODULES = (
     "pyarrow.parquet",
     "krcf",
     "latam_airlines.anomalies.distributed",
+    "latam_airlines.data.us2001",
     "latam_airlines.anomalies.scoring",
     "latam_airlines.anomalies.report",
 )
@@ -323,13 +329,13 @@ def airport_bucket(airport: str, buckets: int) -> int:
 
 
 def _split_partition(part: pd.DataFrame, buckets: int) -> dict:
-    """One partition of flights -> what the client needs to choose the year and the sides (year
+    """One partition of flights -> what is needed to choose the year and the sides (year
     counts, each side's distinct airport values as written) and, per side and airport batch,
     the partition's distinct (airport, day, delay) with their flight counts (`delay_counts`)
     for that batch.
 
-    Only these pieces move between workers: each batch's task fetches its pieces from every
-    partition (a shuffle by airport batch, with no Dask task per row group and airport). Counts
+    Only these splits move between workers: each batch's task takes every partition's split
+    and keeps its own pieces (a shuffle by airport batch, with no Dask task per piece). Counts
     instead of flights: a third to a fifth of the rows, in ~12 bytes a row instead of ~28. The
     day number carries the year, so flights without a date are left out here."""
     years = part["year"].dropna().value_counts()
@@ -366,12 +372,37 @@ def _empty_counts() -> pd.DataFrame:
     )
 
 
-def _summary(split: dict) -> dict:
-    return split["summary"]
+def year_and_sides(
+    summaries: list[dict], year: int | None, by: str
+) -> tuple[dict[int, int], int | None, list[str]]:
+    """From the partitions' summaries: flights per year, the year to report (`year`, or the latest
+    when None; None when it has no flights) and the sides whose airports get a series (`by`; auto:
+    every side with more than one airport, as `choose_sides` decides)."""
+    per_year: dict[int, int] = {}
+    for summary in summaries:
+        for found_year, count in summary["years"].items():
+            per_year[found_year] = per_year.get(found_year, 0) + count
+    target = (max(per_year) if per_year else None) if year is None else year
+    if by == "auto":
+        distinct = {side: set().union(*(summary["raw"][side] for summary in summaries)) for side in SIDES}
+        sides = [side for side in SIDES if len(distinct[side]) > 1] or list(SIDES)
+    else:
+        sides = list(SIDES) if by == "both" else [by]
+    return per_year, target if target in per_year else None, sides
 
 
-def _piece(split: dict, side: str, number: int) -> pd.DataFrame:
-    return split["pieces"][(side, number)]
+def _score_bucket(
+    settings: ScoringSettings, year: int | None, by: str, number: int, *splits: dict
+) -> tuple[pd.DataFrame, dict[int, int]]:
+    """One airport batch's task: its pieces of every partition's split, scored (`_score_batch`),
+    and the flights per year. It takes the whole splits and picks the year and sides from their
+    summaries itself (`year_and_sides`, the same on every batch): the client submits the reads
+    and the batches at once, with no task per piece and no wait for the summaries in between."""
+    per_year, target, sides = year_and_sides([split["summary"] for split in splits], year, by)
+    if target is None:
+        return pd.concat([_empty_daily(), _empty_scores()], axis=1), per_year  # the client says why
+    pieces = [split["pieces"][(side, number)] for split in splits for side in sides]
+    return _score_batch(settings, target, *pieces), per_year
 
 
 def _score_batch(settings: ScoringSettings, year: int, *pieces: pd.DataFrame) -> pd.DataFrame:
@@ -432,7 +463,8 @@ def dask_airport_days(
 
     Every partition is read once, on a worker, and split there by airport batch (an airport's
     batch: a hash of its code); one task per batch then aggregates and scores its airports.
-    Only the pieces of each batch, and the airport-days, travel.
+    Only the splits (counts), and the airport-days, travel. The reads and the batches are
+    submitted together: the client waits once, for the scored batches.
     """
     import dask
 
@@ -442,9 +474,7 @@ def dask_airport_days(
         raise InputError(f"expected one of {', '.join(GROUPINGS)}", column="--by", value=by)
     chosen = locate_year(location, year)
     workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    # A few batches per worker: coarse tasks (one forest per airport, no per-row tasks), and
-    # enough of them to balance airports of very different sizes.
-    buckets = workers * 4
+    buckets = workers * BATCHES_PER_WORKER
     groups = parquet_row_groups(chosen.paths)
     if groups is not None:
         # Parquet: each row group read with pyarrow and split by the same task, on a worker.
@@ -452,11 +482,12 @@ def dask_airport_days(
     else:
         partitions = read_flights_dask(chosen.paths).to_delayed()
         splits = client.compute([dask.delayed(_split_partition)(part, buckets) for part in partitions])
-    summaries = client.gather([client.submit(_summary, split, pure=False) for split in splits])
-    per_year: dict[int, int] = {}
-    for summary in summaries:
-        for found_year, count in summary["years"].items():
-            per_year[found_year] = per_year.get(found_year, 0) + count
+    batches = [
+        client.submit(_score_bucket, settings, chosen.year, by, number, *splits, pure=False)
+        for number in range(buckets)
+    ]
+    results = client.gather(batches)
+    per_year = results[0][1]  # every batch counts the same flights per year
     if not per_year:
         raise InputError("the table has no rows with a date", file=", ".join(chosen.paths))
     target = max(per_year) if chosen.year is None else chosen.year
@@ -466,22 +497,7 @@ def dask_airport_days(
             file=", ".join(chosen.paths),
             value=target,
         )
-    if by == "auto":  # as choose_sides decides: every side with more than one airport
-        distinct = {side: set().union(*(summary["raw"][side] for summary in summaries)) for side in SIDES}
-        sides = [side for side in SIDES if len(distinct[side]) > 1] or list(SIDES)
-    else:
-        sides = list(SIDES) if by == "both" else [by]
-    batches = [
-        client.submit(
-            _score_batch,
-            settings,
-            target,
-            *[client.submit(_piece, split, side, number, pure=False) for split in splits for side in sides],
-            pure=False,
-        )
-        for number in range(buckets)
-    ]
-    scored = pd.concat(client.gather(batches), ignore_index=True)
+    scored = pd.concat([frame for frame, _ in results], ignore_index=True)
     del splits, batches  # the flights on the workers are released
     if scored.empty:
         raise InputError("no flights with an airport code and a delay", file=", ".join(chosen.paths))

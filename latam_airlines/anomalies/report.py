@@ -147,12 +147,16 @@ def plot_airports(
     n_jobs: int = 1,
     on_airport: Callable[[int], None] | None = None,
     client=None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[str]:
     """One PNG per scored airport in `folder` (its unscored days drawn too), all over the table's
     whole date range; returns the airports plotted. Charts are drawn here, in `n_jobs`
     processes, or on the workers of the Dask `client` (PNG bytes come back: the workers need
     no access to `folder`). `folder` is a fresh report folder (`published_folder`): files go
-    straight in, the folder is what is published atomically."""
+    straight in, the folder is what is published atomically.
+
+    `meanwhile()` (other writing of the report) runs before the charts are collected: while the
+    Dask workers draw them, or here before drawing."""
     span = (table["date"].min(), table["date"].max())
     scored_airports = table.loc[table["score"].notna(), "airport"].unique()
     scored = table.loc[table["airport"].isin(scored_airports), CHART_COLUMNS]
@@ -172,11 +176,14 @@ def plot_airports(
     batches = [batch for batch in batches if batch]
     draw = functools.partial(_chart_batch, title_suffix=title_suffix, span=span)
     if client is not None:
+        # Submitted now: the workers draw while this process does `meanwhile`.
         done = (future.result() for future in client.map(draw, batches, pure=False))
     else:
         from latam_airlines.anomalies.parallel import run_batches
 
         done = (charts for _, charts in run_batches(draw, batches, workers))
+    if meanwhile:
+        meanwhile()
     for charts in done:
         for name, png in charts:
             (Path(folder) / name).write_bytes(png)
@@ -245,14 +252,17 @@ def write_anomaly_report(
     target = join(output, str(year))
     method = str(table["method"].iloc[0]) if len(table) else ""
     threshold = float(table["threshold"].iloc[0]) if len(table) else float("nan")
-    with published_folder(target) as folder:
+    rounding = {"mean_delay": 2, "delayed_share": 4, "p90_delay": 2, "score": 4, "threshold": 4}
+    rounding |= {"cause_share": 3} | {f"contribution_{name}": 4 for name in FEATURES}
+
+    def write_csv() -> None:
         csv = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
-        rounding = {"mean_delay": 2, "delayed_share": 4, "p90_delay": 2, "score": 4, "threshold": 4}
-        rounding |= {"cause_share": 3} | {f"contribution_{name}": 4 for name in FEATURES}
         write_table(csv.round(rounding), folder / CSV_NAME)
-        charts = plot_airports(
-            table, folder, f"\n{year}, {method} score > {threshold:.3g}", n_jobs, on_airport, client
-        )
+
+    with published_folder(target) as folder:
+        # The CSV is written while the Dask workers (if any) draw the charts.
+        suffix = f"\n{year}, {method} score > {threshold:.3g}"
+        charts = plot_airports(table, folder, suffix, n_jobs, on_airport, client, meanwhile=write_csv)
         write_text(summary_markdown(table, year, charts), folder / INDEX_NAME)
     log.info("wrote the %d report to %s", year, target)
     return target if is_url(target) else Path(target)
