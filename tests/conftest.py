@@ -25,15 +25,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # loadfile` pytest-xdist hands whole files to whichever worker is free, in collection order, so
 # these start early and the many short files fill both workers' tails; by default xdist orders
 # files by their number of tests, which left a three-test file starting two servers for last.
-# A file missing here only runs later; the list steers the balance, not what runs.
+# A file missing here only runs later; the list steers the balance, not what runs. A worker gets
+# its next file when at most two tests of its own are left, so a costly file missing here can
+# start last and leave the other worker idle (the calibration file, ~23 CPU-s, started among the last).
 COSTLIEST_FILES = (
-    # the full suite's (`slow`: Airflow runs, the MLflow server, full-table fits, Dask, the notebook)
+    # the full suite's (`slow`: Airflow runs, the MLflow server, full-table and sample fits, Dask,
+    # the notebook, the figures)
     "test_orchestration_dags.py",
     "test_tracking_mlflow.py",
     "test_models_quality.py",
     "test_anomalies_engines.py",
+    "test_models_calibration.py",
     "test_models_holdout_protocol.py",
     "1.0-eda.ipynb",
+    "test_visualization_eda.py",
     # the fast loop's (uvicorn starts, moto S3, Redis, the shared fits)
     "test_api_schedule_feed.py",
     "test_io_s3.py",
