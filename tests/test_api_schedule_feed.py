@@ -349,6 +349,10 @@ def test_the_daily_task_feeds_the_coming_days_files_from_the_bucket(
     champion = join(s3_bucket, "models", "champion.joblib")
     write_bytes(schedule_model_path.read_bytes(), champion)
     schedules = join(s3_bucket, "schedules")
+    # A deployment that publishes no schedule: nothing to feed, the run succeeds, nothing written.
+    idle = tasks.feed_planned_schedule(schedules, "2018-01-15", champion, 2)
+    assert "no planned schedule is published" in idle["skipped"] and idle["recorded"] == 0
+    assert read_bytes(champion) == schedule_model_path.read_bytes()
     for day in ("2018-01-15", "2018-01-16", "2018-01-18"):  # the 17th is not published yet
         of_day = planned[planned["Fecha-I"].str.startswith(day)]
         write_bytes(of_day.to_csv(index=False).encode(), join(schedules, f"schedule_{day}.csv"))
