@@ -80,8 +80,8 @@ def test_cache_gives_the_same_answers_as_the_model(api_model: DelayModel) -> Non
     warm = CachedPredictor(api_model)
     assert warm.warm() == len(api_model.known_values["OPERA"]) * 2 * 12
     for predictor in (tiny, warm, tiny, warm):
-        labels, probabilities = predictor.predict(batch)
-        assert labels == uncached[0]
+        labels, probabilities, *schedule = predictor.predict(batch)  # + statuses: schedule counts read
+        assert labels == uncached[0] and schedule == list(uncached[2:])
         np.testing.assert_allclose(probabilities, uncached[1], atol=1e-9)
     assert len(tiny._cache) == 5
 
@@ -214,7 +214,7 @@ def test_model_endpoint_describes_the_artifact(client: TestClient, api_model: De
     assert info["data_fingerprint"] == api_model.metadata["data_fingerprint"]
     assert info["threshold"] == api_model.threshold
     assert info["feed"]["outcomes_until"] == api_model.outcomes_until
-    assert set(info["feed"]["thresholds"]) == {"fed", "stale", "minimal", "minimal_stale"}
+    assert set(info["feed"]["thresholds"]) == {"fed", "stale", "stale_schedule", "minimal", "minimal_stale"}
     assert info["feed"]["stale_after_days"] == api_model.feed_state()["stale_after_days"]
     assert info["known_values"] == api_model.known_values
     assert info["metrics"] == api_model.metrics

@@ -2,7 +2,8 @@
 real uvicorn server, and workers sharing a real Redis) and what /predict says about it.
 
 The model reads planned-schedule counts in its stale tier (train.stale_schedule): its outcome
-history ends 2017-12-31, so January 2018 flights from the 9th on are answered by that tier.
+history ends 2017-12-31, so January 2018 flights from the 9th on are stale: answered by that tier
+when their day is booked (its planned schedule fed), else by the plain stale tier.
 Its planned flights are the shipped raw sample's January 10-19, moved to 2018, each given a
 flight number (the sample has none)."""
 
@@ -34,7 +35,7 @@ from latam_airlines.models.schedule_feed import (
 TOKEN = "s3cret-feed-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DAY = "2018-01-15"
-PROBES = [  # a booked day (stale tier, reads the counts), an unfed day, the minimal record
+PROBES = [  # a booked day (stale tier with the counts), an unfed day (plain stale tier), the minimal record
     {"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 1, "Des-I": "SCFA", "Fecha-I": f"{DAY} 10:00:00"},
     {"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 1, "Des-I": "SCFA", "Fecha-I": "2018-01-25 10:00:00"},
     {"OPERA": "Grupo LATAM", "TIPOVUELO": "N", "MES": 1},
@@ -50,6 +51,15 @@ def planned(scl_raw: pd.DataFrame) -> pd.DataFrame:
     )
     days["Vlo-I"] = np.arange(len(days)) + 100
     return days[["Fecha-I", "Vlo-I", "Ori-I", "Des-I", "Emp-I", "TIPOVUELO", "OPERA"]].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def plain_model_path(api_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The API test model without its stale tier with schedule counts: a model trained with
+    train.stale_schedule: false, which reads no planned-schedule counts."""
+    model = load_model(api_model_path)
+    model.pipeline.stale_schedule = None
+    return model.save(tmp_path_factory.mktemp("plain") / "model.joblib")
 
 
 def copy_of(source: Path, folder: Path) -> Path:
@@ -118,10 +128,10 @@ def test_identical_rows_are_one_flight_and_numberless_rows_keep_their_occurrence
 
 
 def test_a_model_without_schedule_counts_refuses_the_feed(
-    api_model_path: Path, planned: pd.DataFrame
+    plain_model_path: Path, planned: pd.DataFrame
 ) -> None:
     with pytest.raises(InputError, match="reads no planned-schedule counts"):
-        apply_schedule(load_model(api_model_path), check_schedule(planned))
+        apply_schedule(load_model(plain_model_path), check_schedule(planned))
 
 
 # ------------------------------------------------------------------ latam schedule
@@ -202,7 +212,7 @@ def test_post_schedule_feeds_the_served_file_and_predict_says_what_the_counts_st
     assert info["schedule"] == {"reads_schedule": True, "fed": False, "flights": 0, "days": 0, "from": None,
                                 "until": None}  # fmt: skip
     unfed = client.post("/predict", json={"flights": PROBES}).json()
-    assert unfed["schedule"] == ["typical day", "typical day", None]
+    assert unfed["schedule"] == [None, None, None]  # unfed days: the plain stale tier, no counts
 
     body = body_of(planned)
     assert client.post("/schedule", json=body).status_code == 401
@@ -231,7 +241,7 @@ def test_post_schedule_feeds_the_served_file_and_predict_says_what_the_counts_st
         counts_of(served) == counts_of(day_counts(library, DAY)) == truth(planned, DAY) and served["booked"]
     )
     fed = client.post("/predict", json={"flights": PROBES}).json()
-    assert fed["schedule"] == ["booked", "typical day", None]
+    assert fed["schedule"] == ["booked", None, None]
     np.testing.assert_allclose(fed["probability"], library.predict_proba(PROBES), rtol=1e-6)
     assert counts_of(day_counts(load_model(path), DAY)) == truth(planned, DAY)  # the file keeps it
 
@@ -241,12 +251,12 @@ def test_post_schedule_feeds_the_served_file_and_predict_says_what_the_counts_st
 
 
 def test_post_schedule_refuses_when_the_feed_has_nowhere_to_go(
-    schedule_model_path: Path, api_model_path: Path, planned: pd.DataFrame, tmp_path: Path
+    schedule_model_path: Path, plain_model_path: Path, planned: pd.DataFrame, tmp_path: Path
 ) -> None:
     body = body_of(planned.head(5))
     several = TestClient(serving(copy_of(schedule_model_path, tmp_path / "a"), workers=2))
     assert several.post("/schedule", json=body, headers=AUTH).status_code == 409  # workers, no Redis
-    plain = TestClient(serving(copy_of(api_model_path, tmp_path / "b")))
+    plain = TestClient(serving(copy_of(plain_model_path, tmp_path / "b")))
     answer = plain.post("/schedule", json=body, headers=AUTH)
     assert answer.status_code == 409 and "no planned-schedule counts" in answer.text
     assert plain.get("/schedule", params={"day": DAY}).status_code == 409
@@ -324,14 +334,14 @@ def test_a_uvicorn_server_takes_the_schedule_over_http_and_keeps_it_in_its_file(
         served = load.fetch_json(f"{url}/schedule?day={DAY}")
         assert counts_of(served) == truth(planned, DAY)
         status, predicted = post(f"{url}/predict", {"flights": PROBES}, {})
-        assert status == 200 and predicted["schedule"] == ["booked", "typical day", None]
+        assert status == 200 and predicted["schedule"] == ["booked", None, None]
         assert load.fetch_json(f"{url}/model")["schedule"]["until"] == "2018-01-19"
     assert schedule_state(load_model(path))["flights"] == len(planned)  # a restart keeps the feed
 
 
 # ------------------------------------------------------------------ the daily DAG's task (moto S3)
 def test_the_daily_task_feeds_the_coming_days_files_from_the_bucket(
-    schedule_model_path: Path, api_model_path: Path, planned: pd.DataFrame, s3_bucket: str
+    schedule_model_path: Path, plain_model_path: Path, planned: pd.DataFrame, s3_bucket: str
 ) -> None:
     from latam_airlines.io import join, read_bytes, write_bytes
     from latam_airlines.orchestration import tasks
@@ -339,6 +349,10 @@ def test_the_daily_task_feeds_the_coming_days_files_from_the_bucket(
     champion = join(s3_bucket, "models", "champion.joblib")
     write_bytes(schedule_model_path.read_bytes(), champion)
     schedules = join(s3_bucket, "schedules")
+    # A deployment that publishes no schedule: nothing to feed, the run succeeds, nothing written.
+    idle = tasks.feed_planned_schedule(schedules, "2018-01-15", champion, 2)
+    assert "no planned schedule is published" in idle["skipped"] and idle["recorded"] == 0
+    assert read_bytes(champion) == schedule_model_path.read_bytes()
     for day in ("2018-01-15", "2018-01-16", "2018-01-18"):  # the 17th is not published yet
         of_day = planned[planned["Fecha-I"].str.startswith(day)]
         write_bytes(of_day.to_csv(index=False).encode(), join(schedules, f"schedule_{day}.csv"))
@@ -366,11 +380,11 @@ def test_the_daily_task_feeds_the_coming_days_files_from_the_bucket(
     assert read_bytes(champion) == written  # every file is checked before anything is written
 
     plain = join(s3_bucket, "models", "plain.joblib")
-    write_bytes(api_model_path.read_bytes(), plain)
+    write_bytes(plain_model_path.read_bytes(), plain)
     skipped = tasks.feed_planned_schedule(schedules, "2018-01-15", plain, 2)
     assert (
         "reads no planned-schedule counts" in skipped["skipped"]
-        and read_bytes(plain) == api_model_path.read_bytes()
+        and read_bytes(plain) == plain_model_path.read_bytes()
     )
 
 
@@ -388,7 +402,7 @@ def test_latam_predict_says_which_flights_read_a_typical_day(
         main(["predict", "--model", str(model_path), "--input", str(flights), "--output", str(output)]) == 0
     )
     written = pd.read_csv(output, keep_default_na=False)
-    assert written["schedule"].tolist() == ["booked", "typical day", ""]
+    assert written["schedule"].tolist() == ["booked", "", ""]
     assert "1 flights fall on days without a fed planned schedule" in capsys.readouterr().err
 
 
@@ -417,7 +431,7 @@ def test_two_serve_processes_share_a_schedule_posted_to_one_within_5_s(
         for url in (first, second):
             assert counts_of(load.fetch_json(f"{url}/schedule?day={DAY}")) == truth(planned, DAY)
             status, predicted = post(f"{url}/predict", {"flights": PROBES}, {})
-            assert predicted["schedule"] == ["booked", "typical day", None]
+            assert predicted["schedule"] == ["booked", None, None]
             np.testing.assert_allclose(predicted["probability"], library.predict_proba(PROBES), rtol=1e-6)
     for path in files:
         assert path.read_bytes() == schedule_model_path.read_bytes()  # Redis carried it, not the files

@@ -78,7 +78,8 @@ class PredictResponse(BaseModel):
         "stood on. booked: the model holds the planned schedule of the flight's day (fed by "
         "`latam schedule`, POST /schedule or the daily DAG); typical day: no schedule fed for "
         "that day, so the counts read the weekday norm; null: the regime that answered reads "
-        "no schedule counts.",
+        "no schedule counts (a stale flight of a day whose schedule is not fed is answered by the "
+        "stale regime, without them).",
     )
 
 
@@ -154,7 +155,7 @@ class ModelInfo(BaseModel):
         default_factory=dict,
         description="Feed state: last fed day, `stale_after_days` (beyond it the stale regime "
         "answers, a model without recent delay rates), the day the stale regime starts "
-        "(`stale_from`), the decision threshold per regime (fed, stale, minimal, minimal_stale; the minimal "
+        "(`stale_from`), the decision threshold per regime (fed, stale, stale_schedule, minimal, minimal_stale; the minimal "
         "regimes' at the current level), `threshold_rules` (how the minimal regimes' thresholds follow SCL's "
         "28-day delay rate, in words and numbers) and the "
         "calibration of the probabilities.",

@@ -338,8 +338,9 @@ def predict_command(
         )
     if unbooked:
         log.warning(
-            "%d flights fall on days without a fed planned schedule: their planned-schedule counts read "
-            "a typical day (column schedule); feed it with `latam schedule`",
+            "%d flights fall on days without a fed planned schedule: answered without its counts "
+            "(regime stale) or with counts that read a typical day (column schedule); feed it with "
+            "`latam schedule`",
             unbooked,
         )
     unknown = int((predictions["unknown_fields"] != "").sum())
@@ -361,14 +362,19 @@ def _threshold_range(thresholds) -> str:  # a pandas Series
 
 def _schedule_column(delay_model, flights, predictions) -> int:
     """For a model reading planned-schedule counts, add the `schedule` column (booked, typical
-    day or empty: models/schedule_feed.schedule_status); returns how many read a typical day."""
+    day or empty: models/schedule_feed.schedule_status); returns how many flights fell on days
+    without a fed schedule: read as a typical day, or answered by the plain stale tier because
+    the stale tier with the counts answers booked days only."""
     from latam_airlines.models.schedule_feed import reads_schedule, schedule_status
 
     if not reads_schedule(delay_model):
         return 0
     status = schedule_status(delay_model, flights, predictions["regime"].to_numpy())
     predictions["schedule"] = [value or "" for value in status]
-    return sum(value == "typical day" for value in status)
+    typical = sum(value == "typical day" for value in status)
+    if getattr(delay_model.pipeline, "stale_schedule", None) is None:
+        return typical
+    return typical + int((predictions["regime"] == "stale").sum())
 
 
 def outcomes_command(

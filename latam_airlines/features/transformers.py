@@ -223,6 +223,13 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
         return self._record_schedule(X, codes)
 
+    def booked(self, X: pd.DataFrame) -> np.ndarray:
+        """True where the schedule book holds the flight's day (its counts read the planned
+        schedule; elsewhere "a typical day"); False without a day or a book."""
+        if getattr(self, "schedule_", None) is None:
+            return np.zeros(len(X), dtype=bool)
+        return np.isin(np.nan_to_num(self.flight_days(X), nan=-1).astype(np.int64), self.schedule_days_)
+
     def _schedule_counts(
         self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -260,7 +267,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         """log((count + 1) / (norm + 1)) per SCHEDULE_COUNTS item; 0 (a typical day) where
         the book holds no flight of the day or the key has no norm."""
         counts, groups = self._schedule_counts(X, codes)
-        booked = np.isin(np.nan_to_num(self.flight_days(X), nan=-1).astype(np.int64), self.schedule_days_)
+        booked = self.booked(X)
         out = np.zeros(counts.shape)
         for column, item in enumerate(self.spec_["schedule"]):
             norm = self._lookup(self.schedule_norm_[item], groups[:, column], np.nan)

@@ -16,6 +16,7 @@ import sklearn
 
 from latam_airlines.errors import InputError
 from latam_airlines.io import atomic_path, exists, is_url, read_bytes
+from latam_airlines.models.feed_tiers import TIERS
 
 # Fields every request must carry (the challenge API's minimal flight record).
 REQUIRED_FIELDS: tuple[str, ...] = ("OPERA", "TIPOVUELO", "MES")
@@ -178,7 +179,9 @@ class DelayModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability, label, regime) per flight. regime: "fed" (full tier, recent delay
         rates current), "stale" (the outcome history ends more than `stale_after_days` before
-        the flight: the tier without recent rates), "minimal" (only OPERA, TIPOVUELO, MES) or
+        the flight: the tier without recent rates), "stale_schedule" (the same, for a flight
+        whose day is in the planned schedule fed to the model: the stale tier plus planned-
+        schedule counts; with `train.stale_schedule`), "minimal" (only OPERA, TIPOVUELO, MES) or
         "minimal_stale" (a minimal record beyond `stale_after_days`, or dated by its month at a
         day beyond it: the minimal tier with 28-day rates only). Each regime labels at its own
         F1-optimal threshold (`thresholds`; the minimal regimes' follows the level: see
@@ -204,8 +207,8 @@ class DelayModel:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Decision threshold per regime (fed, stale, minimal, minimal_stale); a regime with a
-        level rule (`threshold_rules`): its threshold now, for a record without a day."""
+        """Decision threshold per regime (fed, stale, stale_schedule, minimal, minimal_stale); a
+        regime with a level rule (`threshold_rules`): its threshold now, for a record without a day."""
         current = getattr(self.pipeline, "current_thresholds", None)
         stored = dict((current() if current else None) or {"full": self.threshold})
         return {("fed" if tier == "full" else tier): float(value) for tier, value in stored.items()}
@@ -285,7 +288,7 @@ class DelayModel:
         from latam_airlines.models.pipelines import record_schedule
 
         prepared = self.prepare(flights)
-        tiers = [getattr(self.pipeline, tier, None) for tier in ("full", "stale", "minimal")]
+        tiers = [getattr(self.pipeline, tier, None) for tier in TIERS]
         return max((record_schedule(tier, prepared) for tier in tiers if tier is not None), default=0)
 
     # ----------------------------------------------------------------- persistence
@@ -308,6 +311,9 @@ def _regimes(classifier: Any, stale_features: str | None) -> dict[str, str]:
     return {
         "fed": "full tier: recent delay rates, its own threshold",
         "stale": f"history older than {days} days: {stale_features} features, their own threshold",
+        "stale_schedule": f"history older than {days} days, the flight's day in the planned schedule "
+        "fed to the model: static features plus its planned-schedule counts, their own threshold "
+        "(an unfed day: the stale regime)",
         "minimal": "only OPERA, TIPOVUELO, MES given: 7- and 28-day recent rates, a threshold that "
         "follows SCL's 28-day delay rate",
         "minimal_stale": f"only OPERA, TIPOVUELO, MES, history older than {days} days (a record "

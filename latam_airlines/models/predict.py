@@ -44,7 +44,7 @@ def read_flights_to_score(path: str | Path) -> pd.DataFrame:
 def predict_flights(model: DelayModel, flights: pd.DataFrame) -> pd.DataFrame:
     """Identifying columns + `delay_probability` (calibrated), `threshold` (the row's: its
     regime's, which for the minimal regimes follows the level), `delayed` (`delay_probability >=
-    threshold`), `regime` (fed, stale, minimal or minimal_stale: see DelayModel.decide) and
+    threshold`), `regime` (fed, stale, stale_schedule, minimal or minimal_stale: see DelayModel.decide) and
     `unknown_fields` (categorical fields whose value the model never saw)."""
     probability, threshold, regime = model.decide_with_thresholds(flights)
     unknown: dict[int, list[str]] = {}

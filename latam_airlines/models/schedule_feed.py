@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from latam_airlines.errors import InputError
+from latam_airlines.models.feed_tiers import TIERS
 
 SCL = "SCEL"  # the airport the model scores (Ori-I of every planned flight)
 REQUIRED_COLUMNS: tuple[str, ...] = ("Fecha-I", "OPERA", "TIPOVUELO", "Des-I")
@@ -159,7 +160,7 @@ def combine_schedules(tables: Sequence[pd.DataFrame], what: str) -> pd.DataFrame
 def _steps(model: Any) -> list[Any]:
     """The fitted feature steps that count the planned schedule (one per tier reading it)."""
     pipeline = model.pipeline
-    tiers = [getattr(pipeline, tier, None) for tier in ("full", "stale", "minimal")]
+    tiers = [getattr(pipeline, tier, None) for tier in TIERS]
     if not any(tier is not None for tier in tiers):
         tiers = [pipeline]  # a plain pipeline
     steps = [getattr(tier, "named_steps", {}).get("features") for tier in tiers if tier is not None]
@@ -306,7 +307,7 @@ def schedule_status(model: Any, flights: Any, regime: np.ndarray) -> list[str | 
             continue
         rows = np.flatnonzero(np.asarray(regime) == name)
         days = step.flight_days(prepared.iloc[rows])
-        booked = np.isin(np.nan_to_num(days, nan=-1).astype(np.int64), step.schedule_days_)
+        booked = step.booked(prepared.iloc[rows])
         for row, day, is_booked in zip(rows, days, booked):
             if not np.isnan(day):
                 status[row] = "booked" if is_booked else "typical day"

@@ -73,13 +73,17 @@ MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tiers may lab
 # the flagged share capped (fit_with_threshold); minimal_stale answers once the feed stopped.
 MINIMAL_SETS: tuple[str, ...] = ("minimal", "minimal_stale")
 # Feature set of the stale tier (scored when the outcome feed stopped): the same fields
-# without recent delay rates. `stale_schedule` adds the planned-schedule counts (better ranking
-# on the inner backtests, reports/model_selection.md); off by default because a fresh deployment
-# publishes no planned schedule (`latam schedule`, POST /schedule), and unfed it reads "typical day".
+# without recent delay rates. `stale_schedule` adds a second stale tier with the planned-schedule
+# counts (STALE_SCHEDULE_FEATURES) for the stale flights of days in its schedule book; the plain
+# stale tier keeps the unbooked days (a deployment that publishes no schedule: `latam schedule`,
+# POST /schedule), where the counts would read "a typical day" (reports/model_selection.md,
+# fifth and ninth passes).
 STALE_FEATURES: dict[str, str] = {
     "full": "static", "full_with_month": "static", "catboost": "static", "intraday": "static",
     "full_schedule": "static_schedule", "intraday_schedule": "static_schedule",
 }  # fmt: skip
+STALE_SCHEDULE_FEATURES = "static_schedule"
+STALE_TIERS: tuple[str, ...] = ("stale", "stale_schedule")
 
 
 # The stale tier answers once the feed has stopped, for flights after the training part: its
@@ -139,7 +143,9 @@ def _tiers(config: TrainConfig) -> dict[str, str]:
         return {"minimal": "reference"}
     tiers = {"full": config.features}
     if config.features in STALE_FEATURES and config.stale_after_days is not None:
-        tiers["stale"] = "static_schedule" if config.stale_schedule else STALE_FEATURES[config.features]
+        tiers["stale"] = STALE_FEATURES[config.features]
+        if config.stale_schedule and tiers["stale"] != STALE_SCHEDULE_FEATURES:
+            tiers["stale_schedule"] = STALE_SCHEDULE_FEATURES  # booked days; others: "stale"
     tiers["minimal"] = "minimal"
     if config.stale_after_days is not None:
         tiers["minimal_stale"] = "minimal_stale"
@@ -284,6 +290,7 @@ def _assemble(
         minimal=pipelines.get("minimal"),
         stale=pipelines.get("stale"),
         minimal_stale=pipelines.get("minimal_stale"),
+        stale_schedule=pipelines.get("stale_schedule"),
         full_fields=full_fields,
         thresholds=dict(thresholds),
         calibration={tier: value for tier, value in knots.items() if value is not None},
@@ -328,9 +335,11 @@ def holdout_evaluation(
         train_inputs, train_y = inputs.iloc[train_rows], y[train_rows]
         level = {"days": STALE_LEVEL_DAYS, "training_rate": float(train_y.mean())}
         level["recent_rate"] = recent_rate(train_inputs, train_y, config.year)
-        knots["stale"], thresholds["stale"] = shift_level(
-            knots["stale"], thresholds["stale"], level["training_rate"], level["recent_rate"]
-        )
+        for tier in STALE_TIERS:
+            if knots.get(tier) is not None:
+                knots[tier], thresholds[tier] = shift_level(
+                    knots[tier], thresholds[tier], level["training_rate"], level["recent_rate"]
+                )
     classifier = _assemble(pipelines, thresholds, knots, config, rules)
     model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
@@ -409,7 +418,10 @@ def _late_feed(fed: TieredClassifier, test_inputs: pd.DataFrame, late_days: int)
     finally:
         del step.lag_days_
     if fed.stale is not None and late_days + 1 > fed.stale_after_days:
-        probability = fed.tier_probability("stale", test_inputs)
+        tier = fed.stale_tiers(test_inputs)
+        for name in set(tier.tolist()):
+            rows = np.flatnonzero(tier == name)
+            probability[rows] = fed.tier_probability(name, test_inputs.iloc[rows])
     return probability
 
 
@@ -440,13 +452,11 @@ def holdout_metrics(
         )  # fmt: skip
         late = holdout.late_probability
         if late is not None:
-            late_tier = (
-                "stale"
-                if classifier.stale is not None and config.stale_after_days < LATE_FEED_DAYS + 1
-                else "full"
-            )
+            late_tier = np.full(len(late), "full", dtype=object)
+            if classifier.stale is not None and config.stale_after_days < LATE_FEED_DAYS + 1:
+                late_tier = classifier.stale_tiers(holdout.test_inputs)
             metrics[f"holdout_feed_{LATE_FEED_DAYS}_days_late"] = classification_metrics(
-                holdout.y_test, late, thresholds[late_tier]
+                holdout.y_test, late, np.array([thresholds[tier] for tier in late_tier])
             )
     if holdout.minimal_probability is not None:
         metrics["holdout_minimal_fields"] = _minimal_metrics(holdout.y_test, holdout.minimal_probability)
@@ -491,8 +501,9 @@ def _artifact(
     features = [f for f in INPUT_FIELDS if f in set(fields_of(config.features)) | set(fields_of("minimal"))]
     if config.model == "reference":
         features = fields_of("reference")
-    if "stale" in tiers:  # the stale tier's fields are a subset of the full tier's
-        features = [f for f in INPUT_FIELDS if f in set(features) | set(fields_of(tiers["stale"]))]
+    for tier in STALE_TIERS:  # the stale tiers' fields are a subset of the full tier's
+        if tier in tiers:
+            features = [f for f in INPUT_FIELDS if f in set(features) | set(fields_of(tiers[tier]))]
     return build_artifact(
         classifier, inputs, processed, features, asdict(config), tiers.get("stale"), metrics
     )
@@ -548,10 +559,10 @@ def train(
         )
         setattr(classifier, tier, pipeline.fit(inputs, y))
         level = holdout.model.metrics.get("stale_level")
-        if tier == "stale" and level is not None:  # served: aim at the last weeks of every row
+        if tier in STALE_TIERS and level is not None:  # served: aim at the last weeks of every row
             level["served_rate"] = recent_rate(inputs, y, config.year)
-            classifier.calibration["stale"], classifier.thresholds["stale"] = shift_level(
-                classifier.calibration["stale"], classifier.thresholds["stale"],
+            classifier.calibration[tier], classifier.thresholds[tier] = shift_level(
+                classifier.calibration[tier], classifier.thresholds[tier],
                 level["recent_rate"], level["served_rate"],
             )  # fmt: skip
     final = _artifact(classifier, inputs, config, processed, holdout.model.metrics)

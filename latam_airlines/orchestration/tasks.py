@@ -190,9 +190,12 @@ def feed_planned_schedule(schedules: str, day: dt.date | str, champion: str, day
     those published) to the champion artifact's schedule book, and merge them into Redis's
     shared schedule; idempotent per flight, so a retry changes nothing more, and a file
     republished with retimed flights moves them. Every file is checked before anything is
-    written. A champion reading no planned-schedule counts (the default train.stale_schedule:
-    false) is left alone: the task says so and succeeds."""
+    written. A champion reading no planned-schedule counts (train.stale_schedule: false) is left
+    alone, and so is every champion while `schedules` holds no schedule file at all (a deployment
+    that publishes none: its stale flights get the plain stale tier); the task says so and
+    succeeds. Once files are published, a missing day is an error (not published yet: retry)."""
     from latam_airlines.api.shared_state import schedule_and_publish
+    from latam_airlines.io.location import filesystem
     from latam_airlines.models import load_model
     from latam_airlines.models.schedule_feed import combine_schedules, read_schedule, reads_schedule
 
@@ -200,6 +203,11 @@ def feed_planned_schedule(schedules: str, day: dt.date | str, champion: str, day
     if not reads_schedule(load_model(champion)):
         return {"day": day.isoformat(), "champion": champion, "recorded": 0,
                 "skipped": "the champion reads no planned-schedule counts (train.stale_schedule: false)"}  # fmt: skip
+    fs, root = filesystem(schedules)
+    if not fs.glob(f"{root.rstrip('/')}/schedule_*"):
+        return {"day": day.isoformat(), "champion": champion, "recorded": 0,
+                "skipped": f"no planned schedule is published under {schedules}: stale flights get the "
+                           "plain stale tier"}  # fmt: skip
     files = schedule_files(schedules, day, int(days))
     flights = combine_schedules([read_schedule(path) for path in files], schedules)
     result = schedule_and_publish(champion, flights, ", ".join(files))
