@@ -40,6 +40,10 @@ from latam_airlines.features.outcome_history import (
     flight_ids,
 )
 
+# Up to this many rows, codes come from one dict lookup per value (a request's few flights);
+# beyond it, from one lookup per distinct value (pandas' factorize), as training frames need.
+FEW_ROWS = 256
+
 
 class ReferenceFeatures(BaseEstimator, TransformerMixin):
     """The reference model's ten 0/1 indicators."""
@@ -97,9 +101,13 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
             position = np.clip(np.searchsorted(known, numbers), 0, max(len(known) - 1, 0))
             found = (known[position] == numbers) if len(known) else np.zeros(len(numbers), dtype=bool)
             return np.where(found, position, -1).astype(np.int64)
-        # A dict lookup per value: much cheaper than pandas' indexers for a handful of rows.
         codes = self.codes_[field]
-        return np.fromiter((codes.get(value, -1) for value in values), dtype=np.int64, count=len(values))
+        if len(values) <= FEW_ROWS:  # a dict lookup per value: cheapest for a handful of rows
+            return np.fromiter((codes.get(value, -1) for value in values), dtype=np.int64, count=len(values))
+        # Many rows repeat a few values: look each distinct value up once (missing: -1).
+        inverse, distinct = pd.factorize(values)
+        found = np.fromiter((codes.get(value, -1) for value in distinct), dtype=np.int64, count=len(distinct))
+        return np.append(found, -1)[inverse]
 
     def _key(self, codes: Mapping[str, np.ndarray], key: tuple[str, ...]) -> np.ndarray:
         combined = np.zeros(len(next(iter(codes.values()))), dtype=np.int64)
@@ -146,7 +154,7 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
                 self.vocabulary_[field] = np.unique(numbers[~np.isnan(numbers)])
             else:
                 self.vocabulary_[field] = np.asarray(
-                    sorted({str(v) for v in values if not pd.isna(v)}), dtype=object
+                    sorted({str(v) for v in pd.unique(values) if not pd.isna(v)}), dtype=object
                 )
                 self.codes_[field] = {value: code for code, value in enumerate(self.vocabulary_[field])}
         codes = {field: self._codes(X, field) for field in self.vocabulary_}
