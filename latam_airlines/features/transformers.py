@@ -234,9 +234,13 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
     def booked(self, X: pd.DataFrame) -> np.ndarray:
         """True where the schedule book holds the flight's day (its counts read the planned
         schedule; elsewhere "a typical day"); False without a day or a book."""
+        return self.booked_days(self.flight_days(X))
+
+    def booked_days(self, days: np.ndarray) -> np.ndarray:
+        """`booked` for day numbers already read (`flight_days`; NaN: no day)."""
         if getattr(self, "schedule_", None) is None:
-            return np.zeros(len(X), dtype=bool)
-        return np.isin(np.nan_to_num(self.flight_days(X), nan=-1).astype(np.int64), self.schedule_days_)
+            return np.zeros(len(days), dtype=bool)
+        return np.isin(np.nan_to_num(days, nan=-1).astype(np.int64), self.schedule_days_)
 
     def _schedule_counts(
         self, X: pd.DataFrame, codes: Mapping[str, np.ndarray]

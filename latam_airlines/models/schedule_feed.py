@@ -307,7 +307,7 @@ def schedule_status(model: Any, flights: Any, regime: np.ndarray) -> list[str | 
             continue
         rows = np.flatnonzero(np.asarray(regime) == name)
         days = step.flight_days(prepared.iloc[rows])
-        booked = step.booked(prepared.iloc[rows])
+        booked = step.booked_days(days)
         for row, day, is_booked in zip(rows, days, booked):
             if not np.isnan(day):
                 status[row] = "booked" if is_booked else "typical day"

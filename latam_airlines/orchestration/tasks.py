@@ -26,6 +26,8 @@ from typing import Any
 
 from latam_airlines.errors import InputError
 
+SCHEDULE_PREFIX = "schedule_"  # a day's planned schedule: <schedules>/schedule_<YYYY-MM-DD>.csv
+
 
 def orchestration_settings(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Settings `orchestration:` (params.yaml < $LATAM_ORCHESTRATION__<KEY>, settings.py)."""
@@ -171,7 +173,7 @@ def schedule_files(schedules: str, first: dt.date, days: int) -> list[str]:
     for offset in range(days):
         day = (first + dt.timedelta(days=offset)).isoformat()
         for suffix in (".csv", ".csv.gz", ".parquet"):
-            candidate = join(schedules, f"schedule_{day}{suffix}")
+            candidate = join(schedules, f"{SCHEDULE_PREFIX}{day}{suffix}")
             if exists(candidate):
                 found.append(candidate)
                 break
@@ -204,7 +206,7 @@ def feed_planned_schedule(schedules: str, day: dt.date | str, champion: str, day
         return {"day": day.isoformat(), "champion": champion, "recorded": 0,
                 "skipped": "the champion reads no planned-schedule counts (train.stale_schedule: false)"}  # fmt: skip
     fs, root = filesystem(schedules)
-    if not fs.glob(f"{root.rstrip('/')}/schedule_*"):
+    if not fs.glob(f"{root.rstrip('/')}/{SCHEDULE_PREFIX}*"):
         return {"day": day.isoformat(), "champion": champion, "recorded": 0,
                 "skipped": f"no planned schedule is published under {schedules}: stale flights get the "
                            "plain stale tier"}  # fmt: skip
