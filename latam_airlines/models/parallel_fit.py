@@ -95,17 +95,14 @@ def run_fit(job: FitJob) -> Any:
 
 
 def run_fits(jobs: Sequence[FitJob], n_jobs: int, on_step: Callable[[str], None] | None = None) -> list[Any]:
-    """`run_fit` of every job, in the jobs' order, on `n_jobs` cores (-1: every core);
-    `on_step` hears each fit as it finishes. The results do not depend on `n_jobs`."""
-    from joblib import cpu_count
-
+    """`run_fit` of every job, in the jobs' order, on `n_jobs` cores; `on_step` hears each
+    fit as it finishes. The results do not depend on `n_jobs`."""
     from latam_airlines.anomalies.parallel import run_batches
 
-    workers = cpu_count() if n_jobs < 0 else max(1, n_jobs)
     # Largest fits first (workers take from the front): the last ones to finish are short.
     order = sorted(range(len(jobs)), key=lambda k: -jobs[k].rows)
     results: list[Any] = [None] * len(jobs)
-    for done, (index, result) in enumerate(run_batches(run_fit, [jobs[k] for k in order], workers), start=1):
+    for done, (index, result) in enumerate(run_batches(run_fit, [jobs[k] for k in order], n_jobs), start=1):
         results[order[index]] = result
         if on_step is not None:
             on_step(f"fitted {jobs[order[index]].label} ({done}/{len(jobs)})")
