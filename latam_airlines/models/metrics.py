@@ -14,10 +14,16 @@ from sklearn.metrics import (
 )
 
 
-def best_f1_threshold(y_true: np.ndarray, probability: np.ndarray, max_flagged: float | None = None) -> float:
+def best_f1_threshold(
+    y_true: np.ndarray,
+    probability: np.ndarray,
+    max_flagged: float | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> float:
     """The probability cut-off maximising F1 of the delayed class (call on validation data only);
-    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed."""
-    precision, recall, thresholds = precision_recall_curve(y_true, probability)
+    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed; with
+    `sample_weight`, F1 of the rows so weighted (e.g. reweighted to another delay rate)."""
+    precision, recall, thresholds = precision_recall_curve(y_true, probability, sample_weight=sample_weight)
     if len(thresholds) == 0:
         return 0.5
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
