@@ -14,34 +14,45 @@ from sklearn.metrics import (
 
 
 def best_f1_threshold(
-    y_true: np.ndarray, probability: np.ndarray, max_flagged: float | None = None, steady: bool = False
+    y_true: np.ndarray,
+    probability: np.ndarray,
+    max_flagged: float | None = None,
+    steady: bool = False,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The probability cut-off maximising F1 of the delayed class (call on validation data only);
     with `max_flagged`, among cut-offs labelling at most that share of the rows delayed; with
     `steady`, the highest cut-off whose F1 is within one standard error of that best
-    (`steady_f1_cutoff`: the minimal tiers, whose F1 curve is flat near its top)."""
+    (`steady_f1_cutoff`: the minimal tiers, whose F1 curve is flat near its top); with
+    `sample_weight`, F1 of the rows so weighted (e.g. reweighted to another delay rate)."""
     y_true = np.asarray(y_true, dtype=float)
     probability = np.asarray(probability, dtype=float)
     if len(probability) == 0:
         return 0.5
-    cutoffs, true_positives, flagged = ranked_cutoffs(y_true, probability)
+    weight = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    cutoffs, true_positives, flagged = ranked_cutoffs(y_true, probability, weight)
+    positives = float(np.sum(weight * y_true))
     allowed = (
-        np.ones(len(cutoffs), bool) if max_flagged is None else flagged <= max_flagged * len(probability)
+        np.ones(len(cutoffs), bool) if max_flagged is None else flagged <= max_flagged * weight.sum()
     )
     if steady:
-        return float(cutoffs[steady_f1_cutoff(true_positives, flagged, y_true.sum(), allowed)])
-    f1 = f1_of_cutoffs(true_positives, flagged, y_true.sum())
+        return float(cutoffs[steady_f1_cutoff(true_positives, flagged, positives, allowed)])
+    f1 = f1_of_cutoffs(true_positives, flagged, positives)
     return float(cutoffs[int(np.argmax(np.where(allowed, f1, -1.0)))])
 
 
-def ranked_cutoffs(y_true: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ranked_cutoffs(
+    y_true: np.ndarray, probability: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cut-offs from the highest, delayed rows flagged, rows flagged) for every distinct
-    probability as the cut-off of `probability >= cut-off` (ties are flagged together)."""
+    probability as the cut-off of `probability >= cut-off` (ties are flagged together); with
+    `weight`, the rows' weights are counted instead of the rows."""
     order = np.argsort(-probability, kind="stable")
     ranked = probability[order]
     last_of_value = np.r_[ranked[1:] != ranked[:-1], True]
-    true_positives = np.cumsum(y_true[order])[last_of_value]
-    flagged = np.arange(1, len(ranked) + 1)[last_of_value]
+    weight = np.ones(len(ranked)) if weight is None else np.asarray(weight, dtype=float)[order]
+    true_positives = np.cumsum(y_true[order] * weight)[last_of_value]
+    flagged = np.cumsum(weight)[last_of_value]
     return ranked[last_of_value], true_positives, flagged
 
 
