@@ -212,12 +212,15 @@ def small_model(api_model_path: Path):
 
 @pytest.fixture(scope="session")
 def catboost_model_path(tmp_path_factory: pytest.TempPathFactory, small_features: pd.DataFrame) -> Path:
-    """A small catboost artifact (extra [catboost]), trained once for the tests that load it."""
-    from latam_airlines.models import train
+    """A small catboost artifact (extra [catboost]), trained once a run for the tests that load it
+    (two files, often on different xdist workers); copy it before changing it."""
 
-    path = tmp_path_factory.mktemp("catboost_model") / "catboost.joblib"
-    train(small_features, model="catboost", params={"iterations": 40}, threshold_folds=1).save(path)
-    return path
+    def build(path: Path) -> None:
+        from latam_airlines.models import train
+
+        train(small_features, model="catboost", params={"iterations": 40}, threshold_folds=1).save(path)
+
+    return built_once(tmp_path_factory, "catboost_model.joblib", build)
 
 
 def free_port() -> int:

@@ -12,6 +12,7 @@ from latam_airlines.models.calibration import calibrate
 from latam_airlines.models.splits import holdout_split
 from latam_airlines.models.training import (
     STALE_LEVEL_DAYS,
+    aim_at_level,
     fit_with_threshold,
     recent_rate,
     shift_level,
@@ -59,17 +60,22 @@ def test_stale_tier_aims_at_the_last_weeks_when_trained_and_when_served(small_fe
     assert level["training_rate"] == pytest.approx(y[train_rows].mean())
     assert level["recent_rate"] == pytest.approx(recent_rate(inputs.iloc[train_rows], y[train_rows]))
     assert level["served_rate"] == pytest.approx(recent_rate(inputs, y))
-    # The served map is the unshifted one (the training part's out-of-fold fit) shifted from the
-    # training part's rate to the served rate.
+    # The served map and threshold are the training part's out-of-fold rows aimed at the served
+    # rate; the holdout's, the same rows aimed at the training part's last weeks.
     config = TrainConfig(**options)
-    _, threshold, knots, _ = fit_with_threshold(inputs.iloc[train_rows], y[train_rows], config, "static")
-    expected, expected_threshold = shift_level(knots, threshold, level["training_rate"], level["served_rate"])
+    scores: dict = {}
+    fit_with_threshold(
+        inputs.iloc[train_rows], y[train_rows], config, "static",
+        stale_level=(level["training_rate"], level["training_rate"]), out_of_fold=scores,
+    )  # fmt: skip
+    rows = (scores["probability"], scores["y"], scores["knots"], level["training_rate"])
+    expected, expected_threshold = aim_at_level(*rows, level["served_rate"])
     classifier = model.pipeline
     raw = np.linspace(0.0, 1.0, 501)
     np.testing.assert_allclose(
         calibrate(raw, classifier.calibration["stale"]), calibrate(raw, expected), atol=1e-9
     )
     assert classifier.thresholds["stale"] == pytest.approx(expected_threshold)
-    # The holdout's thresholds are the training part's (shifted to its last weeks).
-    recent = shift_level(knots, threshold, level["training_rate"], level["recent_rate"])[1]
+    recent = aim_at_level(*rows, level["recent_rate"])[1]
     assert model.metrics["thresholds"]["stale"] == pytest.approx(recent)
+    assert level["served_rate"] != pytest.approx(level["recent_rate"])  # the two differ here

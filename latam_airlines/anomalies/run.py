@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from joblib import cpu_count
 
 from latam_airlines.anomalies.daily import daily_airport_table
 from latam_airlines.anomalies.distributed import WORKER_STARTS
@@ -116,7 +115,12 @@ def run_anomaly_report(
         )
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    workers = cpu_count() if n_jobs < 0 else max(1, n_jobs)
+    if n_jobs < 0:
+        from joblib import cpu_count  # only then: a Dask client given its workers needs no joblib
+
+        workers = cpu_count()
+    else:
+        workers = max(1, n_jobs)
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context((progress or _silent)(2, f"anomalies {year}"))
         clock, cpu_clock = time.perf_counter(), time.process_time()

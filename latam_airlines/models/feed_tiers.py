@@ -7,8 +7,9 @@ own calibration map (models/calibration.py) and decision threshold:
   days older than the flight (the feed stopped): a feature set without recent rates, whose
   threshold was chosen for it. Stale recent rates slide back to the last recorded days and
   the fed threshold no longer fits them (Nov-Dec frozen F1 0.41 against 0.43-0.44 without
-  recent rates). Its calibration map (and threshold) aims at the delay rate of the training
-  data's last 28 days, not its average (models/training.py, `shift_level`);
+  recent rates). Its calibration map and threshold aim at the delay rate of the training
+  data's last 28 days, not its average, and are fitted on rows scored with their month held out
+  (models/training.py, `aim_at_level`);
 - `stale_schedule` (with `train.stale_schedule`): the stale tier plus the planned-schedule
   counts (how busy the flight's day, hour and +-60 min are), answering the stale flights whose
   day is in its schedule book (fed by `DelayModel.record_schedule`, `latam schedule`, POST

@@ -8,24 +8,83 @@ from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
     log_loss,
-    precision_recall_curve,
     precision_recall_fscore_support,
     roc_auc_score,
 )
 
 
-def best_f1_threshold(y_true: np.ndarray, probability: np.ndarray, max_flagged: float | None = None) -> float:
+def best_f1_threshold(
+    y_true: np.ndarray,
+    probability: np.ndarray,
+    max_flagged: float | None = None,
+    steady: bool = False,
+    sample_weight: np.ndarray | None = None,
+) -> float:
     """The probability cut-off maximising F1 of the delayed class (call on validation data only);
-    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed."""
-    precision, recall, thresholds = precision_recall_curve(y_true, probability)
-    if len(thresholds) == 0:
+    with `max_flagged`, among cut-offs labelling at most that share of the rows delayed; with
+    `steady`, the highest cut-off whose F1 is within one standard error of that best
+    (`steady_f1_cutoff`: the minimal tiers, whose F1 curve is flat near its top); with
+    `sample_weight`, F1 of the rows so weighted (e.g. reweighted to another delay rate)."""
+    y_true = np.asarray(y_true, dtype=float)
+    probability = np.asarray(probability, dtype=float)
+    if len(probability) == 0:
         return 0.5
-    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    if max_flagged is not None:
-        ordered = np.sort(np.asarray(probability))
-        flagged = 1 - np.searchsorted(ordered, thresholds, side="left") / len(ordered)
-        f1 = np.where(flagged <= max_flagged, f1, -1.0)
-    return float(thresholds[int(np.argmax(f1))])
+    weight = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    cutoffs, true_positives, flagged = ranked_cutoffs(y_true, probability, weight)
+    positives = float(np.sum(weight * y_true))
+    allowed = (
+        np.ones(len(cutoffs), bool) if max_flagged is None else flagged <= max_flagged * weight.sum()
+    )
+    if steady:
+        return float(cutoffs[steady_f1_cutoff(true_positives, flagged, positives, allowed)])
+    f1 = f1_of_cutoffs(true_positives, flagged, positives)
+    return float(cutoffs[int(np.argmax(np.where(allowed, f1, -1.0)))])
+
+
+def ranked_cutoffs(
+    y_true: np.ndarray, probability: np.ndarray, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cut-offs from the highest, delayed rows flagged, rows flagged) for every distinct
+    probability as the cut-off of `probability >= cut-off` (ties are flagged together); with
+    `weight`, the rows' weights are counted instead of the rows."""
+    order = np.argsort(-probability, kind="stable")
+    ranked = probability[order]
+    last_of_value = np.r_[ranked[1:] != ranked[:-1], True]
+    weight = np.ones(len(ranked)) if weight is None else np.asarray(weight, dtype=float)[order]
+    true_positives = np.cumsum(y_true[order] * weight)[last_of_value]
+    flagged = np.cumsum(weight)[last_of_value]
+    return ranked[last_of_value], true_positives, flagged
+
+
+def f1_of_cutoffs(true_positives: np.ndarray, flagged: np.ndarray, positives: float) -> np.ndarray:
+    """F1 of the delayed class at each cut-off: 2 TP / (delayed rows + flagged rows)."""
+    return 2 * true_positives / np.maximum(positives + flagged, 1)
+
+
+def steady_f1_cutoff(
+    true_positives: np.ndarray, flagged: np.ndarray, positives: float, allowed: np.ndarray | None = None
+) -> int:
+    """Index, among cut-offs ordered from the highest (`ranked_cutoffs`), of the highest allowed
+    one whose F1 is within one standard error of the best allowed F1.
+
+    Why not the best: a weak ranking's F1 curve is flat near its top, so its argmax wanders
+    along the plateau with small changes of the probabilities (the minimal tiers' share flagged
+    out of fold moved by up to 10 points with numpy's thread count). Every cut-off within one
+    standard error of the best is as good as the data can tell; the highest flags fewest (the
+    one-standard-error rule of Breiman et al. 1984, "fewest flagged" as the simplest) and sits
+    where the curve still rises, so it moves little (reports/model_selection.md, tenth pass).
+    The standard error is that of F1 = sum(z) / sum(w) over rows, z = 2 y f, w = y + f (y
+    delayed, f flagged; delta method, rows independent), which the counts give."""
+    f1 = f1_of_cutoffs(true_positives, flagged, positives)
+    usable = np.ones(len(f1), bool) if allowed is None else np.asarray(allowed, bool)
+    if not usable.any():
+        return 0
+    best = int(np.argmax(np.where(usable, f1, -1.0)))
+    hits, rows = true_positives[best], positives + flagged[best]
+    # sum over rows of (z - F1 w)^2, with z^2 = z w = 4 y f and w^2 = y + f + 2 y f
+    spread = 4 * hits - 8 * f1[best] * hits + f1[best] ** 2 * (rows + 2 * hits)
+    standard_error = np.sqrt(max(spread, 0.0)) / max(rows, 1)
+    return int(np.argmax(usable & (f1 >= f1[best] - standard_error)))
 
 
 def classification_metrics(

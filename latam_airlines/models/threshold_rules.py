@@ -14,9 +14,17 @@ squares, never below 0); the cap line `intercept + slope x level` is the thresho
 `max_flagged` of the training flights once their probabilities are moved to the same level, so
 the share flagged stays near the cap when the level moves, as far as the out-of-fold
 probabilities show their rise (fitted on Jan-Oct with whole months held out they showed none:
-slope 0, so Nov-Dec was labelled at a fixed threshold and 62 % flagged; the model's own response
+slope 0, so Nov-Dec was labelled at a fixed threshold: 62-66 % flagged with the F1 argmax as the
+floor and a 50 % cap, 37.5 % with the floor and cap below; the model's own response
 to its recent-rate features, tried as the slope, is <= 0 there too, and 0 for the served
-artifact); `floor` is the F1-optimal threshold under that cap (out of fold). A threshold rising
+artifact); `floor` is the steady F1 cut-off of the rows at or above their cap line (out of
+fold): the highest whose F1 is within one standard error of the best (models/metrics.py
+`steady_f1_cutoff`). The argmax of this tier's flat F1 curve wandered with small changes of the
+probabilities (refits under another numpy thread count moved the share it flags out of fold by
+up to 10 points, the steady cut-off's by at most 2), and the steady one flags fewer at an F1
+within the noise
+(reports/model_selection.md, tenth pass). The cap (`max_flagged`, training.MINIMAL_MAX_FLAGGED,
+40 %) is the product rule "a minimal label means clearly more likely than most". A threshold rising
 in proportion to the level (k x level, or the F1*/2 of calibrated scores) cut the backtests' F1
 (Jul-Aug 0.435 -> 0.36-0.39): the tier's calibrated probabilities lag a level rise, so it
 flagged too few (reports/model_selection.md, eighth pass).
@@ -28,6 +36,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from latam_airlines.models.metrics import ranked_cutoffs, steady_f1_cutoff
 
 LEVEL_DAYS = 28  # the level a rule reads: SCL's delay rate over the last 28 days
 
@@ -58,18 +68,14 @@ def fit_level_rule(
 
 
 def _best_floor(y: np.ndarray, probability: np.ndarray, cap: np.ndarray) -> float:
-    """The floor maximising F1 of `probability >= max(floor, cap)`: among rows above their cap,
-    the flagged ones are those at or above the floor (recall counts every delayed row)."""
+    """The floor of `probability >= max(floor, cap)` by F1 (`steady_f1_cutoff`): among rows
+    above their cap, the flagged ones are those at or above the floor (recall counts every
+    delayed row)."""
     eligible = probability >= cap
     if not eligible.any():
         return float(np.max(probability))
-    order = np.argsort(-probability[eligible], kind="stable")
-    ranked = probability[eligible][order]
-    true_positives = np.cumsum(y[eligible][order])
-    flagged = np.arange(1, len(ranked) + 1)
-    last_of_value = np.r_[ranked[1:] != ranked[:-1], True]  # ties are flagged together
-    f1 = np.where(last_of_value, 2 * true_positives / (y.sum() + flagged), -1.0)
-    return float(ranked[int(np.argmax(f1))])
+    cutoffs, true_positives, flagged = ranked_cutoffs(y[eligible], probability[eligible])
+    return float(cutoffs[steady_f1_cutoff(true_positives, flagged, y.sum())])
 
 
 def rule_thresholds(rule: Mapping[str, Any], level: np.ndarray) -> np.ndarray:

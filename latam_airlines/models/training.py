@@ -9,7 +9,9 @@ Protocol of `train` (every number it reports comes from rows the model did not f
    stratified folds, each scored by a model fitted on the others (with `threshold_folds` 1:
    one stratified `validation_share`). On them an isotonic map is fitted (the calibration:
    raw score -> observed delay rate) and the decision threshold (max F1 of the delayed class)
-   is picked on the calibrated values; the model is then refitted on the whole training part;
+   is picked on the calibrated values; the model is then refitted on the whole training part
+   (the stale tiers' folds hold out whole months, their map and threshold aim at the training
+   part's last weeks: `aim_at_level`);
 3. the test part is scored once -> `metrics["holdout"]`. With `outcome_feed` (default) the
    test part's outcomes reach the recent-delay history as a deployed model gets them, a day
    after: a flight's recent rates count days strictly before its own, never its own day.
@@ -66,11 +68,13 @@ FEATURE_CHOICES: tuple[str, ...] = (
 
 
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "none")
-MINIMAL_MAX_FLAGGED = 0.5  # share of training flights the minimal tiers may label delayed
+MINIMAL_MAX_FLAGGED = 0.4  # share of training flights the minimal tiers may label delayed
 # ... at every level: their thresholds follow SCL's recent delay rate (models/threshold_rules.py),
-# as their probabilities do. A fixed cap within every training month followed the highest month
-# (July) and Nov-Dec flagged 23 % (F1 0.363); minimal_stale flagged 8-12 % of Sep-Oct with it
-# (reports/model_selection.md, seventh and eighth passes).
+# as their probabilities do. The product rule: a minimal label means "clearly more likely than
+# most". 0.4 rather than 0.5: with the steady floor, the backtests' minimal F1 stays within one
+# standard error of the best rule measured and fewest flights are flagged (tenth pass). A fixed
+# cap within every training month followed the highest month (July) and Nov-Dec flagged 23 %
+# (F1 0.363) (reports/model_selection.md, seventh, eighth and tenth passes).
 # Feature sets of the minimal record: months as categories, whole months held out out of fold,
 # the flagged share capped (fit_with_threshold); minimal_stale answers once the feed stopped.
 MINIMAL_SETS: tuple[str, ...] = ("minimal", "minimal_stale")
@@ -90,9 +94,11 @@ STALE_TIERS: tuple[str, ...] = ("stale", "stale_schedule")
 
 # The stale tier answers once the feed has stopped, for flights after the training part: its
 # calibration map aims at the delay rate of the training part's last STALE_LEVEL_DAYS days, not
-# at the whole part's (a prior shift of the odds, fixed at fit time; the threshold moves with it,
-# so its labels and ranking are unchanged). Chosen on the Jul-Aug / Sep-Oct backtests
-# (reports/model_selection.md, eighth pass); 14, 42 and 56 days calibrated Sep-Oct worse.
+# at the whole part's (a prior shift of the odds, fixed at fit time). Chosen on the Jul-Aug /
+# Sep-Oct backtests (reports/model_selection.md, eighth pass); 14, 42 and 56 days calibrated
+# Sep-Oct worse. Its threshold follows that level (`aim_at_level`), and its calibration and
+# threshold are fitted on rows scored with their whole month held out, which rank like the days
+# it answers (ROC-AUC 0.66-0.67 there against 0.69-0.70 with random folds): tenth pass.
 STALE_LEVEL_DAYS = 28
 
 
@@ -135,6 +141,8 @@ class Holdout:
     frozen_minimal_probability: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     late_probability: np.ndarray | None = None  # outcomes fed LATE_FEED_DAYS days late
     fed_pipeline: Any = None  # the scoring copy whose history holds the test part's outcomes
+    # per stale tier, fit_with_threshold's `out_of_fold` (train() aims them at the served level)
+    stale_out_of_fold: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _tiers(config: TrainConfig) -> dict[str, str]:
@@ -169,6 +177,8 @@ def fit_with_threshold(
     feature_set: str,
     on_step: Callable[[str], None] | None = None,
     unseen_months: bool = True,
+    stale_level: tuple[float, float] | None = None,
+    out_of_fold: dict[str, Any] | None = None,
     fitted: list[Any] | None = None,
 ) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None, dict[str, Any] | None]:
     """(pipeline, threshold, calibration knots, threshold rule): the calibration map and the
@@ -181,27 +191,38 @@ def fit_with_threshold(
     Why out-of-fold by default: one 20 % share leaves the F1-optimal cut-off noisy (it moved
     F1 by up to 0.005 between near-identical models); pooling every row's out-of-fold
     probability steadies it (+0.002 F1 on the Jul-Aug and Sep-Oct backtests, logreg).
+
+    A stale tier (`stale_level`: the training rows' delay rate, the rate it aims at) answers days
+    it has never seen: its folds hold out whole months, its map and threshold aim at the target
+    rate (`aim_at_level`). `out_of_fold`, if given, receives the raw out-of-fold probabilities,
+    their labels and the unshifted map (the served artifact aims them again: `train`).
     `fitted`: the results of `threshold_jobs` of the same arguments, when already run (train
     runs every tier's fits in one batch); else they run here, on the settings' train.n_jobs.
     """
     if fitted is None:
-        fitted = run_fits(
-            threshold_jobs(inputs, y, config, feature_set, unseen_months), _cores(None), on_step
-        )
+        jobs = threshold_jobs(inputs, y, config, feature_set, unseen_months, stale=stale_level is not None)
+        fitted = run_fits(jobs, _cores(None), on_step)
     *folds, pipeline = fitted
     scored = np.concatenate([fold.rows for fold in folds])
     probability = np.concatenate([fold.probability for fold in folds])
     levels = [fold.level for fold in folds if fold.level is not None]
     knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
+    if out_of_fold is not None:
+        out_of_fold.update(probability=probability, y=y[scored], knots=knots)
+    if stale_level is not None:
+        knots, threshold = aim_at_level(probability, y[scored], knots, *stale_level)
+        return pipeline, threshold, knots, None
     if feature_set not in MINIMAL_SETS:
         return pipeline, best_f1_threshold(y[scored], calibrate(probability, knots)), knots, None
     # The minimal tier ranks weakly (ROC-AUC ~0.61): its unconstrained F1 optimum sits near
     # "everything is delayed" (92 % flagged before), which tells a user nothing; its label means
-    # "more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights at any level.
+    # "clearly more likely than most", at most MINIMAL_MAX_FLAGGED of the training flights at
+    # any level; its F1 curve is flat near the top, so the steady cut-off (highest within one
+    # standard error of the best F1: metrics.steady_f1_cutoff), not the argmax.
     if not levels:  # no recent rates (the reference model): a fixed threshold under the cap
         return (
             pipeline,
-            best_f1_threshold(y[scored], calibrate(probability, knots), MINIMAL_MAX_FLAGGED),
+            best_f1_threshold(y[scored], calibrate(probability, knots), MINIMAL_MAX_FLAGGED, steady=True),
             knots,
             None,
         )
@@ -223,17 +244,37 @@ def recent_rate(inputs: pd.DataFrame, y: np.ndarray, year: int | None = None) ->
     return float(np.clip(np.mean(y[recent]), 0.01, 0.99))
 
 
+def aim_at_level(
+    probability: np.ndarray,
+    y: np.ndarray,
+    knots: tuple[np.ndarray, np.ndarray] | None,
+    rate: float,
+    target: float,
+) -> tuple[tuple[np.ndarray, np.ndarray] | None, float]:
+    """(knots, threshold) of a stale tier aimed at the delay rate `target` from out-of-fold
+    (raw probability, label) rows whose rate is `rate`: the map shifted (`shift_level`) and the
+    threshold maximising F1 of those rows weighted as they would be at `target` (delayed
+    target / rate, on time (1 - target) / (1 - rate): a prior shift keeps each class's scores).
+    The F1 optimum moves with the level (a higher rate: more flights worth flagging); keeping
+    the fitted labels instead (the threshold shifted with the odds) flagged 29 % of Jul-Aug's
+    stale days at a 24 % delay rate (reports/model_selection.md, tenth pass)."""
+    if knots is not None:
+        knots = shift_level(knots, None, rate, target)[0]
+    weights = np.where(np.asarray(y) == 1, target / rate, (1 - target) / (1 - rate))
+    return knots, best_f1_threshold(y, calibrate(probability, knots), sample_weight=weights)
+
+
 def shift_level(
-    knots: tuple[np.ndarray, np.ndarray], threshold: float, rate: float, target: float
-) -> tuple[tuple[np.ndarray, np.ndarray], float]:
+    knots: tuple[np.ndarray, np.ndarray], threshold: float | None, rate: float, target: float
+) -> tuple[tuple[np.ndarray, np.ndarray], float | None]:
     """(knots, threshold) with every calibrated probability's odds multiplied by
     odds(target) / odds(rate): the prior shift from a delay rate `rate` to `target` (Saerens et
     al. 2002). Monotone, so the ranking is kept; the threshold moves with the probabilities and
     becomes a knot first (the map is straight lines between knots, the shift is not), so every
-    label is kept too."""
+    label is kept too. Without a threshold (None) only the map moves."""
     factor = (target / (1 - target)) / (rate / (1 - rate))
     raw, calibrated = knots  # calibrated values strictly increase (fit_calibration)
-    if calibrated[0] < threshold < calibrated[-1]:
+    if threshold is not None and calibrated[0] < threshold < calibrated[-1]:
         at = float(np.interp(threshold, calibrated, raw))
         position = int(np.searchsorted(raw, at))
         if position == len(raw) or raw[position] != at:
@@ -243,7 +284,7 @@ def shift_level(
         odds = np.asarray(probability, dtype=float) / (1 - np.asarray(probability, dtype=float))
         return odds * factor / (1 + odds * factor)
 
-    return (raw, shifted(calibrated)), float(shifted(threshold))
+    return (raw, shifted(calibrated)), None if threshold is None else float(shifted(threshold))
 
 
 def _step(on_step: Callable[[str], None] | None, message: str) -> None:
@@ -296,13 +337,15 @@ def threshold_jobs(
     feature_set: str,
     unseen_months: bool = True,
     rows: str = "the training part",
+    stale: bool = False,
 ) -> list[FitJob]:
     """The fits of `fit_with_threshold`: one per out-of-fold fold, then the refit on every
-    given row (last); `rows` names the given rows in their labels."""
+    given row (last); `rows` names the given rows in their labels; `stale`: a stale tier's
+    (folds of whole months, as the minimal tiers')."""
     months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
     if (
         unseen_months
-        and feature_set in MINIMAL_SETS
+        and (feature_set in MINIMAL_SETS or stale)
         and config.threshold_folds > 1
         and len(np.unique(months)) >= 2
     ):
@@ -370,9 +413,10 @@ def _holdout_parts(processed: pd.DataFrame, config: TrainConfig) -> tuple[pd.Dat
 def _holdout_jobs(
     train_inputs: pd.DataFrame, train_y: np.ndarray, config: TrainConfig
 ) -> dict[str, list[FitJob]]:
-    """Every tier's `threshold_jobs` on the training part: the fits of `holdout_evaluation`."""
+    """Every tier's `threshold_jobs` on the training part: the fits of `holdout_evaluation`
+    (the stale tiers' folds hold out whole months, as `fit_with_threshold`'s `stale_level`)."""
     return {
-        tier: threshold_jobs(train_inputs, train_y, config, feature_set)
+        tier: threshold_jobs(train_inputs, train_y, config, feature_set, stale=tier in STALE_TIERS)
         for tier, feature_set in _tiers(config).items()
     }
 
@@ -406,20 +450,19 @@ def holdout_evaluation(
     train_inputs, train_y = inputs.iloc[train_rows], y[train_rows]
     if fitted is None:
         fitted = _run_jobs(_holdout_jobs(train_inputs, train_y, config), n_jobs, on_step)
-    pipelines, thresholds, knots, rules = {}, {}, {}, {}
-    for tier, feature_set in _tiers(config).items():
-        pipelines[tier], thresholds[tier], knots[tier], rules[tier] = fit_with_threshold(
-            train_inputs, train_y, config, feature_set, on_step, fitted=fitted[tier]
-        )
-    level = None
-    if knots.get("stale") is not None:  # calibrated: aim at the training part's last weeks
+    tiers = _tiers(config)
+    level, out_of_fold = None, {}
+    if "stale" in tiers:  # the stale tiers aim at the training part's last weeks
         level = {"days": STALE_LEVEL_DAYS, "training_rate": float(train_y.mean())}
         level["recent_rate"] = recent_rate(train_inputs, train_y, config.year)
-        for tier in STALE_TIERS:
-            if knots.get(tier) is not None:
-                knots[tier], thresholds[tier] = shift_level(
-                    knots[tier], thresholds[tier], level["training_rate"], level["recent_rate"]
-                )
+    pipelines, thresholds, knots, rules = {}, {}, {}, {}
+    for tier, feature_set in tiers.items():
+        aim = (level["training_rate"], level["recent_rate"]) if tier in STALE_TIERS else None
+        pipelines[tier], thresholds[tier], knots[tier], rules[tier] = fit_with_threshold(
+            train_inputs, train_y, config, feature_set, on_step,
+            stale_level=aim, out_of_fold=out_of_fold.setdefault(tier, {}) if aim else None,
+            fitted=fitted[tier],
+        )  # fmt: skip
     classifier = _assemble(pipelines, thresholds, knots, config, rules)
     model = _artifact(classifier, inputs, config, processed, metrics={})
     test_inputs = inputs.iloc[test_rows]
@@ -442,6 +485,7 @@ def holdout_evaluation(
         extra["late"] = _late_feed(fed, test_inputs, LATE_FEED_DAYS)
         extra["fed"] = fed
     holdout = Holdout(model, test_inputs, y[test_rows], probability, minimal, frozen)
+    holdout.stale_out_of_fold = out_of_fold
     holdout.frozen_minimal_probability = frozen_minimal
     holdout.late_probability = extra.get("late")
     holdout.fed_pipeline = extra.get("fed")
@@ -661,10 +705,13 @@ def train(
         level = holdout.model.metrics.get("stale_level")
         if tier in STALE_TIERS and level is not None:  # served: aim at the last weeks of every row
             level["served_rate"] = recent_rate(inputs, y, config.year)
-            classifier.calibration[tier], classifier.thresholds[tier] = shift_level(
-                classifier.calibration[tier], classifier.thresholds[tier],
-                level["recent_rate"], level["served_rate"],
+            scores = holdout.stale_out_of_fold[tier]
+            knots, classifier.thresholds[tier] = aim_at_level(
+                scores["probability"], scores["y"], scores["knots"],
+                level["training_rate"], level["served_rate"],
             )  # fmt: skip
+            if knots is not None:
+                classifier.calibration[tier] = knots
     final = _artifact(classifier, inputs, config, processed, holdout.model.metrics)
     final.evidence = holdout.model.evidence
     return final
