@@ -38,7 +38,7 @@ FIGURES = ("roc_auc", "pr_auc", "f1_delayed", "ece", "brier", "brier_base_rate",
 
 def main(variants: list[str], model: str = "logreg", periods: tuple[int, ...] = (8, 10)) -> None:
     # Permutation importance is the artifact's evidence, not a figure of the backtest: skipped.
-    training.holdout_evidence = lambda holdout, period="": {}
+    training.holdout_evidence = lambda holdout, period="", n_jobs=1: {}
     data = pd.read_csv(SCL_FEATURES)
     for last in periods:
         part = data[data["MES"] <= last].reset_index(drop=True)

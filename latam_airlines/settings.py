@@ -83,6 +83,7 @@ class TrainSettings(_Section):
     stale_after_days: Optional[int] = 7
     stale_schedule: bool = False
     year: Optional[int] = None
+    n_jobs: int = 2
     tuned_params: Optional[str] = "models/params_tuned.yaml"
 
 

@@ -37,6 +37,7 @@ COSTLIEST_FILES = (
     "test_anomalies_engines.py",
     "test_models_calibration.py",
     "test_models_holdout_protocol.py",
+    "test_models_parallel_fit.py",
     "1.0-eda.ipynb",
     "test_visualization_eda.py",
     # the fast loop's (uvicorn starts, moto S3, Redis, the shared fits)

@@ -38,6 +38,7 @@ from latam_airlines.features.outcome_history import (
     FlightLedger,
     OutcomeHistory,
     flight_ids,
+    sorted_groups,
 )
 
 # Up to this many rows, codes come from one dict lookup per value (a request's few flights);
@@ -128,7 +129,8 @@ class FlightFeatures(BaseEstimator, TransformerMixin):
         return np.where(found, values[position] if len(values) else missing, missing)
 
     def _rates(self, keys: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        unique, inverse = sorted_groups(keys)
+        counts = np.bincount(inverse, minlength=len(unique))
         positives = np.bincount(inverse, weights=y, minlength=len(unique))
         rates = (positives + self.smoothing * self.prior_) / (counts + self.smoothing)
         keep = unique >= 0

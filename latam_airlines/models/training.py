@@ -29,6 +29,7 @@ LATAM_TRAIN__* variables), so the library, the CLI and `dvc repro` train the sam
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,7 +45,8 @@ from latam_airlines.models.artifact import DelayModel, build_artifact
 from latam_airlines.models.calibration import calibrate, fit_calibration
 from latam_airlines.models.feed_tiers import TieredClassifier
 from latam_airlines.models.metrics import best_f1_threshold, classification_metrics
-from latam_airlines.models.pipelines import check_model, make_pipeline, outcome_history_step, record_schedule
+from latam_airlines.models.parallel_fit import FitJob, one_native_thread, run_fits
+from latam_airlines.models.pipelines import check_model, outcome_history_step, record_schedule
 from latam_airlines.models.splits import describe_test_part, holdout_split, validation_split
 from latam_airlines.models.threshold_rules import LEVEL_DAYS, fit_level_rule, rule_thresholds
 from latam_airlines.models.training_data import training_data
@@ -177,6 +179,7 @@ def fit_with_threshold(
     unseen_months: bool = True,
     stale_level: tuple[float, float] | None = None,
     out_of_fold: dict[str, Any] | None = None,
+    fitted: list[Any] | None = None,
 ) -> tuple[Any, float, tuple[np.ndarray, np.ndarray] | None, dict[str, Any] | None]:
     """(pipeline, threshold, calibration knots, threshold rule): the calibration map and the
     threshold are fitted on validation rows scored by pipelines fitted without them (the
@@ -193,45 +196,17 @@ def fit_with_threshold(
     it has never seen: its folds hold out whole months, its map and threshold aim at the target
     rate (`aim_at_level`). `out_of_fold`, if given, receives the raw out-of-fold probabilities,
     their labels and the unshifted map (the served artifact aims them again: `train`).
+    `fitted`: the results of `threshold_jobs` of the same arguments, when already run (train
+    runs every tier's fits in one batch); else they run here, on the settings' train.n_jobs.
     """
-    params = _tier_params(config, feature_set)
-    months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
-    if (
-        unseen_months
-        and (feature_set in MINIMAL_SETS or stale_level is not None)
-        and config.threshold_folds > 1
-        and len(np.unique(months)) >= 2
-    ):
-        # The minimal tier knows months as categories: on the temporal holdout the months to
-        # predict are unseen, so each fold holds out whole months and calibration and threshold
-        # fit that. The artifact refitted on every month sees them all (train() refits these).
-        folds = GroupKFold(min(config.threshold_folds, len(np.unique(months))))
-        splits = list(folds.split(inputs, y, groups=months))
-    elif config.threshold_folds > 1:
-        folds = StratifiedKFold(config.threshold_folds, shuffle=True, random_state=config.seed)
-        splits = list(folds.split(inputs, y))
-    else:
-        splits = [validation_split(y, config.validation_share, config.seed)]
-    probabilities, levels = [], []
-    for fold, (fit_rows, validation_rows) in enumerate(splits, start=1):
-        _step(on_step, f"{feature_set} features: fold {fold}/{len(splits)}")
-        pipeline = make_pipeline(
-            config.model, y[fit_rows], feature_set, config.balance, params, config.seed, config.year
-        )
-        pipeline.fit(inputs.iloc[fit_rows], y[fit_rows])
-        history = outcome_history_step(pipeline)
-        if history is not None:  # as deployed: recent rates count every earlier day's departures
-            history.record_outcomes(inputs, y)
-        record_schedule(pipeline, inputs)  # schedules are published ahead: every row's
-        probabilities.append(pipeline.predict_proba(inputs.iloc[validation_rows])[:, 1])
-        if history is not None and feature_set in MINIMAL_SETS:  # the level each row reads
-            levels.append(history.scl_recent_rate(inputs.iloc[validation_rows], LEVEL_DAYS))
-    scored = np.concatenate([validation for _, validation in splits])
-    probability = np.concatenate(probabilities)
+    if fitted is None:
+        jobs = threshold_jobs(inputs, y, config, feature_set, unseen_months, stale=stale_level is not None)
+        fitted = run_fits(jobs, _cores(None), on_step)
+    *folds, pipeline = fitted
+    scored = np.concatenate([fold.rows for fold in folds])
+    probability = np.concatenate([fold.probability for fold in folds])
+    levels = [fold.level for fold in folds if fold.level is not None]
     knots = fit_calibration(probability, y[scored]) if config.calibration == "isotonic" else None
-    _step(on_step, f"{feature_set} features: refit on the training part")
-    pipeline = make_pipeline(config.model, y, feature_set, config.balance, params, config.seed, config.year)
-    pipeline.fit(inputs, y)
     if out_of_fold is not None:
         out_of_fold.update(probability=probability, y=y[scored], knots=knots)
     if stale_level is not None:
@@ -355,19 +330,127 @@ def _check_config(config: TrainConfig) -> None:
         )
 
 
-def holdout_evaluation(
-    processed: pd.DataFrame, config: TrainConfig, on_step: Callable[[str], None] | None = None
-) -> Holdout:
-    """Steps 1–3 of the protocol: fit on the training part, score the test part. The test
-    part's labels, probabilities and permutation importance stay in the model's `evidence`,
-    so `evaluate` reports them without fitting again."""
-    _check_config(config)
+def threshold_jobs(
+    inputs: pd.DataFrame,
+    y: np.ndarray,
+    config: TrainConfig,
+    feature_set: str,
+    unseen_months: bool = True,
+    rows: str = "the training part",
+    stale: bool = False,
+) -> list[FitJob]:
+    """The fits of `fit_with_threshold`: one per out-of-fold fold, then the refit on every
+    given row (last); `rows` names the given rows in their labels; `stale`: a stale tier's
+    (folds of whole months, as the minimal tiers')."""
+    months = pd.to_numeric(inputs["MES"], errors="coerce").to_numpy()
+    if (
+        unseen_months
+        and (feature_set in MINIMAL_SETS or stale)
+        and config.threshold_folds > 1
+        and len(np.unique(months)) >= 2
+    ):
+        # The minimal tier knows months as categories: on the temporal holdout the months to
+        # predict are unseen, so each fold holds out whole months and calibration and threshold
+        # fit that. The artifact refitted on every month sees them all (train() refits these).
+        folds = GroupKFold(min(config.threshold_folds, len(np.unique(months))))
+        splits = list(folds.split(inputs, y, groups=months))
+    elif config.threshold_folds > 1:
+        folds = StratifiedKFold(config.threshold_folds, shuffle=True, random_state=config.seed)
+        splits = list(folds.split(inputs, y))
+    else:
+        splits = [validation_split(y, config.validation_share, config.seed)]
+    jobs = [
+        _fit_job(
+            f"{feature_set} features: fold {fold}/{len(splits)} of {rows}", inputs, y, config, feature_set
+        )
+        for fold in range(1, len(splits) + 1)
+    ]
+    for job, (fit_rows, validation_rows) in zip(jobs, splits):
+        job.fit_rows, job.scored_rows = fit_rows, validation_rows
+        job.levels = feature_set in MINIMAL_SETS  # the level each row reads (their threshold rule)
+    return [*jobs, _fit_job(f"{feature_set} features: refit on {rows}", inputs, y, config, feature_set)]
+
+
+def _fit_job(
+    label: str, inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig, feature_set: str
+) -> FitJob:
+    """A fit of `feature_set` on every row of (inputs, y), with the config's model settings."""
+    params = _tier_params(config, feature_set)
+    return FitJob(
+        label, inputs, y, config.model, feature_set, config.balance, params, config.seed, config.year
+    )
+
+
+def _cores(n_jobs: int | None) -> int:
+    """Cores the protocol's fits run on: `n_jobs`, else the settings' train.n_jobs (-1: every
+    core)."""
+    from joblib import cpu_count
+
+    from latam_airlines.settings import current
+
+    cores = current().train.n_jobs if n_jobs is None else n_jobs
+    return cpu_count() if cores < 0 else max(1, cores)
+
+
+def _run_jobs(
+    jobs: dict[Any, list[FitJob]], n_jobs: int | None, on_step: Callable[[str], None] | None
+) -> dict[Any, list[Any]]:
+    """Every group's jobs run as one batch (the cores stay busy to the end); results by group."""
+    results = iter(run_fits([job for group in jobs.values() for job in group], _cores(n_jobs), on_step))
+    return {name: [next(results) for _ in group] for name, group in jobs.items()}
+
+
+def _holdout_parts(processed: pd.DataFrame, config: TrainConfig) -> tuple[pd.DataFrame, np.ndarray, Any, Any]:
+    """(inputs, y, training rows, test rows) of the protocol's split."""
     inputs, y = training_data(processed, config.year)
     train_rows, test_rows = holdout_split(
         processed, config.split, config.test_months, config.test_size, config.seed,
         last_months=config.last_months, year=config.year,
     )  # fmt: skip
-    tiers, train_inputs, train_y = _tiers(config), inputs.iloc[train_rows], y[train_rows]
+    return inputs, y, train_rows, test_rows
+
+
+def _holdout_jobs(
+    train_inputs: pd.DataFrame, train_y: np.ndarray, config: TrainConfig
+) -> dict[str, list[FitJob]]:
+    """Every tier's `threshold_jobs` on the training part: the fits of `holdout_evaluation`
+    (the stale tiers' folds hold out whole months, as `fit_with_threshold`'s `stale_level`)."""
+    return {
+        tier: threshold_jobs(train_inputs, train_y, config, feature_set, stale=tier in STALE_TIERS)
+        for tier, feature_set in _tiers(config).items()
+    }
+
+
+def _every_row_jobs(inputs: pd.DataFrame, y: np.ndarray, config: TrainConfig) -> dict[str, list[FitJob]]:
+    """The refits of `train` on every row: the minimal tiers' `threshold_jobs` (their
+    calibration and threshold are fitted again, months seen), one fit for the other tiers."""
+    return {
+        tier: threshold_jobs(inputs, y, config, feature_set, unseen_months=False, rows="every row")
+        if feature_set in MINIMAL_SETS
+        else [_fit_job(f"{feature_set} features: refit on every row", inputs, y, config, feature_set)]
+        for tier, feature_set in _tiers(config).items()
+    }
+
+
+@one_native_thread
+def holdout_evaluation(
+    processed: pd.DataFrame,
+    config: TrainConfig,
+    on_step: Callable[[str], None] | None = None,
+    n_jobs: int | None = None,
+    fitted: dict[str, list[Any]] | None = None,
+) -> Holdout:
+    """Steps 1–3 of the protocol: fit on the training part, score the test part. The test
+    part's labels, probabilities and permutation importance stay in the model's `evidence`,
+    so `evaluate` reports them without fitting again. The fits run on `n_jobs` cores (default:
+    the settings' train.n_jobs; the model does not depend on it), unless `fitted` holds the
+    results of its fits already (train runs them with its refits: `_holdout_jobs`)."""
+    _check_config(config)
+    inputs, y, train_rows, test_rows = _holdout_parts(processed, config)
+    train_inputs, train_y = inputs.iloc[train_rows], y[train_rows]
+    if fitted is None:
+        fitted = _run_jobs(_holdout_jobs(train_inputs, train_y, config), n_jobs, on_step)
+    tiers = _tiers(config)
     level, out_of_fold = None, {}
     if "stale" in tiers:  # the stale tiers aim at the training part's last weeks
         level = {"days": STALE_LEVEL_DAYS, "training_rate": float(train_y.mean())}
@@ -378,6 +461,7 @@ def holdout_evaluation(
         pipelines[tier], thresholds[tier], knots[tier], rules[tier] = fit_with_threshold(
             train_inputs, train_y, config, feature_set, on_step,
             stale_level=aim, out_of_fold=out_of_fold.setdefault(tier, {}) if aim else None,
+            fitted=fitted[tier],
         )  # fmt: skip
     classifier = _assemble(pipelines, thresholds, knots, config, rules)
     model = _artifact(classifier, inputs, config, processed, metrics={})
@@ -410,13 +494,14 @@ def holdout_evaluation(
     if level is not None:
         model.metrics["stale_level"] = level
     _step(on_step, "permutation importance on the holdout")
-    model.evidence = holdout_evidence(holdout, test_part)
+    model.evidence = holdout_evidence(holdout, test_part, _cores(n_jobs))
     return holdout
 
 
-def holdout_evidence(holdout: Holdout, period: str = "") -> dict[str, Any]:
+def holdout_evidence(holdout: Holdout, period: str = "", n_jobs: int = 1) -> dict[str, Any]:
     """What the holdout showed, kept in the artifact: each test flight's label, probability and
-    decision (as scored, fed daily when the feed is on) and the fields' permutation importance."""
+    decision (as scored, fed daily when the feed is on) and the fields' permutation importance
+    (scored on `n_jobs` cores)."""
     from latam_airlines.models.importance import permutation_importance
 
     scored = holdout.fed_pipeline if holdout.fed_pipeline is not None else holdout.model.pipeline
@@ -424,8 +509,8 @@ def holdout_evidence(holdout: Holdout, period: str = "") -> dict[str, Any]:
     tier = np.where(classifier.full_rows(holdout.test_inputs), "full", "minimal")
     thresholds = np.array([classifier.thresholds.get(name, holdout.model.threshold) for name in tier])
     importance = permutation_importance(
-        lambda frame: scored.predict_proba(frame)[:, 1], holdout.test_inputs, holdout.y_test,
-        holdout.model.features, repeats=IMPORTANCE_REPEATS,
+        functools.partial(_delay_probability, scored), holdout.test_inputs, holdout.y_test,
+        holdout.model.features, repeats=IMPORTANCE_REPEATS, n_jobs=n_jobs,
     )  # fmt: skip
     return {
         "y": holdout.y_test.astype(np.int8),
@@ -438,6 +523,10 @@ def holdout_evidence(holdout: Holdout, period: str = "") -> dict[str, Any]:
 
 
 IMPORTANCE_REPEATS = 3  # shuffles per field for the holdout's permutation importance
+
+
+def _delay_probability(classifier: TieredClassifier, frame: pd.DataFrame) -> np.ndarray:
+    return classifier.predict_proba(frame)[:, 1]
 
 
 LATE_FEED_DAYS = 7  # the benchmark's "fed a week late" scenario
@@ -549,11 +638,13 @@ def _artifact(
     )
 
 
+@one_native_thread
 def train(
     processed: pd.DataFrame,
     model: str | None = None,
     seed: int | None = None,
     on_step: Callable[[str], None] | None = None,
+    n_jobs: int | None = None,
     **options: Any,
 ) -> DelayModel:
     """Fit `model` on the processed table and return a DelayModel (see the module docstring).
@@ -562,7 +653,9 @@ def train(
     features full, temporal split on the last 2 months, ...) through TrainConfig.
     options: any TrainConfig field (features, balance, params, split, last_months, test_months,
     test_size, validation_share, threshold_folds, year, refit_full, outcome_feed, calibration,
-    stale_after_days). `on_step(message)` is told each step as it starts (folds, refits).
+    stale_after_days). `on_step(message)` is told each fit as it finishes (folds, refits) and
+    each later step as it starts. The fits run on `n_jobs` cores (default: the settings'
+    train.n_jobs); the model is the same whatever their number.
     """
     unknown = sorted(set(options) - set(TrainConfig.__dataclass_fields__))
     if unknown:
@@ -572,10 +665,25 @@ def train(
     if seed is not None:
         options["seed"] = seed
     config = TrainConfig(**options)
-    holdout = holdout_evaluation(processed, config, on_step)
+    _check_config(config)
+    inputs, y, train_rows, _ = _holdout_parts(processed, config)
+    jobs = {
+        ("holdout", tier): group
+        for tier, group in _holdout_jobs(inputs.iloc[train_rows], y[train_rows], config).items()
+    }
+    if config.refit_full:  # every fit of the protocol in one batch: the cores stay busy to the end
+        jobs.update(
+            {("every row", tier): group for tier, group in _every_row_jobs(inputs, y, config).items()}
+        )
+    fitted = _run_jobs(jobs, n_jobs, on_step)
+    holdout = holdout_evaluation(
+        processed,
+        config,
+        on_step,
+        fitted={tier: group for (part, tier), group in fitted.items() if part == "holdout"},
+    )
     if not config.refit_full:
         return holdout.model  # its history ends with the training part (the test part unseen)
-    inputs, y = training_data(processed, config.year)
     classifier = holdout.model.pipeline
     for tier, feature_set in _tiers(config).items():
         if feature_set in MINIMAL_SETS and tier in classifier.thresholds:
@@ -583,7 +691,7 @@ def train(
             # fitted with whole months held out would overshoot them (July 0.69 for an observed
             # 0.35), so they are fitted again on out-of-fold scores of every row, months seen.
             pipeline, threshold, knots, rule = fit_with_threshold(
-                inputs, y, config, feature_set, on_step, unseen_months=False
+                inputs, y, config, feature_set, on_step, unseen_months=False, fitted=fitted["every row", tier]
             )
             setattr(classifier, tier, pipeline)
             classifier.thresholds[tier] = threshold
@@ -592,12 +700,8 @@ def train(
             if knots is not None:
                 classifier.calibration = {**(classifier.calibration or {}), tier: knots}
             continue
-        _step(on_step, f"{feature_set} features: refit on every row")
-        params = _tier_params(config, feature_set)
-        pipeline = make_pipeline(
-            config.model, y, feature_set, config.balance, params, config.seed, config.year
-        )
-        setattr(classifier, tier, pipeline.fit(inputs, y))
+        (pipeline,) = fitted["every row", tier]
+        setattr(classifier, tier, pipeline)
         level = holdout.model.metrics.get("stale_level")
         if tier in STALE_TIERS and level is not None:  # served: aim at the last weeks of every row
             level["served_rate"] = recent_rate(inputs, y, config.year)
