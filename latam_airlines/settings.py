@@ -81,7 +81,7 @@ class TrainSettings(_Section):
     outcome_feed: bool = True
     calibration: Literal["isotonic", "none"] = "isotonic"
     stale_after_days: Optional[int] = 7
-    stale_schedule: bool = False
+    stale_schedule: bool = True
     year: Optional[int] = None
     n_jobs: int = 2
     tuned_params: Optional[str] = "models/params_tuned.yaml"

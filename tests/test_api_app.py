@@ -214,7 +214,7 @@ def test_model_endpoint_describes_the_artifact(client: TestClient, api_model: De
     assert info["data_fingerprint"] == api_model.metadata["data_fingerprint"]
     assert info["threshold"] == api_model.threshold
     assert info["feed"]["outcomes_until"] == api_model.outcomes_until
-    assert set(info["feed"]["thresholds"]) == {"fed", "stale", "minimal", "minimal_stale"}
+    assert set(info["feed"]["thresholds"]) == {"fed", "stale", "stale_schedule", "minimal", "minimal_stale"}
     assert info["feed"]["stale_after_days"] == api_model.feed_state()["stale_after_days"]
     assert info["known_values"] == api_model.known_values
     assert info["metrics"] == api_model.metrics

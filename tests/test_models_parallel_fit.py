@@ -27,11 +27,12 @@ def test_two_processes_train_the_model_one_process_trains(scl_features: pd.DataF
         assert np.array_equal(raw, double.pipeline.calibration[tier][0])
         assert np.array_equal(calibrated, double.pipeline.calibration[tier][1])
     assert np.array_equal(single.predict_proba(sample), double.predict_proba(sample))
-    # Every fit is reported once as it finishes: 4 tiers x (2 folds + refit) on the training
-    # part, then the minimal tiers again on every row and one refit for the others.
+    # Every fit is reported once as it finishes: 5 tiers (stale_schedule is the default) x
+    # (2 folds + refit) on the training part, then the minimal tiers again on every row and one
+    # refit for each of the others.
     fitted = [step for step in steps if step.startswith("fitted ")]
-    assert len(fitted) == len(set(fitted)) == 4 * 3 + 2 * 3 + 2
-    assert fitted[-1].endswith("(20/20)") and "fitted minimal features: fold 2/2 of every row" in " ".join(
+    assert len(fitted) == len(set(fitted)) == 5 * 3 + 2 * 3 + 3
+    assert fitted[-1].endswith("(24/24)") and "fitted minimal features: fold 2/2 of every row" in " ".join(
         fitted
     )
 

@@ -32,10 +32,10 @@ def flights_of(day: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def models(small_features: pd.DataFrame, api_model_path: Path) -> tuple[DelayModel, DelayModel]:
     """(without, with) the option: xgb, 40 trees, two threshold folds, refitted on every row.
-    Without it, that is the run's shared small model (conftest `api_model_path`: the same call
-    with params.yaml's stale_schedule, false), loaded: one fit fewer."""
+    With it, that is the run's shared small model (conftest `api_model_path`: the same call
+    with params.yaml's stale_schedule, true), loaded: one fit fewer."""
     options = {"model": "xgb", "params": {"n_estimators": 40}, "threshold_folds": 2}
-    return load_model(api_model_path), train(small_features, stale_schedule=True, **options)
+    return train(small_features, stale_schedule=False, **options), load_model(api_model_path)
 
 
 def test_unbooked_stale_days_get_the_plain_stale_tier(models) -> None:

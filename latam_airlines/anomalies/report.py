@@ -179,7 +179,7 @@ def plot_airports(
         # Submitted now: the workers draw while this process does `meanwhile`.
         done = (future.result() for future in client.map(draw, batches, pure=False))
     else:
-        from latam_airlines.anomalies.parallel import run_batches
+        from latam_airlines.parallel import run_batches
 
         done = (charts for _, charts in run_batches(draw, batches, workers))
     if meanwhile:

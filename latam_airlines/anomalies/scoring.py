@@ -239,7 +239,7 @@ def score_and_explain(
     else:
         from joblib import cpu_count
 
-        from latam_airlines.anomalies.parallel import run_batches
+        from latam_airlines.parallel import run_batches
 
         workers = cpu_count() if n_jobs < 0 else n_jobs
         # Longest first, dealt round-robin: batches of about equal work, few trips to the workers.

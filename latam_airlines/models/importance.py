@@ -44,7 +44,7 @@ def permutation_importance(
     batches = [shuffles[start::workers] for start in range(workers)]
     scores: list[float] = [0.0] * len(shuffles)
     score = functools.partial(_shuffled_auc, predict, inputs, y)
-    from latam_airlines.anomalies.parallel import run_batches
+    from latam_airlines.parallel import run_batches
 
     for start, batch_scores in run_batches(score, batches, workers):
         scores[start::workers] = batch_scores

@@ -32,9 +32,7 @@ def best_f1_threshold(
     weight = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     cutoffs, true_positives, flagged = ranked_cutoffs(y_true, probability, weight)
     positives = float(np.sum(weight * y_true))
-    allowed = (
-        np.ones(len(cutoffs), bool) if max_flagged is None else flagged <= max_flagged * weight.sum()
-    )
+    allowed = np.ones(len(cutoffs), bool) if max_flagged is None else flagged <= max_flagged * weight.sum()
     if steady:
         return float(cutoffs[steady_f1_cutoff(true_positives, flagged, positives, allowed)])
     f1 = f1_of_cutoffs(true_positives, flagged, positives)

@@ -2,7 +2,7 @@
 
 Every fit of `train` (each tier's out-of-fold pipelines and refits, on the training part and
 on every row) is independent of the others, so the protocol lists them first (`FitJob`), runs
-them together (`run_fits`, over anomalies/parallel.py's `run_batches`: loky workers take jobs
+them together (`run_fits`, over latam_airlines/parallel.py's `run_batches`: loky workers take jobs
 from the front, this process from the back) and reads the results in the listed order.
 
 Each fit (and train's scoring: `one_native_thread`) runs with one BLAS / OpenMP thread
@@ -97,7 +97,7 @@ def run_fit(job: FitJob) -> Any:
 def run_fits(jobs: Sequence[FitJob], n_jobs: int, on_step: Callable[[str], None] | None = None) -> list[Any]:
     """`run_fit` of every job, in the jobs' order, on `n_jobs` cores; `on_step` hears each
     fit as it finishes. The results do not depend on `n_jobs`."""
-    from latam_airlines.anomalies.parallel import run_batches
+    from latam_airlines.parallel import run_batches
 
     # Largest fits first (workers take from the front): the last ones to finish are short.
     order = sorted(range(len(jobs)), key=lambda k: -jobs[k].rows)
