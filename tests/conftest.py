@@ -21,6 +21,12 @@ if TYPE_CHECKING:  # pandas (also behind latam_airlines.datasets) is imported wh
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Under pytest-xdist each worker already keeps a core busy: a model fit's own worker process
+# (train.n_jobs, default 2) would only oversubscribe the cores and pay its start-up. The model
+# does not depend on it (tests/test_models_parallel_fit.py passes n_jobs explicitly).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("LATAM_TRAIN__N_JOBS", "1")
+
 # The costliest files, costliest first (figures: reports/test_durations.md). With `--dist
 # loadfile` pytest-xdist hands whole files to whichever worker is free, in collection order, so
 # these start early and the many short files fill both workers' tails; by default xdist orders
