@@ -13,6 +13,15 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from typing import Any
 
 
+def cores(n_jobs: int) -> int:
+    """Processes an `n_jobs` setting asks for: every core when negative, at least one."""
+    if n_jobs < 0:
+        from joblib import cpu_count  # only then: a caller given its worker count needs no joblib
+
+        return cpu_count()
+    return max(1, n_jobs)
+
+
 def run_batches(function: Callable[[Any], Any], batches: Sequence, workers: int) -> Iterator[tuple[int, Any]]:
     """`(index, function(batch))` for every batch, as they finish. Workers take batches from
     the front (put the largest first), this process from the back; `function` must be

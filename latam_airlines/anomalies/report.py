@@ -165,9 +165,9 @@ def plot_airports(
     if client is not None:
         workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     elif n_jobs != 1 and len(frames) >= 24:  # a few charts: cheaper here than starting processes
-        from joblib import cpu_count
+        from latam_airlines.parallel import cores
 
-        workers = cpu_count() if n_jobs < 0 else n_jobs
+        workers = cores(n_jobs)
     batches = (
         [frames[start :: workers * 4] for start in range(workers * 4)]
         if workers > 1

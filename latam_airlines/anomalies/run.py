@@ -21,6 +21,7 @@ from latam_airlines.anomalies.report import flag_anomalies, write_anomaly_report
 from latam_airlines.anomalies.scoring import ScoringSettings, score_and_explain
 from latam_airlines.anomalies.sources import load_year
 from latam_airlines.errors import InputError
+from latam_airlines.parallel import cores
 
 ENGINES = ("local", "dask")
 
@@ -115,12 +116,7 @@ def run_anomaly_report(
         )
     seconds: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    if n_jobs < 0:
-        from joblib import cpu_count  # only then: a Dask client given its workers needs no joblib
-
-        workers = cpu_count()
-    else:
-        workers = max(1, n_jobs)
+    workers = cores(n_jobs)
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context((progress or _silent)(2, f"anomalies {year}"))
         clock, cpu_clock = time.perf_counter(), time.process_time()

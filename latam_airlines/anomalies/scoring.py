@@ -237,11 +237,9 @@ def score_and_explain(
             if on_airport:
                 on_airport(1)
     else:
-        from joblib import cpu_count
+        from latam_airlines.parallel import cores, run_batches
 
-        from latam_airlines.parallel import run_batches
-
-        workers = cpu_count() if n_jobs < 0 else n_jobs
+        workers = cores(n_jobs)
         # Longest first, dealt round-robin: batches of about equal work, few trips to the workers.
         order = sorted(range(len(jobs)), key=lambda k: -len(jobs[k][1]))
         batches = [order[start :: workers * 4] for start in range(workers * 4)]

@@ -26,8 +26,7 @@ def permutation_importance(
     not given: the settings' evaluate.permutation_repeats and seed. The shuffled copies are
     scored on `n_jobs` cores (-1: every core; `predict` must then pickle: a functools.partial,
     not a lambda); the shuffles are drawn here, in order, so the result does not depend on it."""
-    from joblib import cpu_count
-
+    from latam_airlines.parallel import cores, run_batches
     from latam_airlines.settings import current, filled
 
     (repeats,), (seed,) = (
@@ -39,13 +38,11 @@ def permutation_importance(
     shuffles = [
         (field, generator.permutation(inputs[field].to_numpy())) for field in fields for _ in range(repeats)
     ]
-    workers = max(1, min(cpu_count() if n_jobs < 0 else n_jobs, len(shuffles)))
+    workers = max(1, min(cores(n_jobs), len(shuffles)))
     # One batch per core: the model and the rows travel to a worker once.
     batches = [shuffles[start::workers] for start in range(workers)]
     scores: list[float] = [0.0] * len(shuffles)
     score = functools.partial(_shuffled_auc, predict, inputs, y)
-    from latam_airlines.parallel import run_batches
-
     for start, batch_scores in run_batches(score, batches, workers):
         scores[start::workers] = batch_scores
     rows = []

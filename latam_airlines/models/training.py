@@ -384,12 +384,10 @@ def _fit_job(
 def _cores(n_jobs: int | None) -> int:
     """Cores the protocol's fits run on: `n_jobs`, else the settings' train.n_jobs (-1: every
     core)."""
-    from joblib import cpu_count
-
+    from latam_airlines.parallel import cores
     from latam_airlines.settings import current
 
-    cores = current().train.n_jobs if n_jobs is None else n_jobs
-    return cpu_count() if cores < 0 else max(1, cores)
+    return cores(current().train.n_jobs if n_jobs is None else n_jobs)
 
 
 def _run_jobs(
